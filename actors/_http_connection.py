@@ -1,0 +1,364 @@
+"""One HTTP/1.1 connection of ``actors.http_server``: read, dispatch, respond, repeat.
+
+h11 parses each request: a fresh ``h11.Connection`` per request cycle, with any
+pipelined bytes carried over; ``_http_exchange`` encodes the responses.
+
+Timeouts are plain deadlines on the connection that the server's reaper task
+checks (``cancel_if_expired``), not a cancel scope per read: entering and leaving
+a trio cancel scope costs more than parsing a request line.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+from email.utils import formatdate
+
+import h11
+import trio
+
+from actors._http_exchange import (
+    STAGE_DONE,
+    STAGE_UNSTARTED,
+    ClientGone,
+    ErrorRenderer,
+    Handler,
+    HandlerErrorHook,
+    HttpRequest,
+    ResponseWriter,
+)
+
+RECEIVE_SIZE = 64 * 1024
+"""Bytes asked of the socket per receive."""
+
+MAX_HEAD_BYTES = 64 * 1024
+"""A request head longer than this is answered 431."""
+
+LINGER_S = 1.0
+LINGER_MAX_BYTES = 1024 * 1024
+"""After an error response to a client that may still be sending, read and drop its
+input for at most this long / this much, so that the kernel does not reset the
+connection before the client has read the answer."""
+
+_IDLE, _READING, _HANDLING = 0, 1, 2
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_SOCKET_FAILURES = (trio.BrokenResourceError, trio.ClosedResourceError)
+
+
+class ServerState:
+    """What the connections share with their server: settings, counters, the open set."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        render_error: ErrorRenderer,
+        on_handler_error: HandlerErrorHook | None,
+        max_body_bytes: int,
+        keepalive_timeout_s: float,
+        header_timeout_s: float,
+        body_timeout_s: float,
+    ) -> None:
+        self.handler = handler
+        self.render_error = render_error
+        self.on_handler_error = on_handler_error
+        self.max_body_bytes = max_body_bytes
+        self.keepalive_timeout_s = keepalive_timeout_s
+        self.header_timeout_s = header_timeout_s
+        self.body_timeout_s = body_timeout_s
+        self.accepting = True
+        self.connections: set[HttpConnection] = set()
+        self.in_flight = 0
+        self.requests_served = 0
+        self.handler_errors = 0
+        self.protocol_errors = 0
+        self.idle_event: trio.Event | None = None
+        self._date_second = -1
+        self._date_line = ""
+
+    def request_finished(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight and self.idle_event is not None:
+            self.idle_event.set()
+            self.idle_event = None
+
+    def handler_failed(self, exc: Exception) -> None:
+        self.handler_errors += 1
+        if self.on_handler_error is not None:
+            self.on_handler_error(exc)
+
+    def date_line(self) -> str:
+        """The ``Date`` header line, formatted once per second."""
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._date_line = f"date: {formatdate(now, usegmt=True)}\r\n"
+        return self._date_line
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class HttpConnection:
+    """Serves the requests of one client connection, one after the other."""
+
+    __slots__ = (
+        "_client",
+        "_linger",
+        "_scope",
+        "_stream",
+        "broken",
+        "deadline",
+        "h11",
+        "phase",
+        "state",
+    )
+
+    def __init__(self, state: ServerState, stream: trio.SocketStream) -> None:
+        self.state = state
+        self._stream = stream
+        self._scope = trio.CancelScope()
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self.phase = _IDLE
+        self.deadline = math.inf
+        self.broken = False
+        self._linger = False
+        self._client = _describe_peer(stream)
+
+    def cancel_if_idle(self) -> None:
+        """Close the connection if it is waiting for a request's first byte."""
+        if self.phase == _IDLE:
+            self._scope.cancel()
+
+    def cancel_if_expired(self, now: float) -> None:
+        """Close the connection if its read deadline has passed."""
+        if self.deadline <= now:
+            self._scope.cancel()
+
+    async def run(self) -> None:
+        state = self.state
+        state.connections.add(self)
+        try:
+            with self._scope:
+                await self._serve_requests()
+            if self._linger and not self.broken:
+                await self._drain_input()
+        finally:
+            state.connections.discard(self)
+            await self._stream.aclose()
+
+    async def write(self, data: bytes) -> None:
+        """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
+        if self.broken:
+            raise ClientGone("the client disconnected")
+        try:
+            await self._stream.send_all(data)
+        except _SOCKET_FAILURES as exc:
+            self.broken = True
+            raise ClientGone("the client disconnected") from exc
+
+    async def _serve_requests(self) -> None:
+        state = self.state
+        fresh = True
+        while state.accepting:
+            self.phase = _IDLE
+            try:
+                keep_alive = await self._exchange(fresh)
+            finally:
+                if self.phase != _IDLE:
+                    state.request_finished()
+            if not keep_alive:
+                return
+            self._next_cycle()
+            fresh = False
+
+    async def _exchange(self, fresh: bool) -> bool:
+        """Read one request, have it answered; True if the connection may be reused."""
+        try:
+            head = await self._read_head(fresh)
+            if head is None:
+                return False
+            # Headers.raw_items() is far cheaper than iterating h11's Headers sequence.
+            headers = tuple(
+                [
+                    (k.lower().decode("latin-1"), v.decode("latin-1"))
+                    for k, v in head.headers.raw_items()
+                ]
+            )
+            body = await self._read_body(headers)
+            if body is None:
+                return False
+        except h11.RemoteProtocolError as exc:
+            await self._fail_request(exc.error_status_hint, f"bad HTTP request: {exc}")
+            return False
+        except _BodyTooLarge:
+            await self._fail_request(413, "request body too large")
+            return False
+        self.phase = _HANDLING
+        self.deadline = math.inf
+        request = HttpRequest(
+            method=head.method.decode("latin-1"),
+            target=head.target.decode("latin-1"),
+            headers=headers,
+            body=body,
+            client=self._client,
+        )
+        return await self._dispatch(request, http_1_0=head.http_version != b"1.1")
+
+    async def _read_head(self, fresh: bool) -> h11.Request | None:
+        """The next request head, or None on EOF (timeouts and shutdown cancel)."""
+        conn = self.h11
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            state = self.state
+            wait = state.header_timeout_s if fresh else state.keepalive_timeout_s
+            self.deadline = trio.current_time() + wait
+            while event is h11.NEED_DATA:
+                data = await self._receive()
+                if data and self.phase == _IDLE:
+                    self._activate(fresh)
+                conn.receive_data(data)
+                event = conn.next_event()
+        if type(event) is not h11.Request:
+            return None
+        if self.phase == _IDLE:  # the request was already buffered (pipelining)
+            self._activate(fresh=True)
+        return event
+
+    def _activate(self, fresh: bool) -> None:
+        """A request's first byte is here: it is in flight and its head has a deadline."""
+        self.phase = _READING
+        self.state.in_flight += 1
+        if not fresh:
+            self.deadline = trio.current_time() + self.state.header_timeout_s
+
+    async def _read_body(self, headers: tuple[tuple[str, str], ...]) -> bytes | None:
+        """The whole request body, or None if the client went away."""
+        state = self.state
+        limit = state.max_body_bytes
+        for name, value in headers:  # h11 has checked that Content-Length is all digits
+            if name == "content-length" and int(value) > limit:
+                raise _BodyTooLarge
+        conn = self.h11
+        parts: list[bytes | bytearray] = []
+        size = 0
+        continued = False
+        while True:
+            event = conn.next_event()
+            if type(event) is h11.Data:
+                size += len(event.data)
+                if size > limit:
+                    raise _BodyTooLarge
+                parts.append(event.data)
+            elif type(event) is h11.EndOfMessage:
+                return bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
+            elif event is not h11.NEED_DATA:
+                return None
+            else:
+                if not continued and conn.they_are_waiting_for_100_continue:
+                    continued = True
+                    if not await self._write_quietly(_CONTINUE):
+                        return None
+                self.deadline = trio.current_time() + state.body_timeout_s
+                conn.receive_data(await self._receive())
+
+    async def _dispatch(self, request: HttpRequest, *, http_1_0: bool) -> bool:
+        """Run the handler; True if it answered in full and the connection may be reused."""
+        state = self.state
+        writer = ResponseWriter(
+            self,
+            head_only=request.method == "HEAD",
+            http_1_0=http_1_0,
+            keep_alive=not http_1_0 and not _asks_to_close(request),
+        )
+        failure: Exception | None = None
+        try:
+            await state.handler(request, writer)
+        except ClientGone:
+            return False
+        except Exception as exc:
+            failure = exc
+        finally:
+            stage = writer.close()
+            state.requests_served += 1
+        if failure is None and stage == STAGE_DONE:
+            return writer.keep_alive
+        if failure is None and not self.broken:
+            failure = RuntimeError(f"handler left {request.method} {request.target} unanswered")
+        if failure is not None:
+            state.handler_failed(failure)
+        if stage == STAGE_UNSTARTED:
+            await self._send_error(500, "internal server error", head_only=request.method == "HEAD")
+        return False
+
+    def _next_cycle(self) -> None:
+        """A fresh parser for the next request, fed what the client already sent."""
+        leftover, closed = self.h11.trailing_data
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        if leftover:
+            self.h11.receive_data(leftover)
+        if closed:
+            self.h11.receive_data(b"")
+
+    async def _receive(self) -> bytes:
+        """Up to RECEIVE_SIZE bytes; b"" once the client has closed or reset."""
+        try:
+            return await self._stream.receive_some(RECEIVE_SIZE)
+        except _SOCKET_FAILURES:
+            self.broken = True
+            return b""
+
+    async def _write_quietly(self, data: bytes) -> bool:
+        try:
+            await self.write(data)
+        except ClientGone:
+            return False
+        return True
+
+    async def _fail_request(self, status: int, message: str) -> None:
+        """Answer a request that never reached the handler, then close with a linger."""
+        self.state.protocol_errors += 1
+        self._linger = True
+        await self._send_error(status, message, head_only=False)
+
+    async def _send_error(self, status: int, message: str, *, head_only: bool) -> None:
+        """Answer with the caller's error rendering and ``Connection: close``."""
+        if self.broken:
+            return
+        headers, body = self.state.render_error(status, message)
+        writer = ResponseWriter(self, head_only=head_only, http_1_0=False, keep_alive=False)
+        try:
+            await writer.send_response(status, headers, body)
+        except ClientGone:
+            return
+
+    async def _drain_input(self) -> None:
+        """Half-close, then drop what the client still sends, briefly (see LINGER_S)."""
+        with trio.move_on_after(LINGER_S):
+            try:
+                await self._stream.send_eof()
+                drained = 0
+                while drained < LINGER_MAX_BYTES:
+                    data = await self._stream.receive_some(RECEIVE_SIZE)
+                    if not data:
+                        return
+                    drained += len(data)
+            except _SOCKET_FAILURES:
+                return
+
+
+def _asks_to_close(request: HttpRequest) -> bool:
+    value = request.header("connection")
+    return value is not None and "close" in [token.strip() for token in value.lower().split(",")]
+
+
+def _describe_peer(stream: trio.SocketStream) -> str:
+    """Set TCP_NODELAY (trio's default, made explicit) and name the peer ``host:port``."""
+    try:
+        stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:  # the client already reset the connection
+        return "unknown"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,170 @@
+"""One HTTP exchange of ``actors.http_server``: the request and its response writer.
+
+h11 parses requests; responses are encoded here, because building them through
+h11's events costs more than half of the server's CPU per request (h11 validates
+every header twice). The encoding is small: a status line, the caller's headers
+(checked so no value can split the head), framing, ``Date``, ``Connection: close``
+when the connection ends, and chunked framing for streams.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from actors._http_connection import HttpConnection
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpRequest:
+    """One complete request: head and body, already read off the socket."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    """Names lower-cased, values decoded as latin-1, in arrival order."""
+    body: bytes
+    client: str
+    """The peer's ``host:port``."""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (give it lower-case), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+class ClientGone(Exception):
+    """The client disconnected before the response was complete."""
+
+
+Handler = Callable[[HttpRequest, "ResponseWriter"], Awaitable[None]]
+"""Answers one request through the writer; may let ``ClientGone`` escape."""
+
+ErrorRenderer = Callable[[int, str], tuple[Sequence[tuple[str, str]], bytes]]
+"""``(status, message) -> (headers, body)`` for protocol-level error responses."""
+
+HandlerErrorHook = Callable[[Exception], None]
+"""Told about each handler failure (exception or no response) so the caller can log it."""
+
+STAGE_UNSTARTED, STAGE_STREAMING, STAGE_DONE, STAGE_CLOSED = 0, 1, 2, 3
+
+_STATUS_LINES = {
+    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n" for status in HTTPStatus
+}
+_NO_BODY_STATUSES = frozenset({204, 304})
+# Header lines as we write them: a token name, ": ", a value without CR, LF or NUL;
+# with one LF per header, no value can smuggle in a line of its own.
+_HEADER_LINES = re.compile(r"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+: [^\r\n\x00]*\r\n)*")
+_CLOSE_LINE = "connection: close\r\n"
+_CHUNKED_LINE = "transfer-encoding: chunked\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
+
+
+def encode_head(status: int, headers: Sequence[tuple[str, str]], framing: str) -> bytes:
+    """The response head: status line, ``headers``, then the ``framing`` lines as given."""
+    lines = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    if lines.count("\n") != len(headers) or _HEADER_LINES.fullmatch(lines) is None:
+        raise ValueError(f"invalid response header in {headers!r}")
+    lowered = "\r\n" + lines.lower()
+    if "\r\ncontent-length:" in lowered or "\r\ntransfer-encoding:" in lowered:
+        raise ValueError(f"the writer sets framing headers itself: {headers!r}")
+    if "\r\nconnection:" in lowered:
+        raise ValueError(f"the writer sets the connection header itself: {headers!r}")
+    if not 200 <= status <= 999:
+        raise ValueError(f"invalid final response status {status!r}")
+    status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n"
+    return f"{status_line}{lines}{framing}\r\n".encode("latin-1")
+
+
+class ResponseWriter:
+    """Sends the one response to one request: whole (``send_response``) or streamed.
+
+    The writer owns framing: do not pass ``Content-Length``, ``Transfer-Encoding``
+    or ``Connection``. Every method raises ``ClientGone`` once the client has
+    disconnected, and ``RuntimeError`` when called out of order.
+    """
+
+    __slots__ = ("_connection", "_head_only", "_http_1_0", "_stage", "keep_alive")
+
+    def __init__(
+        self, connection: HttpConnection, *, head_only: bool, http_1_0: bool, keep_alive: bool
+    ) -> None:
+        self._connection = connection
+        self._head_only = head_only
+        self._http_1_0 = http_1_0
+        self._stage = STAGE_UNSTARTED
+        self.keep_alive = keep_alive
+        """Whether the connection may carry another request after this response."""
+
+    @property
+    def started(self) -> bool:
+        """True once the response head was sent."""
+        return self._stage != STAGE_UNSTARTED
+
+    async def send_response(
+        self, status: int, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> None:
+        """Send a complete response with ``Content-Length`` framing, in one write."""
+        self._require(STAGE_UNSTARTED)
+        if status in _NO_BODY_STATUSES:
+            if body:
+                raise ValueError(f"a {status} response has no body")
+            head = self._head(status, headers, "")
+        else:
+            head = self._head(status, headers, f"content-length: {len(body)}\r\n")
+        self._stage = STAGE_DONE
+        await self._connection.write(head + body if body and not self._head_only else head)
+
+    async def start_stream(self, status: int, headers: Sequence[tuple[str, str]]) -> None:
+        """Send the head of a response whose body follows in chunks."""
+        self._require(STAGE_UNSTARTED)
+        if status in _NO_BODY_STATUSES:
+            raise ValueError(f"a {status} response has no body to stream")
+        if self._http_1_0:  # no chunked encoding: the body ends when the connection does
+            self.keep_alive = False
+            head = self._head(status, headers, "")
+        else:
+            head = self._head(status, headers, _CHUNKED_LINE)
+        self._stage = STAGE_STREAMING
+        await self._connection.write(head)
+
+    async def send_chunk(self, data: bytes) -> None:
+        """Send one piece of the body to the client now (an empty piece sends nothing)."""
+        self._require(STAGE_STREAMING)
+        if not data or self._head_only:
+            return
+        await self._connection.write(
+            data if self._http_1_0 else b"%x\r\n%b\r\n" % (len(data), data)
+        )
+
+    async def end_stream(self) -> None:
+        """Finish the streamed body."""
+        self._require(STAGE_STREAMING)
+        self._stage = STAGE_DONE
+        if not self._head_only and not self._http_1_0:
+            await self._connection.write(_LAST_CHUNK)
+
+    def close(self) -> int:
+        """Refuse any further use (the request's cycle is over); return the last stage."""
+        stage, self._stage = self._stage, STAGE_CLOSED
+        return stage
+
+    def _head(self, status: int, headers: Sequence[tuple[str, str]], framing: str) -> bytes:
+        state = self._connection.state
+        if not state.accepting:
+            self.keep_alive = False
+        if not self.keep_alive:
+            framing += _CLOSE_LINE
+        return encode_head(status, headers, framing + state.date_line())
+
+    def _require(self, stage: int) -> None:
+        if self._connection.broken:
+            raise ClientGone("the client disconnected")
+        if self._stage != stage:
+            raise RuntimeError("response writer used out of order or after its request ended")

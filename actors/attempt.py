@@ -1,0 +1,304 @@
+"""One attempt: send a request to one provider and carry its answer to the client.
+
+The attempt owns one cancel scope whose deadline moves as the answer progresses: time to
+first byte, then the idle gap between chunks, never past the request's total deadline.
+Before anything reached the client a failure is returned for the retry policy to judge;
+after that it is reported in-stream, because a client that has seen bytes cannot be
+switched to another provider.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import trio
+
+from actors.http_client import (
+    UpstreamConnectError,
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTransportError,
+)
+from config.model import ProviderKey
+from messages.commands import Candidate, ProviderJob, ReplyChunk, ReplyEnd, ReplyHead
+from messages.errors import ErrorInfo, ErrorKind
+from messages.events import (
+    AttemptFinished,
+    AttemptFirstByte,
+    AttemptStarted,
+    ResponseCompleted,
+    ResponseFailed,
+    TrailEvent,
+)
+from providers.exchange import Exchange
+
+_MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptResult:
+    """``error`` is set when the attempt failed before the client saw anything."""
+
+    error: ErrorInfo | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptContext:
+    job: ProviderJob
+    candidate: Candidate
+    key: ProviderKey
+    number: int
+    reason: str
+
+
+class Attempt:
+    def __init__(
+        self,
+        context: AttemptContext,
+        exchange: Exchange,
+        *,
+        pool: UpstreamPool,
+        audit: trio.MemorySendChannel[TrailEvent],
+    ) -> None:
+        self._context = context
+        self._exchange = exchange
+        self._pool = pool
+        self._audit = audit
+        self._head_sent = False
+        self._started = 0.0
+        provider = context.candidate.provider
+        self._scope = trio.CancelScope()
+        self._headers = (
+            ("cache-control", "no-cache"),
+            ("x-request-id", context.job.request.request_id),
+            ("x-switchyard-provider", provider.id),
+            ("x-switchyard-model", context.candidate.model),
+            ("x-switchyard-attempts", str(context.number)),
+        )
+
+    async def run(self) -> AttemptResult:
+        context = self._context
+        provider = context.candidate.provider
+        call = self._exchange.call()
+        url = provider.base_url.rstrip("/") + call.path
+        self._started = trio.current_time()
+        self._emit_started()
+        self._scope.deadline = min(
+            self._started + provider.timeouts.first_byte_s, context.job.deadline
+        )
+        try:
+            with self._scope:
+                async with self._pool.stream(call.method, url, call.headers, call.body) as response:
+                    return await self._answer(response)
+            return await self._failed(self._timeout_error())
+        except UpstreamConnectError:
+            error = ErrorInfo(
+                kind=ErrorKind.UPSTREAM_ERROR,
+                status=502,
+                message=f"could not connect to provider {provider.id}",
+            )
+            return await self._failed(error)
+        except UpstreamTransportError as exc:
+            error = ErrorInfo(
+                kind=ErrorKind.UPSTREAM_ERROR,
+                status=502,
+                message=f"provider {provider.id} connection failed: {type(exc).__name__}",
+            )
+            return await self._failed(error)
+        except trio.BrokenResourceError:
+            self._client_gone()
+            return AttemptResult(error=None)
+
+    async def _answer(self, response: UpstreamResponse) -> AttemptResult:
+        status = response.status
+        self._emit(
+            AttemptFirstByte(
+                request_id=self._context.job.request.request_id,
+                at=time.time(),
+                attempt=self._context.number,
+                status=status,
+                ttfb_ms=self._elapsed_ms(),
+            )
+        )
+        if not 200 <= status < 300:
+            body = await _read_bounded(response)
+            error = self._exchange.map_error(status, response.headers, body)
+            return await self._failed(error, status=status)
+        if self._context.job.request.stream:
+            return await self._stream(response)
+        self._scope.deadline = self._context.job.deadline
+        body = self._exchange.complete(await response.read())
+        outcome = self._exchange.outcome()
+        if outcome.failure is not None:
+            return await self._failed(outcome.failure, status=status)
+        self._complete(status)
+        head = ReplyHead(
+            status=200,
+            headers=(("content-type", "application/json"), *self._headers),
+            streaming=False,
+            body=body,
+        )
+        self._head_sent = True
+        await self._context.job.reply_to.send(head)
+        return AttemptResult(error=None)
+
+    async def _stream(self, response: UpstreamResponse) -> AttemptResult:
+        reply_to = self._context.job.reply_to
+        idle_s = self._context.candidate.provider.timeouts.idle_s
+        deadline = self._context.job.deadline
+        pending = self._exchange.start()
+        async for chunk in response.iter_bytes():
+            self._scope.deadline = min(trio.current_time() + idle_s, deadline)
+            data = self._exchange.feed(chunk)
+            if not data:
+                continue
+            if not self._head_sent:
+                await self._send_stream_head()
+            await reply_to.send(ReplyChunk(data=pending + data))
+            pending = b""
+        tail = self._exchange.finish()
+        outcome = self._exchange.outcome()
+        if not self._head_sent and outcome.failure is not None:
+            return await self._failed(outcome.failure, status=response.status)
+        if not self._head_sent:
+            await self._send_stream_head()
+        self._complete(response.status)
+        if pending + tail:
+            await reply_to.send(ReplyChunk(data=pending + tail))
+        await reply_to.send(ReplyEnd())
+        return AttemptResult(error=None)
+
+    async def _send_stream_head(self) -> None:
+        head = ReplyHead(
+            status=200,
+            headers=(("content-type", "text/event-stream"), *self._headers),
+            streaming=True,
+        )
+        self._head_sent = True
+        await self._context.job.reply_to.send(head)
+
+    async def _failed(self, error: ErrorInfo, *, status: int | None = None) -> AttemptResult:
+        """Record the failure; after the first byte, also end the client's stream with it."""
+        self._emit_finished(status, error)
+        if not self._head_sent:
+            return AttemptResult(error=error)
+        tail = self._exchange.fail(error)
+        self._emit_terminal(error, after_first_byte=True)
+        reply_to = self._context.job.reply_to
+        with trio.move_on_after(5.0, shield=True):
+            try:
+                await reply_to.send(ReplyChunk(data=tail))
+                await reply_to.send(ReplyEnd())
+            except trio.BrokenResourceError:
+                pass
+        return AttemptResult(error=None)
+
+    def _timeout_error(self) -> ErrorInfo:
+        provider = self._context.candidate.provider
+        if trio.current_time() >= self._context.job.deadline:
+            what = "the request's total deadline passed"
+        elif self._head_sent:
+            what = f"no data for {provider.timeouts.idle_s:g}s"
+        else:
+            what = f"no first byte within {provider.timeouts.first_byte_s:g}s"
+        return ErrorInfo(
+            kind=ErrorKind.TIMEOUT, status=504, message=f"provider {provider.id}: {what}"
+        )
+
+    def _client_gone(self) -> None:
+        error = ErrorInfo(
+            kind=ErrorKind.CLIENT_CLOSED, status=499, message="the client closed the connection"
+        )
+        self._emit_finished(None, error)
+        self._emit_terminal(error, after_first_byte=self._head_sent)
+
+    def _complete(self, status: int) -> None:
+        outcome = self._exchange.outcome()
+        self._emit_finished(status, outcome.failure)
+        if outcome.failure is not None:
+            self._emit_terminal(outcome.failure, after_first_byte=True)
+            return
+        request = self._context.job.request
+        self._emit(
+            ResponseCompleted(
+                request_id=request.request_id,
+                at=time.time(),
+                status=200,
+                latency_ms=(trio.current_time() - request.started) * 1000,
+                provider_id=self._context.candidate.provider.id,
+                model=self._context.candidate.model,
+                attempts=self._context.number,
+                usage=outcome.usage,
+                response=outcome.response,
+            )
+        )
+
+    def _emit_terminal(self, error: ErrorInfo, *, after_first_byte: bool) -> None:
+        request = self._context.job.request
+        outcome = self._exchange.outcome()
+        self._emit(
+            ResponseFailed(
+                request_id=request.request_id,
+                at=time.time(),
+                status=200 if after_first_byte else error.status,
+                latency_ms=(trio.current_time() - request.started) * 1000,
+                provider_id=self._context.candidate.provider.id,
+                model=self._context.candidate.model,
+                attempts=self._context.number,
+                error=error,
+                usage=outcome.usage,
+                after_first_byte=after_first_byte,
+            )
+        )
+
+    def _emit_started(self) -> None:
+        context = self._context
+        self._emit(
+            AttemptStarted(
+                request_id=context.job.request.request_id,
+                at=time.time(),
+                attempt=context.number,
+                provider_id=context.candidate.provider.id,
+                provider_type=context.candidate.provider.type,
+                model=context.candidate.model,
+                key_id=context.key.key_id,
+                reason=context.reason,
+            )
+        )
+
+    def _emit_finished(self, status: int | None, error: ErrorInfo | None) -> None:
+        context = self._context
+        self._emit(
+            AttemptFinished(
+                request_id=context.job.request.request_id,
+                at=time.time(),
+                attempt=context.number,
+                provider_id=context.candidate.provider.id,
+                model=context.candidate.model,
+                status=status,
+                latency_ms=self._elapsed_ms(),
+                usage=self._exchange.outcome().usage,
+                error=error,
+            )
+        )
+
+    def _elapsed_ms(self) -> float:
+        return (trio.current_time() - self._started) * 1000
+
+    def _emit(self, event: TrailEvent) -> None:
+        self._audit.send_nowait(event)
+
+
+async def _read_bounded(response: UpstreamResponse) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.iter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= _MAX_ERROR_BODY:
+            break
+    return b"".join(parts)[:_MAX_ERROR_BODY]
+
+
+__all__ = ["Attempt", "AttemptContext", "AttemptResult"]

@@ -1,0 +1,230 @@
+"""The audit logger: the trail's only writer.
+
+Every actor sends its ``TrailEvent``s to one inbox. The logger gives each event its
+``seq`` within its request (arrival order at this single inbox is causal order),
+gathers batches (up to ``batch_max`` events, or whatever arrived within
+``flush_interval_s`` of the first), and hands each batch to the recorder in one
+worker thread (``CapacityLimiter(1)``: the sync SQLAlchemy engine, one writer).
+While a write runs the inbox keeps filling; when it is full, senders see
+``WouldBlock`` and shed load rather than lose a trail.
+
+At each terminal event it logs one canonical line per request on the
+``switchyard.request`` logger (ids, status, latency, provider, tokens; never bodies or
+secrets). A write that raises is a bug and propagates. When the inbox closes, the
+rest is written; when cancelled, what was received (and what is still buffered) is
+written under a shielded ``CLEANUP_TIMEOUT_S``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+import trio
+
+from messages.events import RequestReceived, ResponseCompleted, ResponseFailed, TrailEvent
+from storage import Recorder, SequencedEvent
+
+CLEANUP_TIMEOUT_S = 5.0
+_SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
+_CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
+
+REQUEST_LOGGER = "switchyard.request"
+# A lazy proxy: it picks up the configuration the entry point sets after import.
+_request_log = structlog.get_logger(REQUEST_LOGGER)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditStatistics:
+    """``writer_lag_p99_ms``: from an event's ``at`` to its batch's commit."""
+
+    events_received: int
+    events_written: int
+    batches: int
+    pending: int
+    last_batch_size: int
+    writer_lag_p99_ms: float | None
+    write_ms_p50: float | None
+
+
+@dataclass(slots=True)
+class _OpenRequest:
+    next_seq: int
+    session_id: str | None
+
+
+class _Sequencer:
+    """Per-request ``seq`` counters, forgotten (after a grace) at the terminal event.
+
+    A straggler that arrives after its request's terminal event (say, a losing
+    attempt's ``attempt.finished``) still gets the next ``seq`` while the request
+    is among the last ``_CLOSED_MEMORY`` finished ones, instead of colliding with 1.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, _OpenRequest] = {}
+        self._closed: OrderedDict[str, int] = OrderedDict()
+
+    @property
+    def open_requests(self) -> int:
+        return len(self._open)
+
+    def assign(self, event: TrailEvent) -> tuple[SequencedEvent, _OpenRequest]:
+        request = self._open.get(event.request_id)
+        if request is None:
+            request = _OpenRequest(next_seq=self._closed.pop(event.request_id, 1), session_id=None)
+            self._open[event.request_id] = request
+        if isinstance(event, RequestReceived):
+            request.session_id = event.session_id
+        sequenced = SequencedEvent(seq=request.next_seq, event=event)
+        request.next_seq += 1
+        if isinstance(event, ResponseCompleted | ResponseFailed):
+            self._close(event.request_id, request.next_seq)
+        return sequenced, request
+
+    def _close(self, request_id: str, next_seq: int) -> None:
+        del self._open[request_id]
+        self._closed[request_id] = next_seq
+        if len(self._closed) > _CLOSED_MEMORY:
+            self._closed.popitem(last=False)
+
+
+class AuditLogger:
+    def __init__(
+        self, recorder: Recorder, *, batch_max: int = 2048, flush_interval_s: float = 0.02
+    ) -> None:
+        if batch_max < 1:
+            raise ValueError(f"batch_max must be at least 1, not {batch_max}")
+        if flush_interval_s < 0:
+            raise ValueError(f"flush_interval_s must not be negative, not {flush_interval_s}")
+        self._recorder = recorder
+        self._batch_max = batch_max
+        self._flush_interval_s = flush_interval_s
+        self._limiter = trio.CapacityLimiter(1)
+        self._sequencer = _Sequencer()
+        self._forming: list[SequencedEvent] = []
+        self._received = 0
+        self._written = 0
+        self._batches = 0
+        self._last_batch_size = 0
+        self._lags_ms: deque[float] = deque(maxlen=_SAMPLE_WINDOW)
+        self._writes_ms: deque[float] = deque(maxlen=_SAMPLE_WINDOW)
+
+    async def run(
+        self,
+        inbox: trio.MemoryReceiveChannel[TrailEvent],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Write the trail until ``inbox`` is closed and drained."""
+        async with inbox:
+            task_status.started()
+            try:
+                await self._consume(inbox)
+            except trio.Cancelled:
+                self._drain_nowait(inbox)
+                with trio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
+                    await self._flush()
+                raise
+
+    def statistics(self) -> AuditStatistics:
+        return AuditStatistics(
+            events_received=self._received,
+            events_written=self._written,
+            batches=self._batches,
+            pending=self._received - self._written,
+            last_batch_size=self._last_batch_size,
+            writer_lag_p99_ms=_percentile(self._lags_ms, 0.99),
+            write_ms_p50=_percentile(self._writes_ms, 0.50),
+        )
+
+    async def _consume(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:
+        while True:
+            try:
+                self._accept(await inbox.receive())
+            except trio.EndOfChannel:
+                return
+            ended = await self._gather(inbox)
+            await self._flush()
+            if ended:
+                return
+
+    async def _gather(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> bool:
+        """Fill the forming batch until full or the flush interval is up; True at the end."""
+        try:
+            with trio.move_on_after(self._flush_interval_s):
+                while len(self._forming) < self._batch_max:
+                    try:
+                        event = inbox.receive_nowait()
+                    except trio.WouldBlock:
+                        event = await inbox.receive()
+                    self._accept(event)
+        except trio.EndOfChannel:
+            return True
+        return False
+
+    def _drain_nowait(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:
+        while True:
+            try:
+                self._accept(inbox.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+
+    def _accept(self, event: TrailEvent) -> None:
+        sequenced, request = self._sequencer.assign(event)
+        self._forming.append(sequenced)
+        self._received += 1
+        if isinstance(event, ResponseCompleted | ResponseFailed):
+            _log_request(event, request.session_id)
+
+    async def _flush(self) -> None:
+        """Write everything formed so far, ``batch_max`` events at a time."""
+        while self._forming:
+            batch = self._forming[: self._batch_max]
+            started = time.perf_counter()
+            await trio.to_thread.run_sync(self._recorder.append, batch, limiter=self._limiter)
+            committed = time.time()
+            # Only now: a write cancelled before its thread started stays formed.
+            del self._forming[: len(batch)]
+            self._record_write(batch, started, committed)
+
+    def _record_write(self, batch: list[SequencedEvent], started: float, committed: float) -> None:
+        self._writes_ms.append((time.perf_counter() - started) * 1000.0)
+        self._lags_ms.extend((committed - item.event.at) * 1000.0 for item in batch)
+        self._written += len(batch)
+        self._batches += 1
+        self._last_batch_size = len(batch)
+
+
+def _log_request(event: ResponseCompleted | ResponseFailed, session_id: str | None) -> None:
+    usage = event.usage
+    _request_log.info(
+        "request.finished",
+        logger=REQUEST_LOGGER,  # the name as a field, whatever logger factory is configured
+        request_id=event.request_id,
+        status="failed" if isinstance(event, ResponseFailed) else "completed",
+        http_status=event.status,
+        error_kind=event.error.kind.value if isinstance(event, ResponseFailed) else None,
+        latency_ms=round(event.latency_ms, 1),
+        provider=event.provider_id,
+        model=event.model,
+        attempts=event.attempts,
+        input_tokens=usage.input_tokens if usage else 0,
+        cached_input_tokens=usage.cached_input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        reasoning_tokens=usage.reasoning_tokens if usage else 0,
+        session_id=session_id,
+    )
+
+
+def _percentile(samples: Iterable[float], fraction: float) -> float | None:
+    ordered = sorted(samples)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+__all__ = ["CLEANUP_TIMEOUT_S", "REQUEST_LOGGER", "AuditLogger", "AuditStatistics"]

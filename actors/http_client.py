@@ -1,0 +1,360 @@
+"""Pooled keep-alive HTTP/1.1 client for upstream providers, on trio + h11.
+
+The provider worker sends every upstream call through one `UpstreamPool`. It
+exists because httpx under trio costs several times the CPU per request (see
+``scripts/bench_client.py``), and the gateway's whole overhead budget is a
+fraction of a millisecond.
+
+What the pool does and does not do:
+
+- one keep-alive pool per origin (scheme, host, port); a connection is reused
+  only after its response was read to the end and h11 allows it;
+- a reused connection that turns out to be dead before any response byte
+  arrived is replaced once, transparently (a new one never is);
+- the connect timeout (TCP + TLS) is the pool's; every other deadline is the
+  caller's (``trio.fail_after`` around its awaits): every await here can be
+  cancelled, and an exchange left early or cancelled closes its connection;
+- no redirects, no decompression (no ``Accept-Encoding`` is sent), no proxies.
+
+Errors (messages name the origin only: never the path, query, headers or body)::
+
+    UpstreamTransportError
+     ├── UpstreamConnectError    DNS, refused, TLS handshake/verification, connect timeout
+     ├── UpstreamWriteError      the connection broke while sending the request
+     ├── UpstreamReadError       reset or closed before the response was complete
+     └── UpstreamProtocolError   the peer spoke invalid HTTP/1.1
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from types import TracebackType
+
+import certifi
+import h11
+import trio
+
+from actors._upstream_connection import (
+    Connection,
+    Origin,
+    Target,
+    UpstreamConnectError,
+    UpstreamProtocolError,
+    UpstreamReadError,
+    UpstreamTransportError,
+    UpstreamWriteError,
+    build_request,
+    open_connection,
+    parse_url,
+)
+
+__all__ = [
+    "PoolStatistics",
+    "UpstreamConnectError",
+    "UpstreamPool",
+    "UpstreamProtocolError",
+    "UpstreamReadError",
+    "UpstreamResponse",
+    "UpstreamTransportError",
+    "UpstreamWriteError",
+    "default_ssl_context",
+]
+
+_URL_CACHE_LIMIT = 512
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """Verify certificates and hostnames against certifi's CA bundle and the system's."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.set_default_verify_paths()
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolStatistics:
+    """A snapshot of the pool, for the health endpoint."""
+
+    connections_opened: int
+    connections_reused: int  # requests sent on a connection taken from the idle list
+    retries: int  # requests resent on a fresh connection after an idle one proved dead
+    idle_now: int
+    active_now: int  # exchanges in progress (connecting, sending or reading)
+
+
+class UpstreamResponse:
+    """A response whose head has arrived; the body is read from the socket on demand."""
+
+    __slots__ = ("_complete", "_connection", "headers", "status")
+
+    def __init__(self, head: h11.Response, connection: Connection) -> None:
+        self.status: int = head.status_code
+        self.headers: tuple[tuple[str, str], ...] = tuple(
+            (name.decode("ascii"), value.decode("latin-1")) for name, value in head.headers
+        )
+        self._connection = connection
+        self._complete = False
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), or None."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+    def iter_bytes(self) -> AsyncIterator[bytes]:
+        """Body data as each piece arrives from the socket; nothing after the end."""
+        return _BodyChunks(self)
+
+    async def read(self) -> bytes:
+        """The rest of the body."""
+        chunks = [chunk async for chunk in _BodyChunks(self)]
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _next_chunk(self) -> bytes:
+        """The next piece of body data, or b"" once the body is complete."""
+        while not self._complete:
+            event = await self._connection.next_event()
+            if type(event) is h11.Data:
+                if event.data:
+                    return bytes(event.data)
+            elif type(event) is h11.EndOfMessage:
+                self._complete = True
+            else:
+                raise UpstreamProtocolError(f"{self._connection.label} sent an unexpected event")
+        return b""
+
+
+class _BodyChunks:
+    """Async iterator over a response body (a class, so no generator needs finalising)."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: UpstreamResponse) -> None:
+        self._response = response
+
+    def __aiter__(self) -> _BodyChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._response._next_chunk()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+class _OriginSlot:
+    """Per-origin pool state: idle connections (newest last) and the connection limit."""
+
+    __slots__ = ("idle", "limit", "origin")
+
+    def __init__(self, origin: Origin, max_connections: int) -> None:
+        self.origin = origin
+        self.idle: deque[Connection] = deque()
+        self.limit = trio.Semaphore(max_connections)
+
+
+class _Exchange:
+    """The context manager `UpstreamPool.stream` returns: one request/response cycle."""
+
+    __slots__ = ("_body", "_pool", "_request", "_response", "_slot")
+
+    def __init__(
+        self, pool: UpstreamPool, slot: _OriginSlot, request: h11.Request, body: bytes
+    ) -> None:
+        self._pool = pool
+        self._slot = slot
+        self._request = request
+        self._body = body
+        self._response: UpstreamResponse | None = None
+
+    async def __aenter__(self) -> UpstreamResponse:
+        self._response = await self._pool._begin(self._slot, self._request, self._body)
+        return self._response
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._response is not None:
+            self._pool._end(self._slot, self._response)
+            self._response = None
+
+
+class UpstreamPool:
+    """Keep-alive HTTP/1.1 connections, pooled per origin; one per provider worker."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        connect_timeout_s: float = 5.0,
+        max_connections_per_origin: int = 512,
+        max_idle_per_origin: int = 128,
+        idle_keepalive_s: float = 30.0,
+    ) -> None:
+        self._ssl_context = ssl_context if ssl_context is not None else default_ssl_context()
+        self._connect_timeout_s = connect_timeout_s
+        self._max_connections = max_connections_per_origin
+        self._max_idle = max_idle_per_origin
+        self._idle_keepalive_s = idle_keepalive_s
+        self._targets: dict[str, Target] = {}
+        self._slots: dict[Origin, _OriginSlot] = {}
+        self._opened = 0
+        self._reused = 0
+        self._retries = 0
+        self._active = 0
+        self._closed = False
+
+    async def __aenter__(self) -> UpstreamPool:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def stream(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> AbstractAsyncContextManager[UpstreamResponse]:
+        """Send a request on entry (Host and Content-Length added); yield once the head is in.
+
+        Leaving the block before the body was read to the end closes the connection.
+        Raises ValueError at once for a bad URL or header, without echoing either.
+        """
+        if self._closed:
+            raise RuntimeError("UpstreamPool is closed")
+        target = self._targets.get(url)
+        if target is None:
+            target = self._remember_target(url)
+        if body or method not in _BODYLESS_METHODS:
+            framing = [("Host", target.host_header), ("Content-Length", str(len(body)))]
+        else:
+            framing = [("Host", target.host_header)]
+        request = build_request(method, target.path, [*framing, *headers])
+        slot = self._slots.get(target.origin)
+        if slot is None:
+            slot = self._slots[target.origin] = _OriginSlot(target.origin, self._max_connections)
+        return _Exchange(self, slot, request, body)
+
+    async def aclose(self) -> None:
+        """Close idle connections now; connections in use close when their exchange ends."""
+        self._closed = True
+        for slot in self._slots.values():
+            while slot.idle:
+                slot.idle.pop().close_now()
+        await trio.lowlevel.checkpoint()
+
+    def statistics(self) -> PoolStatistics:
+        return PoolStatistics(
+            connections_opened=self._opened,
+            connections_reused=self._reused,
+            retries=self._retries,
+            idle_now=sum(len(slot.idle) for slot in self._slots.values()),
+            active_now=self._active,
+        )
+
+    def _remember_target(self, url: str) -> Target:
+        if len(self._targets) >= _URL_CACHE_LIMIT:
+            self._targets.clear()
+        target = self._targets[url] = parse_url(url)
+        return target
+
+    async def _begin(
+        self, slot: _OriginSlot, request: h11.Request, body: bytes
+    ) -> UpstreamResponse:
+        try:
+            slot.limit.acquire_nowait()
+        except trio.WouldBlock:
+            await slot.limit.acquire()
+        self._active += 1
+        try:
+            return await self._exchange(slot, request, body)
+        except BaseException:
+            self._active -= 1
+            slot.limit.release()
+            raise
+
+    def _end(self, slot: _OriginSlot, response: UpstreamResponse) -> None:
+        self._active -= 1
+        slot.limit.release()
+        connection = response._connection
+        state = connection.h11
+        if (
+            response._complete
+            and not connection.eof  # a body delimited by the server closing
+            and not self._closed
+            and state.our_state is h11.DONE
+            and state.their_state is h11.DONE
+            and not state.trailing_data[0]
+            and len(slot.idle) < self._max_idle
+        ):
+            state.start_next_cycle()
+            self._check_in(slot, connection)
+        else:
+            connection.close_now()
+
+    async def _exchange(
+        self, slot: _OriginSlot, request: h11.Request, body: bytes
+    ) -> UpstreamResponse:
+        connection = self._check_out(slot) or await self._connect(slot.origin)
+        try:
+            return await self._send_on(connection, request, body)
+        except UpstreamTransportError:
+            if not connection.can_retry():
+                raise
+        # The server dropped an idle connection before reading our request: once more, fresh.
+        self._retries += 1
+        return await self._send_on(await self._connect(slot.origin), request, body)
+
+    @staticmethod
+    async def _send_on(
+        connection: Connection, request: h11.Request, body: bytes
+    ) -> UpstreamResponse:
+        try:
+            head = await connection.send_request(request, body)
+        except BaseException:
+            connection.close_now()
+            raise
+        return UpstreamResponse(head, connection)
+
+    def _check_out(self, slot: _OriginSlot) -> Connection | None:
+        idle = slot.idle
+        if not idle:
+            return None
+        oldest_allowed = trio.current_time() - self._idle_keepalive_s
+        while idle:
+            connection = idle.pop()
+            # Readable while idle means EOF (the server closed it) or stray bytes: unusable.
+            if connection.idle_since >= oldest_allowed and not connection.socket.is_readable():
+                connection.reused = True
+                connection.received = 0
+                self._reused += 1
+                return connection
+            connection.close_now()
+        return None
+
+    def _check_in(self, slot: _OriginSlot, connection: Connection) -> None:
+        now = trio.current_time()
+        connection.idle_since = now
+        idle = slot.idle
+        oldest_allowed = now - self._idle_keepalive_s
+        while idle and idle[0].idle_since < oldest_allowed:
+            idle.popleft().close_now()
+        idle.append(connection)
+
+    async def _connect(self, origin: Origin) -> Connection:
+        connection = await open_connection(origin, self._ssl_context, self._connect_timeout_s)
+        self._opened += 1
+        return connection

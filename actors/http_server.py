@@ -1,0 +1,202 @@
+"""A small HTTP/1.1 server on trio + h11: keep-alive, chunked streaming, graceful stop.
+
+It knows nothing about the gateway's routes: it parses one request at a time per
+connection, hands a frozen ``HttpRequest`` and a ``ResponseWriter`` to the handler,
+and answers protocol-level errors (400, 413, 431, 500) through the caller's
+``render_error`` so every error body has the caller's shape.
+
+The request path is kept lean on purpose (the gateway's overhead budget is a
+fraction of a millisecond): no logging, one 64 KiB receive per read, TCP_NODELAY,
+the whole response head and body sent with one ``send_all``.
+
+Timeouts (all close the connection quietly):
+
+* a fresh connection must deliver its first request head within ``header_timeout_s``;
+* between requests, a keep-alive connection may idle for ``keepalive_timeout_s``,
+  and once the next request's first byte arrives its head must be complete within
+  ``header_timeout_s``;
+* while a body is read, each receive must bring data within ``body_timeout_s``.
+
+A request is *in flight* from its first byte until its response has been sent
+(or abandoned); ``wait_idle`` waits for that count to reach zero.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+import trio
+
+from actors._http_connection import HttpConnection, ServerState
+from actors._http_exchange import (
+    ClientGone,
+    ErrorRenderer,
+    Handler,
+    HandlerErrorHook,
+    HttpRequest,
+    ResponseWriter,
+)
+
+__all__ = [
+    "ClientGone",
+    "ErrorRenderer",
+    "Handler",
+    "HandlerErrorHook",
+    "HttpRequest",
+    "HttpServer",
+    "ResponseWriter",
+    "ServerStatistics",
+]
+
+
+MIB = 1024 * 1024
+
+# accept() errors that mean "out of file descriptors or memory for now": wait and retry.
+_ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_ACCEPT_RETRY_S = 0.1
+# How often expired read deadlines are looked for: timeouts fire up to this much late.
+_REAP_INTERVAL_MAX_S = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerStatistics:
+    """A snapshot of the server for the health endpoint."""
+
+    accepting: bool
+    open_connections: int
+    in_flight_requests: int
+    requests_served: int
+    """Requests whose handler has returned or raised."""
+    handler_errors: int
+    """Handlers that raised (other than ``ClientGone``) or left their request unanswered."""
+    protocol_errors: int
+    """Requests answered 400/413/431 before reaching the handler."""
+
+
+class HttpServer:
+    """Serves ``handler`` on one TCP address until cancelled.
+
+    Graceful shutdown: ``stop_accepting()`` closes the listening sockets and every
+    idle keep-alive connection; in-flight requests finish and their responses carry
+    ``Connection: close``; ``wait_idle()`` returns once none is left (wrap it in a
+    deadline, then cancel ``serve``).
+
+    A handler that raises (anything but ``ClientGone``) or returns without answering
+    is reported to ``on_handler_error``; the client gets a 500 if nothing was sent
+    yet, and its connection is closed. The server goes on serving.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        render_error: ErrorRenderer,
+        on_handler_error: HandlerErrorHook | None = None,
+        max_body_bytes: int = 16 * MIB,
+        keepalive_timeout_s: float = 75.0,
+        header_timeout_s: float = 30.0,
+        body_timeout_s: float = 30.0,
+        max_connections: int = 4096,
+    ) -> None:
+        self._state = ServerState(
+            handler,
+            render_error=render_error,
+            on_handler_error=on_handler_error,
+            max_body_bytes=max_body_bytes,
+            keepalive_timeout_s=keepalive_timeout_s,
+            header_timeout_s=header_timeout_s,
+            body_timeout_s=body_timeout_s,
+        )
+        self._connection_slots = trio.Semaphore(max_connections)
+        self._listeners: list[trio.SocketListener] = []
+
+    async def serve(
+        self, host: str, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen on ``host:port`` (port 0 picks a free one) and serve until cancelled.
+
+        ``task_status.started`` receives the bound port. After ``stop_accepting()``
+        this returns by itself once every connection has closed.
+        """
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        self._listeners = listeners
+        try:
+            async with trio.open_nursery() as reaping:
+                reaping.start_soon(self._reap_expired)
+                async with trio.open_nursery() as connections:
+                    for listener in listeners:
+                        connections.start_soon(self._accept_loop, listener, connections)
+                    task_status.started(listeners[0].socket.getsockname()[1])
+                    if not self._state.accepting:
+                        self.stop_accepting()
+                reaping.cancel_scope.cancel()
+        finally:
+            self._close_listeners()
+
+    def stop_accepting(self) -> None:
+        """Refuse new connections and close idle ones; in-flight requests go on."""
+        state = self._state
+        state.accepting = False
+        self._close_listeners()
+        for connection in state.connections:
+            connection.cancel_if_idle()
+
+    async def wait_idle(self) -> None:
+        """Return once no request is in flight."""
+        state = self._state
+        if not state.in_flight:
+            await trio.lowlevel.checkpoint()
+        while state.in_flight:
+            if state.idle_event is None:
+                state.idle_event = trio.Event()
+            await state.idle_event.wait()
+
+    def statistics(self) -> ServerStatistics:
+        state = self._state
+        return ServerStatistics(
+            accepting=state.accepting,
+            open_connections=len(state.connections),
+            in_flight_requests=state.in_flight,
+            requests_served=state.requests_served,
+            handler_errors=state.handler_errors,
+            protocol_errors=state.protocol_errors,
+        )
+
+    async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+        slots = self._connection_slots
+        while True:
+            await slots.acquire()
+            try:
+                stream = await listener.accept()
+            except trio.ClosedResourceError:
+                slots.release()
+                return
+            except OSError as exc:
+                slots.release()
+                if exc.errno not in _ACCEPT_CAPACITY_ERRNOS:
+                    raise
+                await trio.sleep(_ACCEPT_RETRY_S)
+                continue
+            nursery.start_soon(self._run_connection, stream)
+
+    async def _run_connection(self, stream: trio.SocketStream) -> None:
+        try:
+            await HttpConnection(self._state, stream).run()
+        finally:
+            self._connection_slots.release()
+
+    async def _reap_expired(self) -> None:
+        """Close connections whose read deadline has passed (see ``_http_connection``)."""
+        state = self._state
+        shortest = min(state.header_timeout_s, state.keepalive_timeout_s, state.body_timeout_s)
+        interval = min(_REAP_INTERVAL_MAX_S, shortest / 4)
+        while True:
+            await trio.sleep(interval)
+            now = trio.current_time()
+            for connection in state.connections:
+                connection.cancel_if_expired(now)
+
+    def _close_listeners(self) -> None:
+        for listener in self._listeners:
+            listener.socket.close()

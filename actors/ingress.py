@@ -1,0 +1,349 @@
+"""The ingress actor: HTTP in, one parsed and authenticated request message out, and the
+answer relayed back to the socket chunk by chunk as the provider worker sends it.
+
+Per request: one JSON parse, the key resolved, ``request.received`` to the audit logger,
+a ``RouteRequest`` carrying a fresh reply channel to the router (``send_nowait``: a full
+inbox sheds load with a 503 instead of queueing without bound), then the relay. Errors
+are rendered in OpenAI's shape with the right status.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import orjson
+import structlog
+import trio
+
+from actors.http_server import ClientGone, HttpRequest, ResponseWriter
+from actors.keys import KeyRing
+from providers.inbound import ParsedRequest, RequestRejected, parse_request
+from config.model import GatewayConfig
+from messages.chat import ClientFormat
+from messages.commands import (
+    ClientRequest,
+    Reply,
+    ReplyChunk,
+    ReplyEnd,
+    ReplyError,
+    ReplyHead,
+    RouteRequest,
+    RouterInbox,
+)
+from messages.errors import ErrorInfo, ErrorKind
+from messages.events import RequestReceived, ResponseFailed, TrailEvent
+from providers.openai_errors import render_openai_error
+from providers.stream_failure import stream_failure
+
+log = structlog.get_logger("switchyard.ingress")
+
+REPLY_BUFFER = 32
+"""Chunks a provider worker may run ahead of a slow client before it waits."""
+
+DEADLINE_GRACE_S = 5.0
+"""How long past its deadline the ingress waits for a worker before giving up on it."""
+
+_ENDPOINTS = {
+    "/v1/responses": ClientFormat.RESPONSES,
+    "/openai/v1/responses": ClientFormat.RESPONSES,
+    "/responses": ClientFormat.RESPONSES,
+    "/v1/chat/completions": ClientFormat.CHAT,
+    "/openai/v1/chat/completions": ClientFormat.CHAT,
+    "/chat/completions": ClientFormat.CHAT,
+}
+_MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
+_JSON = ("content-type", "application/json")
+
+
+def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
+    """Protocol-level errors from the HTTP server (413, 400 on bad HTTP), in OpenAI's shape."""
+    kind = ErrorKind.PAYLOAD_TOO_LARGE if status == 413 else ErrorKind.BAD_REQUEST
+    if status >= 500:
+        kind = ErrorKind.INTERNAL
+    return [_JSON], render_openai_error(ErrorInfo(kind=kind, status=status, message=message))
+
+
+class Ingress:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        router: trio.MemorySendChannel[RouterInbox],
+        audit: trio.MemorySendChannel[TrailEvent],
+        total_timeout_s: float,
+    ) -> None:
+        self._config = config
+        self._keys = KeyRing.from_config(config)
+        self._router = router
+        self._audit = audit
+        self._total_timeout_s = total_timeout_s
+        self._inflight = 0
+        self._max_inflight = config.server.max_inflight
+        self._audit_high_water = max(1, int(audit.statistics().max_buffer_size * 0.8))
+
+    @property
+    def inflight(self) -> int:
+        return self._inflight
+
+    async def handle(self, request: HttpRequest, writer: ResponseWriter) -> None:
+        path = request.target.partition("?")[0]
+        client_format = _ENDPOINTS.get(path)
+        if client_format is not None:
+            if request.method != "POST":
+                await _send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
+                return
+            await self._handle_inference(request, writer, client_format, path)
+        elif path in _MODELS and request.method == "GET":
+            await self._handle_models(request, writer)
+        elif path == "/healthz":
+            await writer.send_response(200, [_JSON], b'{"status":"ok"}')
+        else:
+            await _send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
+
+    async def _handle_models(self, request: HttpRequest, writer: ResponseWriter) -> None:
+        key = self._keys.resolve(request.header("authorization"))
+        if key is None:
+            await _send_error(writer, _unauthenticated(request))
+            return
+        account = self._config.account(key.account)
+        data = []
+        for provider in account.providers if account else ():
+            for name in (provider.model, f"{provider.id}/{provider.model}"):
+                data.append(
+                    {"id": name, "object": "model", "created": 0, "owned_by": provider.type}
+                )
+        body = orjson.dumps({"object": "list", "data": data})
+        await writer.send_response(200, [_JSON], body)
+
+    async def _handle_inference(
+        self, request: HttpRequest, writer: ResponseWriter, fmt: ClientFormat, path: str
+    ) -> None:
+        request_id = "req_" + os.urandom(12).hex()
+        started = trio.current_time()
+        received_at = time.time()
+        key = self._keys.resolve(request.header("authorization"))
+        try:
+            parsed = parse_request(request.body, fmt, self._config, key)
+        except RequestRejected as rejected:
+            self._reject(request, request_id, fmt, path, received_at, started, rejected)
+            await _send_error(writer, rejected.error)
+            return
+        assert key is not None  # parse_request rejects a missing key
+        message = ClientRequest(
+            request_id=request_id,
+            received_at=received_at,
+            started=started,
+            client_format=fmt,
+            endpoint=path,
+            model=parsed.model,
+            stream=parsed.stream,
+            body=parsed.body,
+            virtual_key_id=key.id,
+            account_id=key.account,
+            session_id=request.header("session-id"),
+            pinned_provider=parsed.pinned_provider,
+            pinned_model=parsed.pinned_model,
+        )
+        self._emit(_received(message, request, request.body))
+        shed = self._admission_problem()
+        if shed is not None:
+            self._fail(message, shed)
+            await _send_error(writer, shed)
+            return
+        await self._dispatch(message, writer)
+
+    def _admission_problem(self) -> ErrorInfo | None:
+        if self._inflight >= self._max_inflight:
+            return _shed("too many requests in flight")
+        if self._audit.statistics().current_buffer_used >= self._audit_high_water:
+            return _shed("the event trail is catching up")
+        return None
+
+    async def _dispatch(self, message: ClientRequest, writer: ResponseWriter) -> None:
+        send, receive = trio.open_memory_channel[Reply](REPLY_BUFFER)
+        deadline = message.started + self._total_timeout_s
+        route = RouteRequest(request=message, reply_to=send, deadline=deadline)
+        try:
+            self._router.send_nowait(route)
+        except trio.WouldBlock:
+            send.close()
+            receive.close()
+            error = _shed("the router is saturated")
+            self._fail(message, error)
+            await _send_error(writer, error)
+            return
+        self._inflight += 1
+        try:
+            async with receive:
+                with trio.move_on_at(deadline + DEADLINE_GRACE_S):
+                    await _relay(receive, writer, message)
+                    return
+                await self._abandon(message, writer)
+        except ClientGone:
+            log.info("client gone", request_id=message.request_id)
+        finally:
+            self._inflight -= 1
+
+    async def _abandon(self, message: ClientRequest, writer: ResponseWriter) -> None:
+        error = _error(ErrorKind.TIMEOUT, 504, "the request outlived its deadline")
+        self._fail(message, error)
+        if writer.started:
+            await writer.send_chunk(stream_failure(message.client_format, error, 0))
+            await writer.end_stream()
+        else:
+            await _send_error(writer, error)
+
+    def _reject(
+        self,
+        request: HttpRequest,
+        request_id: str,
+        fmt: ClientFormat,
+        path: str,
+        received_at: float,
+        started: float,
+        rejected: RequestRejected,
+    ) -> None:
+        self._emit(
+            RequestReceived(
+                request_id=request_id,
+                at=received_at,
+                client_format=str(fmt),
+                endpoint=path,
+                model_requested=rejected.model or "",
+                stream=False,
+                virtual_key_id=rejected.key_id,
+                account_id=None,
+                session_id=request.header("session-id"),
+                thread_id=request.header("thread-id"),
+                user_agent=request.header("user-agent"),
+                body=rejected.body_json,
+            )
+        )
+        self._emit(
+            ResponseFailed(
+                request_id=request_id,
+                at=time.time(),
+                status=rejected.error.status,
+                latency_ms=(trio.current_time() - started) * 1000,
+                provider_id=None,
+                model=None,
+                attempts=0,
+                error=rejected.error,
+            )
+        )
+
+    def _fail(self, message: ClientRequest, error: ErrorInfo) -> None:
+        self._emit(
+            ResponseFailed(
+                request_id=message.request_id,
+                at=time.time(),
+                status=error.status,
+                latency_ms=(trio.current_time() - message.started) * 1000,
+                provider_id=None,
+                model=None,
+                attempts=0,
+                error=error,
+            )
+        )
+
+    def _emit(self, event: TrailEvent) -> None:
+        # The inbox is sized far above the admission high-water mark, so this never
+        # fails while admission control holds; if it ever does, that is a bug to see.
+        self._audit.send_nowait(event)
+
+
+async def _relay(
+    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+) -> None:
+    try:
+        first = await receive.receive()
+    except trio.EndOfChannel:
+        await _send_error(writer, _error(ErrorKind.INTERNAL, 500, "the provider worker stopped"))
+        return
+    if isinstance(first, ReplyError):
+        await _send_error(writer, first.error, first.headers)
+        return
+    if not isinstance(first, ReplyHead):
+        raise AssertionError(f"reply began with {type(first).__name__}")
+    if not first.streaming:
+        await writer.send_response(first.status, first.headers, first.body)
+        return
+    await writer.start_stream(first.status, first.headers)
+    await _relay_stream(receive, writer, message)
+
+
+async def _relay_stream(
+    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+) -> None:
+    while True:
+        try:
+            reply = await receive.receive()
+        except trio.EndOfChannel:
+            error = _error(ErrorKind.INTERNAL, 500, "the provider worker stopped mid-stream")
+            await writer.send_chunk(stream_failure(message.client_format, error, 0))
+            await writer.end_stream()
+            return
+        if isinstance(reply, ReplyEnd):
+            await writer.end_stream()
+            return
+        if not isinstance(reply, ReplyChunk):
+            raise AssertionError(f"unexpected {type(reply).__name__} mid-stream")
+        data = reply.data
+        while True:  # write whatever else is already waiting in one go
+            try:
+                more = receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            if isinstance(more, ReplyEnd):
+                await writer.send_chunk(data)
+                await writer.end_stream()
+                return
+            if isinstance(more, ReplyChunk):
+                data += more.data
+        await writer.send_chunk(data)
+
+
+async def _send_error(
+    writer: ResponseWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
+) -> None:
+    headers = [_JSON, *extra]
+    if error.status == 429 or error.retry_after is not None:
+        retry_after = error.retry_after if error.retry_after is not None else 1.0
+        headers.append(("retry-after", str(max(1, round(retry_after)))))
+    await writer.send_response(error.status, headers, render_openai_error(error))
+
+
+def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:
+    return ErrorInfo(kind=kind, status=status, message=message)
+
+
+def _shed(why: str) -> ErrorInfo:
+    return ErrorInfo(
+        kind=ErrorKind.SHED, status=503, message=f"gateway busy: {why}", retry_after=1.0
+    )
+
+
+def _unauthenticated(request: HttpRequest) -> ErrorInfo:
+    given = "an unknown key" if request.header("authorization") else "no key"
+    return _error(ErrorKind.UNAUTHENTICATED, 401, f"invalid API key: the request carried {given}")
+
+
+def _received(message: ClientRequest, request: HttpRequest, body: bytes) -> RequestReceived:
+    return RequestReceived(
+        request_id=message.request_id,
+        at=message.received_at,
+        client_format=str(message.client_format),
+        endpoint=message.endpoint,
+        model_requested=message.model,
+        stream=message.stream,
+        virtual_key_id=message.virtual_key_id,
+        account_id=message.account_id,
+        session_id=message.session_id,
+        thread_id=request.header("thread-id"),
+        user_agent=request.header("user-agent"),
+        body=body,
+    )
+
+
+__all__ = ["Ingress", "ParsedRequest", "render_error"]

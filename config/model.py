@@ -1,0 +1,113 @@
+"""The gateway's configuration as frozen values (what ``config.load`` returns).
+
+The YAML file follows the seed's format (``accounts`` → ``providers``), plus
+``virtual_keys``, ``budgets``, ``server`` and ``database``. See README "Config reference".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
+    connect_s: float = 5.0
+    first_byte_s: float = 120.0
+    idle_s: float = 120.0
+    total_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    max_retries: int = 1
+    backoff_base_s: float = 0.25
+    backoff_max_s: float = 8.0
+    max_retry_after_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderKey:
+    """One credential. ``key_id`` is a short non-secret fingerprint used in the trail."""
+
+    key_id: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderConfig:
+    id: str
+    type: str
+    model: str
+    weight: float
+    base_url: str
+    keys: tuple[ProviderKey, ...]
+    timeouts: Timeouts = Timeouts()
+    retry: RetryPolicy = RetryPolicy()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountConfig:
+    id: str
+    providers: tuple[ProviderConfig, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VirtualKeyConfig:
+    id: str
+    secret: str = field(repr=False)
+    account: str
+    team: str | None = None
+    customer: str | None = None
+    allowed_models: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetConfig:
+    level: str
+    id: str
+    limit_usd: float | None
+    period: str
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_inflight: int = 1024
+    session_request_cap: int = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayConfig:
+    accounts: tuple[AccountConfig, ...]
+    virtual_keys: tuple[VirtualKeyConfig, ...]
+    budgets: tuple[BudgetConfig, ...] = ()
+    server: ServerConfig = ServerConfig()
+    database_url: str = "sqlite:///switchyard.db"
+    source: str = "<memory>"
+
+    def account(self, account_id: str) -> AccountConfig | None:
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        return None
+
+
+__all__ = [
+    "AccountConfig",
+    "BudgetConfig",
+    "GatewayConfig",
+    "ProviderConfig",
+    "ProviderKey",
+    "RetryPolicy",
+    "ServerConfig",
+    "Timeouts",
+    "VirtualKeyConfig",
+]

@@ -1,0 +1,128 @@
+"""What actors say to each other: requests, the router's job for a provider worker, replies.
+
+A request carries its own reply channel (``reply_to``); the ingress, which waits for the
+answer, owns the timeout. Reply channels are typed by the small ``ReplySink`` protocol so
+this module stays free of trio (a ``trio.MemorySendChannel`` satisfies it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias
+
+from config.model import ProviderConfig
+from messages.chat import ClientFormat
+from messages.errors import ErrorInfo
+from messages.json import JsonObject
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyHead:
+    """The answer's status line. A non-streaming answer is complete in ``body``."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    streaming: bool
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyChunk:
+    """Bytes of a streaming answer, already in the client's format."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyEnd:
+    """The streaming answer is complete (any in-stream failure was sent as a chunk)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyError:
+    """No byte was sent: the ingress renders this error in the client's shape."""
+
+    error: ErrorInfo
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Reply: TypeAlias = ReplyHead | ReplyChunk | ReplyEnd | ReplyError
+
+
+class ReplySink(Protocol):
+    """The sending end of a per-request reply channel."""
+
+    async def send(self, value: Reply, /) -> None: ...
+
+    def send_nowait(self, value: Reply, /) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientRequest:
+    """One parsed, authenticated client request. ``body`` is read-only from here on."""
+
+    request_id: str
+    received_at: float  # unix seconds
+    started: float  # trio clock, for latencies
+    client_format: ClientFormat
+    endpoint: str
+    model: str
+    stream: bool
+    body: JsonObject
+    virtual_key_id: str
+    account_id: str
+    session_id: str | None
+    pinned_provider: str | None = None  # from "provider/model"
+    pinned_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteRequest:
+    request: ClientRequest
+    reply_to: ReplySink
+    deadline: float  # trio clock: the whole request must end by then
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    provider: ProviderConfig
+    model: str  # what the upstream receives
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderJob:
+    """The router's decision, for a provider worker to carry out."""
+
+    request: ClientRequest
+    candidates: tuple[Candidate, ...]
+    reply_to: ReplySink
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptReport:
+    """A provider worker tells the router how an attempt went (feeds breakers)."""
+
+    provider_id: str
+    ok: bool
+    error: ErrorInfo | None = None
+
+
+RouterInbox: TypeAlias = RouteRequest | AttemptReport
+
+__all__ = [
+    "AttemptReport",
+    "Candidate",
+    "ClientRequest",
+    "ProviderJob",
+    "Reply",
+    "ReplyChunk",
+    "ReplyEnd",
+    "ReplyError",
+    "ReplyHead",
+    "ReplySink",
+    "RouteRequest",
+    "RouterInbox",
+]

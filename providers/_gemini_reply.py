@@ -1,0 +1,349 @@
+"""``GenerateContentResponse`` documents → ``StreamDelta`` values.
+
+A streamed reply is a series of whole responses, each holding only the new parts; a
+non-streamed reply is one response with all of them. ``ReplyDecoder`` takes either,
+one document at a time, and keeps what spans documents:
+
+- thought parts (``thought: true``) stream as ``ReasoningDelta``; the run closes with a
+  ``ReasoningDone`` when another part arrives. A ``thoughtSignature`` closes it too, as
+  ``Reasoning(provider="gemini", signature=…, id=<call id>)`` placed BEFORE the
+  ``ToolCallStart`` of the call it sits on (``id=None`` when it sits on text), so the
+  next request can put it back on the same part.
+- a ``functionCall`` arrives whole: one ``ToolCallStart`` and one ``ToolCallArgs`` with
+  the whole JSON (``"{}"`` without args; the unwrapped text for an emulated custom tool).
+  Gemini 3 on Vertex may stream a call instead (``willContinue``, then ``partialArgs``
+  with ``jsonPath`` + ``stringValue``/``numberValue``/``boolValue``/``nullValue``, then
+  an empty ``functionCall``): the start goes out at once, the arguments are assembled and
+  go out when the call ends. Paths are ``$.a.b[0]``-style; others are ignored.
+- ``finishReason``: STOP (and unknown reasons) → stop, or tool_calls when a call was
+  made; MAX_TOKENS → length; SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII,
+  IMAGE_SAFETY → content_filter; MALFORMED_FUNCTION_CALL → ``StreamFailure``
+  (protocol). No candidates and a ``promptFeedback.blockReason`` → content_filter.
+- ``usageMetadata``, latest wins, reported once before the finish: input =
+  ``promptTokenCount`` (cached included) + ``toolUsePromptTokenCount``; cached =
+  ``cachedContentTokenCount``; output = ``candidatesTokenCount`` + ``thoughtsTokenCount``;
+  reasoning = ``thoughtsTokenCount``.
+- a ``{"error": …}`` document (an error after HTTP 200) → ``StreamFailure``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+
+import orjson
+
+from messages.chat import (
+    Finish,
+    FinishReason,
+    Reasoning,
+    ReasoningDelta,
+    ReasoningDone,
+    StreamDelta,
+    StreamFailure,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallStart,
+    ToolKind,
+    UsageReport,
+)
+from messages.errors import ErrorInfo, ErrorKind
+from messages.usage import Usage
+from providers._gemini_errors import rpc_error
+from providers._gemini_names import CUSTOM_INPUT, WireTool, WireTools, mint_call_id
+
+PROVIDER = "gemini"
+_FILTERED = frozenset(
+    {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
+)
+_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+def protocol_failure(message: str) -> StreamFailure:
+    return StreamFailure(error=ErrorInfo(kind=ErrorKind.PROTOCOL, status=502, message=message))
+
+
+class _OpenCall:
+    """A call whose arguments Gemini streams as ``partialArgs``."""
+
+    __slots__ = ("args", "index", "tool")
+
+    def __init__(self, index: int, tool: WireTool, args: Mapping[str, object]) -> None:
+        self.index = index
+        self.tool = tool
+        self.args: dict[str, object] = dict(args)
+
+    def apply(self, partial: Mapping[str, object]) -> None:
+        steps = _path_steps(partial.get("jsonPath"))
+        if not steps:
+            return
+        if "stringValue" in partial:
+            before = _get(self.args, steps)
+            value: object = (before if isinstance(before, str) else "") + str(
+                partial["stringValue"]
+            )
+        elif "numberValue" in partial:
+            value = partial["numberValue"]
+        elif "boolValue" in partial:
+            value = partial["boolValue"]
+        elif "nullValue" in partial:
+            value = None
+        else:
+            return
+        _set(self.args, steps, value)
+
+
+class ReplyDecoder:
+    """Decodes one reply, a document at a time; ``end`` says how the reply ended."""
+
+    __slots__ = ("_calls", "_finished", "_open", "_salt", "_thought", "_tools", "_usage")
+
+    def __init__(self, tools: WireTools) -> None:
+        self._tools = tools
+        self._salt: str | None = None
+        self._calls = 0
+        self._thought: list[str] = []
+        self._open: _OpenCall | None = None
+        self._usage: Usage | None = None
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def document(self, doc: object) -> list[StreamDelta]:
+        if not isinstance(doc, Mapping):
+            return [protocol_failure("Gemini sent a document that is not a JSON object")]
+        error = doc.get("error")
+        if isinstance(error, Mapping):
+            self._finished = True
+            return [StreamFailure(error=rpc_error(error))]
+        if self._salt is None:
+            response_id = doc.get("responseId")
+            self._salt = response_id if isinstance(response_id, str) else secrets.token_hex(8)
+        fresh_usage = self._take_usage(doc.get("usageMetadata"))
+        if self._finished:
+            return self._usage_report() if fresh_usage else []
+        candidates = doc.get("candidates")
+        if not isinstance(candidates, list) or not candidates:
+            return self._blocked(doc.get("promptFeedback"))
+        candidate = candidates[0] if isinstance(candidates[0], Mapping) else {}
+        deltas: list[StreamDelta] = []
+        for part in _parts(candidate):
+            deltas.extend(self._part(part))
+        reason = candidate.get("finishReason")
+        if isinstance(reason, str) and reason:
+            deltas.extend(self._finish(reason, candidate.get("finishMessage")))
+        return deltas
+
+    def end(self) -> list[StreamDelta]:
+        """The body ended: a failure unless a finish reason (or a block) was seen."""
+        if self._finished:
+            return []
+        self._finished = True
+        return [
+            *self._close_reasoning(None, None),
+            *self._close_open_call(),
+            *self._usage_report(),
+            StreamFailure(
+                error=ErrorInfo(
+                    kind=ErrorKind.UPSTREAM_ERROR,
+                    status=502,
+                    message="Gemini's stream ended before a finishReason",
+                )
+            ),
+        ]
+
+    # ---- parts ------------------------------------------------------------------------
+
+    def _part(self, part: Mapping[str, object]) -> list[StreamDelta]:
+        signature = part.get("thoughtSignature")
+        signature = signature if isinstance(signature, str) and signature else None
+        text = part.get("text")
+        if part.get("thought") is True:
+            deltas: list[StreamDelta] = []
+            if isinstance(text, str) and text:
+                self._thought.append(text)
+                deltas.append(ReasoningDelta(text=text))
+            if signature is not None:
+                deltas.extend(self._close_reasoning(signature, None))
+            return deltas
+        call = part.get("functionCall")
+        if isinstance(call, Mapping):
+            return self._function_call(call, signature)
+        deltas = self._close_reasoning(signature, None)
+        if isinstance(text, str) and text:
+            deltas.append(TextDelta(text=text))
+        return deltas
+
+    def _function_call(
+        self, call: Mapping[str, object], signature: str | None
+    ) -> list[StreamDelta]:
+        name = call.get("name")
+        if not isinstance(name, str) or not name:
+            return self._continue_call(call)
+        deltas = self._close_open_call()
+        index = self._calls
+        self._calls += 1
+        given_id = call.get("id")
+        call_id = given_id if isinstance(given_id, str) and given_id else None
+        call_id = call_id or mint_call_id(self._salt or "", index, name)
+        tool = self._tools.lookup(name)
+        deltas.extend(self._close_reasoning(signature, call_id))
+        deltas.append(
+            ToolCallStart(
+                index=index, id=call_id, name=tool.name, kind=tool.kind, namespace=tool.namespace
+            )
+        )
+        args = _mapping(call.get("args"))
+        if call.get("willContinue") is True:
+            self._open = _OpenCall(index, tool, args)
+            for partial in _list(call.get("partialArgs")):
+                self._open.apply(_mapping(partial))
+        else:
+            deltas.append(ToolCallArgs(index=index, fragment=_arguments(tool, args)))
+        return deltas
+
+    def _continue_call(self, call: Mapping[str, object]) -> list[StreamDelta]:
+        """A nameless ``functionCall``: more of the open call, or (empty) its end."""
+        if self._open is None:
+            return []
+        for partial in _list(call.get("partialArgs")):
+            self._open.apply(_mapping(partial))
+        if call.get("willContinue") is True:
+            return []
+        return self._close_open_call()
+
+    def _close_open_call(self) -> list[StreamDelta]:
+        open_call, self._open = self._open, None
+        if open_call is None:
+            return []
+        fragment = _arguments(open_call.tool, open_call.args)
+        return [ToolCallArgs(index=open_call.index, fragment=fragment)]
+
+    def _close_reasoning(self, signature: str | None, call_id: str | None) -> list[StreamDelta]:
+        if not self._thought and signature is None:
+            return []
+        text = "".join(self._thought)
+        self._thought = []
+        reasoning = Reasoning(provider=PROVIDER, text=text, signature=signature, id=call_id)
+        return [ReasoningDone(reasoning=reasoning)]
+
+    # ---- the end ------------------------------------------------------------------------
+
+    def _finish(self, reason: str, message: object) -> list[StreamDelta]:
+        self._finished = True
+        deltas = [*self._close_reasoning(None, None), *self._close_open_call()]
+        deltas.extend(self._usage_report())
+        if reason == "MALFORMED_FUNCTION_CALL":
+            detail = message if isinstance(message, str) and message else reason
+            deltas.append(protocol_failure(f"Gemini produced a malformed function call: {detail}"))
+            return deltas
+        deltas.append(Finish(reason=self._finish_reason(reason)))
+        return deltas
+
+    def _finish_reason(self, reason: str) -> FinishReason:
+        if reason == "MAX_TOKENS":
+            return FinishReason.LENGTH
+        if reason in _FILTERED:
+            return FinishReason.CONTENT_FILTER
+        return FinishReason.TOOL_CALLS if self._calls else FinishReason.STOP
+
+    def _blocked(self, feedback: object) -> list[StreamDelta]:
+        if not isinstance(feedback, Mapping) or not feedback.get("blockReason"):
+            return []
+        self._finished = True
+        return [*self._usage_report(), Finish(reason=FinishReason.CONTENT_FILTER)]
+
+    def _take_usage(self, metadata: object) -> bool:
+        """Keep the counts of a ``usageMetadata``; False when it has none."""
+        if not isinstance(metadata, Mapping):
+            return False
+        counts = {key: value for key, value in metadata.items() if key.endswith("TokenCount")}
+        if not counts:
+            return False
+        thoughts = _count(counts, "thoughtsTokenCount")
+        self._usage = Usage(
+            input_tokens=_count(counts, "promptTokenCount")
+            + _count(counts, "toolUsePromptTokenCount"),
+            cached_input_tokens=_count(counts, "cachedContentTokenCount"),
+            output_tokens=_count(counts, "candidatesTokenCount") + thoughts,
+            reasoning_tokens=thoughts,
+        )
+        return True
+
+    def _usage_report(self) -> list[StreamDelta]:
+        return [] if self._usage is None else [UsageReport(usage=self._usage)]
+
+
+def _arguments(tool: WireTool, args: Mapping[str, object]) -> str:
+    if tool.kind is ToolKind.CUSTOM:
+        value = args.get(CUSTOM_INPUT)
+        if isinstance(value, str):
+            return value
+    return orjson.dumps(args).decode()
+
+
+def _parts(candidate: Mapping[str, object]) -> list[Mapping[str, object]]:
+    parts = _mapping(candidate.get("content")).get("parts")
+    return [part for part in _list(parts) if isinstance(part, Mapping)]
+
+
+def _path_steps(path: object) -> list[str | int]:
+    if not isinstance(path, str) or not path.startswith("$"):
+        return []
+    steps: list[str | int] = []
+    position = 1
+    for match in _PATH_STEP.finditer(path, 1):
+        if match.start() != position:
+            return []
+        steps.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    return steps if position == len(path) else []
+
+
+def _get(root: object, steps: Sequence[str | int]) -> object:
+    node = root
+    for step in steps:
+        if isinstance(step, str) and isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+        else:
+            return None
+    return node
+
+
+def _set(root: dict[str, object], steps: Sequence[str | int], value: object) -> None:
+    node: object = root
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        leaf = following is None
+        fresh: object = value if leaf else ({} if isinstance(following, str) else [])
+        if isinstance(step, str) and isinstance(node, dict):
+            if leaf or not isinstance(node.get(step), dict | list):
+                node[step] = fresh
+            node = node[step]
+        elif isinstance(step, int) and isinstance(node, list):
+            node.extend([None] * (step + 1 - len(node)))
+            if leaf or not isinstance(node[step], dict | list):
+                node[step] = fresh
+            node = node[step]
+        else:
+            return
+
+
+def _count(counts: Mapping[str, object], key: str) -> int:
+    value = counts.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> Sequence[object]:
+    return value if isinstance(value, list) else ()
+
+
+__all__ = ["PROVIDER", "ReplyDecoder", "protocol_failure"]

@@ -1,0 +1,101 @@
+"""The Google Gemini adapter (``type: gemini``): generativelanguage v1beta.
+
+``POST {base_url}/models/{model}:generateContent``, or
+``…:streamGenerateContent?alt=sse`` for a stream (every ``data:`` line a whole
+``GenerateContentResponse`` with only the new parts; no event names, no ``[DONE]``).
+The key goes in the ``x-goog-api-key`` header, never in the URL (URLs get logged).
+``base_url`` is e.g. ``https://generativelanguage.googleapis.com/v1beta``.
+
+The translation lives in underscore modules: ``_gemini_request`` (the request body),
+``_gemini_schema`` (JSON Schema → Gemini's OpenAPI subset), ``_gemini_reply`` (replies →
+deltas), ``_gemini_names`` (wire tool names, minted call ids), ``_gemini_errors``.
+
+Custom tools and namespaces need the offered tools to be decoded exactly; the
+``ProviderAdapter`` protocol does not hand the request to decoders, so ``parse_reply``
+and ``new_stream_decoder`` take it as an optional extra. Without it, a function name
+``a__b`` is read as namespace ``a``, tool ``b``, and no call is taken for a custom one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+import orjson
+
+from messages.chat import ChatRequest, StreamDelta
+from messages.errors import ErrorInfo
+from providers._gemini_errors import map_gemini_error
+from providers._gemini_names import WireTools
+from providers._gemini_reply import ReplyDecoder, protocol_failure
+from providers._gemini_request import PROVIDER, build_body
+from providers.adapter import CallTarget, HttpCall
+from providers.sse import SseEvent
+
+
+class GeminiStreamDecoder:
+    """One ``alt=sse`` stream: each event's data is a whole response document."""
+
+    __slots__ = ("_reply",)
+
+    def __init__(self, tools: WireTools) -> None:
+        self._reply = ReplyDecoder(tools)
+
+    def feed(self, event: SseEvent) -> Sequence[StreamDelta]:
+        data = event.data.strip()
+        if not data:
+            return []
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return [protocol_failure("Gemini sent a stream event that is not JSON")]
+        return self._reply.document(document)
+
+    def close(self) -> Sequence[StreamDelta]:
+        return self._reply.end()
+
+
+class GeminiAdapter:
+    """The ``ProviderAdapter`` for ``type: gemini``."""
+
+    @property
+    def name(self) -> str:
+        return PROVIDER
+
+    def build_call(self, request: ChatRequest, target: CallTarget) -> HttpCall:
+        model = target.model.removeprefix("models/")
+        method = "streamGenerateContent?alt=sse" if target.stream else "generateContent"
+        accept = "text/event-stream" if target.stream else "application/json"
+        return HttpCall(
+            method="POST",
+            path=f"/models/{quote(model, safe='-._~')}:{method}",
+            headers=(
+                ("x-goog-api-key", target.api_key),
+                ("content-type", "application/json"),
+                ("accept", accept),
+            ),
+            body=orjson.dumps(build_body(request, model)),
+        )
+
+    def parse_reply(self, body: bytes, request: ChatRequest | None = None) -> Sequence[StreamDelta]:
+        reply = ReplyDecoder(_tools_of(request))
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return [protocol_failure("Gemini sent a reply body that is not JSON")]
+        return [*reply.document(document), *reply.end()]
+
+    def new_stream_decoder(self, request: ChatRequest | None = None) -> GeminiStreamDecoder:
+        return GeminiStreamDecoder(_tools_of(request))
+
+    def map_error(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
+        return map_gemini_error(status, headers, body)
+
+
+def _tools_of(request: ChatRequest | None) -> WireTools:
+    return WireTools(() if request is None else request.tools)
+
+
+ADAPTER = GeminiAdapter()
+
+__all__ = ["ADAPTER", "GeminiAdapter", "GeminiStreamDecoder"]

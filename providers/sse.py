@@ -1,0 +1,77 @@
+"""Incremental server-sent-events parsing, shared by every provider module.
+
+Feed it bytes as they arrive; it returns the complete events. Accepts ``\\n``, ``\\r\\n``
+and ``\\r`` line endings, comment lines (``: ping``), multi-line ``data``, and
+``data:`` values with or without the optional space. The raw bytes of each event are
+kept, so a passthrough can forward an event exactly as the provider sent it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SseEvent:
+    event: str | None
+    data: str
+    raw: bytes
+
+
+class SseParser:
+    """Turns a byte stream into ``SseEvent``s; one instance per stream."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        buffer = self._buffer + chunk
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        events: list[SseEvent] = []
+        start = 0
+        while True:
+            end = buffer.find(b"\n\n", start)
+            if end < 0:
+                break
+            block = buffer[start : end + 2]
+            start = end + 2
+            event = _parse_block(block)
+            if event is not None:
+                events.append(event)
+        self._buffer = buffer[start:]
+        return events
+
+    def pending(self) -> bytes:
+        """Bytes of an event not yet terminated (a stream cut mid-event leaves some)."""
+        return self._buffer
+
+
+def _parse_block(block: bytes) -> SseEvent | None:
+    name: str | None = None
+    data_lines: list[str] = []
+    for line in block.decode("utf-8", "replace").split("\n"):
+        if not line or line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            data_lines.append(value)
+        elif field == "event":
+            name = value.strip()
+    if not data_lines and name is None:
+        return None
+    return SseEvent(event=name, data="\n".join(data_lines), raw=block)
+
+
+def encode_sse(data: bytes, event: str | None = None) -> bytes:
+    """One SSE event; ``data`` must be a single line (compact JSON is)."""
+    if event is None:
+        return b"data: " + data + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+
+
+__all__ = ["SseEvent", "SseParser", "encode_sse"]

@@ -1,0 +1,167 @@
+"""Statement parameters that project a batch of events onto ``requests`` and ``attempts``.
+
+Pure: one pass over the batch sorts each event into the statement it feeds, so the
+SQL recorder runs one executemany per statement instead of a round trip per event.
+A request's terminal event may arrive in a later batch than its ``request.received``;
+the updates are keyed by primary key, so that needs nothing special.
+
+Timestamps go through ``stamp`` (unix seconds → the driver's value for a UTC
+timestamp), since the recorder hands these rows to the driver as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, assert_never
+
+from messages.events import (
+    AttemptFinished,
+    AttemptFirstByte,
+    AttemptStarted,
+    RequestReceived,
+    ResponseCompleted,
+    ResponseFailed,
+    RouteDecided,
+)
+from messages.usage import Usage
+from storage.recorder import SequencedEvent
+
+Params = dict[str, Any]
+Stamp = Callable[[float], object]
+
+_NO_USAGE = Usage()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Projection:
+    """Parameter lists, one per statement, in the order they must run."""
+
+    requests_started: list[Params] = field(default_factory=list)
+    attempts_started: list[Params] = field(default_factory=list)
+    attempts_first_byte: list[Params] = field(default_factory=list)
+    attempts_finished: list[Params] = field(default_factory=list)
+    requests_finished: list[Params] = field(default_factory=list)
+
+
+def project(batch: Sequence[SequencedEvent], stamp: Stamp) -> Projection:
+    projection = Projection()
+    for item in batch:
+        event = item.event
+        match event:
+            case RequestReceived():
+                projection.requests_started.append(_request_started(event, stamp))
+            case RouteDecided():
+                pass
+            case AttemptStarted():
+                projection.attempts_started.append(_attempt_started(event, stamp))
+            case AttemptFirstByte():
+                projection.attempts_first_byte.append(_attempt_first_byte(event))
+            case AttemptFinished():
+                projection.attempts_finished.append(_attempt_finished(event, stamp))
+            case ResponseCompleted() | ResponseFailed():
+                projection.requests_finished.append(_request_finished(event, stamp))
+            case _:
+                assert_never(event)
+    return projection
+
+
+def _tokens(usage: Usage | None) -> Params:
+    usage = usage or _NO_USAGE
+    return {
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
+    return {
+        "request_id": event.request_id,
+        "session_id": event.session_id,
+        "thread_id": event.thread_id,
+        "started_at": stamp(event.at),
+        "finished_at": None,
+        "latency_ms": None,
+        "virtual_key": event.virtual_key_id,
+        "account_id": event.account_id,
+        "client_format": event.client_format,
+        "endpoint": event.endpoint,
+        "stream": event.stream,
+        "model_requested": event.model_requested,
+        "provider": None,
+        "model": None,
+        "status": "in_progress",
+        "http_status": None,
+        "error_kind": None,
+        "attempts": 0,
+        **_tokens(None),
+        "cost_usd": None,
+    }
+
+
+def _request_finished(event: ResponseCompleted | ResponseFailed, stamp: Stamp) -> Params:
+    failed = isinstance(event, ResponseFailed)
+    return {
+        "key_request_id": event.request_id,
+        "finished_at": stamp(event.at),
+        "latency_ms": event.latency_ms,
+        "provider": event.provider_id,
+        "model": event.model,
+        "status": "failed" if failed else "completed",
+        "http_status": event.status,
+        "error_kind": event.error.kind.value if isinstance(event, ResponseFailed) else None,
+        "attempts": event.attempts,
+        **_tokens(event.usage),
+        "cost_usd": event.cost_usd,
+    }
+
+
+def _attempt_started(event: AttemptStarted, stamp: Stamp) -> Params:
+    return {
+        "request_id": event.request_id,
+        "attempt": event.attempt,
+        "provider": event.provider_id,
+        "provider_type": event.provider_type,
+        "model": event.model,
+        "key_id": event.key_id,
+        "reason": event.reason,
+        "started_at": stamp(event.at),
+        "first_byte_ms": None,
+        "finished_at": None,
+        "latency_ms": None,
+        "http_status": None,
+        "outcome": None,
+        "error_message": None,
+        **_tokens(None),
+        "cost_usd": None,
+    }
+
+
+def _attempt_first_byte(event: AttemptFirstByte) -> Params:
+    return {
+        "key_request_id": event.request_id,
+        "key_attempt": event.attempt,
+        "first_byte_ms": event.ttfb_ms,
+        "http_status": event.status,
+    }
+
+
+def _attempt_finished(event: AttemptFinished, stamp: Stamp) -> Params:
+    error = event.error
+    return {
+        "key_request_id": event.request_id,
+        "key_attempt": event.attempt,
+        "finished_at": stamp(event.at),
+        "latency_ms": event.latency_ms,
+        "new_http_status": event.status,
+        "outcome": "ok" if error is None else error.kind.value,
+        "error_message": None if error is None else error.message,
+        **_tokens(event.usage),
+        "cost_usd": event.cost_usd,
+    }
+
+
+__all__ = ["Params", "Projection", "Stamp", "project"]

@@ -1,0 +1,194 @@
+"""The trail in SQL through SQLAlchemy Core's sync engine: blocking by design.
+
+The audit logger is the only writer and calls ``append`` from one worker thread;
+readers (CLI, health, export) may call ``read`` / ``read_since`` from anywhere.
+The schema comes from Alembic (``storage.database.migrate``), never ``create_all``.
+
+The write path is the hot one (every event of every request). Its statements are
+built with Core and compiled once for the engine's dialect, then run with rows
+that are already in the driver's terms: SQLAlchemy's per-row parameter processing
+cost more than SQLite's own work. The only value needing a dialect's treatment is a
+UTC timestamp (see ``_timestamp_for``); reads go through Core's types as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect, Engine
+
+from storage._projection import Params, Stamp, project
+from storage.codec import encode_payload
+from storage.recorder import SequencedEvent, StoredEvent, TrailIntegrityError
+from storage.tables import attempts, events, requests
+
+_TOKENS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+_KEY_REQUEST = sa.bindparam("key_request_id", type_=sa.Text())
+_KEY_ATTEMPT = sa.bindparam("key_attempt", type_=sa.Integer())
+_ATTEMPT_KEY = sa.and_(attempts.c.request_id == _KEY_REQUEST, attempts.c.attempt == _KEY_ATTEMPT)
+# A failure without a response (connection refused) keeps the status from first byte.
+_KEEP_FIRST_BYTE_STATUS = sa.func.coalesce(
+    sa.bindparam("new_http_status", type_=sa.Integer()), attempts.c.http_status
+)
+
+
+def _all_columns(table: sa.Table) -> list[str]:
+    return [column.name for column in table.columns if column.autoincrement is not True]
+
+
+class _Prepared:
+    """A write statement compiled once for a dialect; run with driver-ready rows."""
+
+    def __init__(self, statement: sa.UpdateBase, dialect: Dialect, keys: Sequence[str]) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+        self._sql = compiled.string
+        self._positions = compiled.positiontup  # bind names in order; None when named
+
+    def run(self, connection: Connection, rows: list[Params]) -> None:
+        if not rows:
+            return
+        if self._positions is None:
+            connection.exec_driver_sql(self._sql, rows)
+            return
+        names = self._positions
+        connection.exec_driver_sql(self._sql, [tuple(row[name] for name in names) for row in rows])
+
+
+class _WriteStatements:
+    def __init__(self, dialect: Dialect) -> None:
+        self.insert_events = _Prepared(
+            sa.insert(events), dialect, ["request_id", "seq", "kind", "recorded_at", "payload"]
+        )
+        self.insert_requests = _Prepared(sa.insert(requests), dialect, _all_columns(requests))
+        self.insert_attempts = _Prepared(sa.insert(attempts), dialect, _all_columns(attempts))
+        self.first_byte = _Prepared(
+            sa.update(attempts).where(_ATTEMPT_KEY), dialect, ["first_byte_ms", "http_status"]
+        )
+        self.finish_attempts = _Prepared(
+            sa.update(attempts).where(_ATTEMPT_KEY).values(http_status=_KEEP_FIRST_BYTE_STATUS),
+            dialect,
+            ["finished_at", "latency_ms", "outcome", "error_message", *_TOKENS, "cost_usd"],
+        )
+        self.finish_requests = _Prepared(
+            sa.update(requests).where(requests.c.request_id == _KEY_REQUEST),
+            dialect,
+            [
+                "finished_at",
+                "latency_ms",
+                "provider",
+                "model",
+                "status",
+                "http_status",
+                "error_kind",
+                "attempts",
+                *_TOKENS,
+                "cost_usd",
+            ],
+        )
+
+
+def _timestamp_for(dialect: Dialect) -> Stamp:
+    """Unix seconds → what the driver should be given for a ``UtcDateTime`` column.
+
+    SQLite has no timestamp type: SQLAlchemy stores ``YYYY-MM-DD HH:MM:SS.ffffff``
+    text (UTC here), and this writes the same text. Other drivers take datetimes.
+    """
+    if dialect.name == "sqlite":
+        return lambda at: (
+            datetime.fromtimestamp(at, UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        )
+    return lambda at: datetime.fromtimestamp(at, UTC)
+
+
+_STORED_COLUMNS = (
+    events.c.id,
+    events.c.request_id,
+    events.c.seq,
+    events.c.kind,
+    events.c.recorded_at,
+    sa.cast(events.c.payload, sa.Text()).label("payload"),
+)
+
+
+class SqlRecorder:
+    """``Recorder`` over any SQLAlchemy engine (see ``storage.database.make_engine``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._write = _WriteStatements(engine.dialect)
+        self._stamp = _timestamp_for(engine.dialect)
+
+    def append(self, batch: Sequence[SequencedEvent]) -> None:
+        """Write the batch and its projections in one transaction."""
+        if not batch:
+            return
+        stamp, write = self._stamp, self._write
+        rows = [_event_row(item, stamp) for item in batch]
+        projection = project(batch, stamp)
+        try:
+            with self._engine.begin() as connection:
+                # The first statement writes, so SQLite takes its write lock at once.
+                write.insert_events.run(connection, rows)
+                write.insert_requests.run(connection, projection.requests_started)
+                write.insert_attempts.run(connection, projection.attempts_started)
+                write.first_byte.run(connection, projection.attempts_first_byte)
+                write.finish_attempts.run(connection, projection.attempts_finished)
+                write.finish_requests.run(connection, projection.requests_finished)
+        except sa.exc.IntegrityError as exc:
+            raise TrailIntegrityError(
+                f"batch of {len(batch)} events conflicts with the stored trail"
+            ) from exc
+
+    def read(self, request_id: str) -> list[StoredEvent]:
+        query = (
+            sa.select(*_STORED_COLUMNS)
+            .where(events.c.request_id == request_id)
+            .order_by(events.c.seq)
+        )
+        return self._fetch(query)
+
+    def read_since(self, cursor: int, limit: int = 1000) -> list[StoredEvent]:
+        query = (
+            sa.select(*_STORED_COLUMNS)
+            .where(events.c.id > cursor)
+            .order_by(events.c.id)
+            .limit(limit)
+        )
+        return self._fetch(query)
+
+    def _fetch(self, query: sa.Select[Any]) -> list[StoredEvent]:
+        with self._engine.connect() as connection:
+            return [
+                StoredEvent(
+                    id=row.id,
+                    request_id=row.request_id,
+                    seq=row.seq,
+                    kind=row.kind,
+                    recorded_at=row.recorded_at,
+                    payload=row.payload.encode("utf-8"),
+                )
+                for row in connection.execute(query)
+            ]
+
+
+def _event_row(item: SequencedEvent, stamp: Stamp) -> Params:
+    event = item.event
+    return {
+        "request_id": event.request_id,
+        "seq": item.seq,
+        "kind": event.kind,
+        "recorded_at": stamp(event.at),
+        "payload": encode_payload(event).decode("utf-8"),
+    }
+
+
+__all__ = ["SqlRecorder"]

@@ -1,0 +1,178 @@
+"""The trail's SQL schema as SQLAlchemy Core tables; ``migrations/`` follows this file.
+
+Three tables:
+
+``events``
+    the append-only trail, one row per event, ``(request_id, seq)`` unique; ``id``
+    is the global cursor for readers tailing the trail.
+``requests``
+    one row per request, inserted on ``request.received`` and completed by the
+    terminal event: the table to query for traffic, latency, tokens and cost.
+``attempts``
+    one row per upstream attempt (retries and failovers each get one).
+
+Every timestamp is UTC. On SQLite they are stored as ``YYYY-MM-DD HH:MM:SS.ffffff``
+so ``WHERE started_at >= datetime('now', '-7 days')`` compares correctly; on
+PostgreSQL they are ``timestamptz``. ``events.payload`` is a JSON document (``json``
+on PostgreSQL, ``TEXT`` holding JSON on SQLite), queryable with ``->>`` or
+``json_extract``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that only ever holds and returns aware UTC values.
+
+    SQLite keeps no offset, so values are normalised to UTC on the way in and
+    marked UTC on the way out; PostgreSQL values are converted from the session zone.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the trail stores UTC only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JsonDocument(UserDefinedType[str]):
+    """A column declared ``JSON`` that takes an already serialised document.
+
+    The codec serialises each payload once with orjson (request bodies embedded as
+    they arrived); SQLAlchemy's own ``JSON`` type would serialise it a second time.
+    Select it through ``sa.cast(column, sa.Text)`` to read the stored text back.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "JSON"
+
+
+def _utc(name: str, *, nullable: bool) -> sa.Column[datetime]:
+    return sa.Column(name, UtcDateTime(), nullable=nullable)
+
+
+def _tokens() -> list[sa.Column[int]]:
+    names = (
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    )
+    return [sa.Column(name, sa.Integer(), nullable=False) for name in names]
+
+
+# SQLite gets ``INTEGER PRIMARY KEY`` (the rowid); elsewhere 64 bits, since a busy
+# gateway writes billions of events.
+_EVENT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _EVENT_ID, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Text(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    _utc("recorded_at", nullable=False),
+    sa.Column("payload", JsonDocument(), nullable=False),
+    sa.UniqueConstraint("request_id", "seq"),
+    sa.Index(None, "recorded_at"),
+    # AUTOINCREMENT: ids are never reused, even after the newest rows are pruned,
+    # so a reader's cursor stays valid.
+    sqlite_autoincrement=True,
+)
+
+REQUEST_STATUSES = ("in_progress", "completed", "failed")
+_STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in REQUEST_STATUSES))
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("request_id", sa.Text(), primary_key=True),
+    sa.Column("session_id", sa.Text(), nullable=True),
+    sa.Column("thread_id", sa.Text(), nullable=True),
+    _utc("started_at", nullable=False),
+    _utc("finished_at", nullable=True),
+    sa.Column("latency_ms", sa.Float(), nullable=True),
+    sa.Column("virtual_key", sa.Text(), nullable=True),
+    sa.Column("account_id", sa.Text(), nullable=True),
+    sa.Column("client_format", sa.Text(), nullable=False),
+    sa.Column("endpoint", sa.Text(), nullable=False),
+    sa.Column("stream", sa.Boolean(), nullable=False),
+    sa.Column("model_requested", sa.Text(), nullable=False),
+    sa.Column("provider", sa.Text(), nullable=True),
+    sa.Column("model", sa.Text(), nullable=True),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("http_status", sa.Integer(), nullable=True),
+    sa.Column("error_kind", sa.Text(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    *_tokens(),
+    sa.Column("cost_usd", sa.Float(), nullable=True),
+    sa.CheckConstraint(_STATUS_CHECK, name="status"),
+    sa.Index(None, "started_at"),
+    sa.Index(None, "session_id"),
+    sa.Index(None, "provider", "model"),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("request_id", sa.Text(), primary_key=True),
+    sa.Column("attempt", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("provider", sa.Text(), nullable=False),
+    sa.Column("provider_type", sa.Text(), nullable=False),
+    sa.Column("model", sa.Text(), nullable=False),
+    sa.Column("key_id", sa.Text(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    _utc("started_at", nullable=False),
+    sa.Column("first_byte_ms", sa.Float(), nullable=True),
+    _utc("finished_at", nullable=True),
+    sa.Column("latency_ms", sa.Float(), nullable=True),
+    sa.Column("http_status", sa.Integer(), nullable=True),
+    sa.Column("outcome", sa.Text(), nullable=True),
+    sa.Column("error_message", sa.Text(), nullable=True),
+    *_tokens(),
+    sa.Column("cost_usd", sa.Float(), nullable=True),
+    sa.Index(None, "started_at"),
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "REQUEST_STATUSES",
+    "JsonDocument",
+    "UtcDateTime",
+    "attempts",
+    "events",
+    "metadata",
+    "requests",
+]

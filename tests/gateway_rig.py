@@ -1,0 +1,139 @@
+"""Starting the real gateway for a test: in this trio run (fast, most tests) or as a
+subprocess (signals, the CLI). Either way it listens on a loopback port and writes its
+trail to a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import ssl
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import trio
+
+from actors.system import GatewayHandle, run_gateway
+from config import parse_config
+from config.model import GatewayConfig
+
+VIRTUAL_KEY = "sk-sy-test-virtual-key-0001"
+PROVIDER_KEY = "sk-provider-test-secret-0002"
+
+
+def config_yaml(
+    providers: list[dict[str, Any]],
+    *,
+    db_path: Path,
+    max_body_bytes: int = 1_000_000,
+    extra_keys: str = "",
+) -> str:
+    lines = [
+        "server:",
+        f"  max_body_bytes: {max_body_bytes}",
+        "database:",
+        f'  url: "sqlite:///{db_path}"',
+        "accounts:",
+        '  - id: "dev"',
+        "    providers:",
+    ]
+    for provider in providers:
+        first = True
+        for key, value in provider.items():
+            prefix = "      - " if first else "        "
+            first = False
+            if isinstance(value, dict):
+                inner = ", ".join(f"{k}: {v}" for k, v in value.items())
+                lines.append(f"{prefix}{key}: {{{inner}}}")
+            elif isinstance(value, str):
+                lines.append(f'{prefix}{key}: "{value}"')
+            else:
+                lines.append(f"{prefix}{key}: {value}")
+    lines += [
+        "virtual_keys:",
+        '  - id: "codex-dev"',
+        '    key: "${TEST_VIRTUAL_KEY}"',
+        '    account: "dev"',
+    ]
+    return "\n".join(lines) + "\n" + extra_keys
+
+
+def openai_provider(base_url: str, **overrides: Any) -> dict[str, Any]:
+    provider: dict[str, Any] = {
+        "id": "fake-openai",
+        "type": "openai",
+        "api_key": "${TEST_PROVIDER_KEY}",
+        "model": "gpt-5.5",
+        "base_url": base_url,
+        "retry": {"max_retries": 0},
+        "timeouts": {"first_byte_s": 5, "idle_s": 5, "total_s": 30},
+    }
+    provider.update(overrides)
+    return provider
+
+
+ENVIRON = {"TEST_VIRTUAL_KEY": VIRTUAL_KEY, "TEST_PROVIDER_KEY": PROVIDER_KEY}
+
+
+def make_config(text: str, environ: Mapping[str, str] = ENVIRON) -> GatewayConfig:
+    return parse_config(text, source="test.yaml", environ=dict(environ))
+
+
+@asynccontextmanager
+async def running_gateway(
+    config: GatewayConfig, *, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[GatewayHandle]:
+    async with trio.open_nursery() as nursery:
+        handle: GatewayHandle = await nursery.start(
+            lambda task_status: run_gateway(
+                config, port=0, ssl_context=ssl_context, task_status=task_status
+            )
+        )
+        try:
+            yield handle
+        finally:
+            handle.stop()
+
+
+@dataclass
+class Trail:
+    """Read access to the gateway's SQLite file, as a user would query it."""
+
+    path: Path
+
+    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        with sqlite3.connect(self.path) as connection:
+            connection.row_factory = sqlite3.Row
+            return list(connection.execute(sql, params))
+
+    def kinds(self, request_id: str) -> list[str]:
+        rows = self.rows("SELECT kind FROM events WHERE request_id = ? ORDER BY seq", request_id)
+        return [row["kind"] for row in rows]
+
+
+def auth(key: str = VIRTUAL_KEY) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+@contextmanager
+def gateway_process(config_path: Path, env: Mapping[str, str], log_path: Path) -> Iterator[Any]:
+    """``switchyard serve`` in a subprocess (stdout/stderr to ``log_path``)."""
+    import subprocess
+
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "--log-json", "serve", "--config", str(config_path),
+             "--port", "0"],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -1,0 +1,116 @@
+"""The Alembic migrations build exactly ``storage/tables.py``, both ways."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from storage import DatabaseSchemaError, downgrade, ensure_migrated, make_engine, migrate
+from storage.tables import metadata
+
+TRAIL_TABLES = {"events", "requests", "attempts"}
+
+
+def _differences(url: str) -> list[object]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(compare_metadata(MigrationContext.configure(connection), metadata))
+    finally:
+        engine.dispose()
+
+
+def _inspect(url: str) -> tuple[set[str], dict[str, set[str | None]], str | None]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            tables = set(inspector.get_table_names())
+            names = {
+                table: {ix["name"] for ix in inspector.get_indexes(table)}
+                | {uq["name"] for uq in inspector.get_unique_constraints(table)}
+                for table in tables & TRAIL_TABLES
+            }
+            revision = MigrationContext.configure(connection).get_current_revision()
+            return tables, names, revision
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
+    empty_database_url: str,
+) -> None:
+    migrate(empty_database_url)
+    assert _differences(empty_database_url) == []
+    tables, names, revision = _inspect(empty_database_url)
+    assert tables == TRAIL_TABLES | {"alembic_version"}
+    assert revision == "0001"
+    assert names == {
+        "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
+        "requests": {
+            "ix_requests_started_at",
+            "ix_requests_session_id",
+            "ix_requests_provider_model",
+        },
+        "attempts": {"ix_attempts_started_at"},
+    }
+
+
+def test_compare_metadata_notices_a_difference(empty_database_url: str) -> None:
+    """The check above can fail: a column the migration lacks is reported."""
+    migrate(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE requests ADD COLUMN extra INTEGER")
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), metadata)
+    finally:
+        engine.dispose()
+    assert [diff[0] for diff in diffs] == ["remove_column"]
+
+
+def test_downgrade_to_base_then_upgrade_again(empty_database_url: str) -> None:
+    migrate(empty_database_url)
+    downgrade(empty_database_url, "base")
+    tables, _, revision = _inspect(empty_database_url)
+    assert tables & TRAIL_TABLES == set()
+    assert revision is None
+    migrate(empty_database_url)
+    assert _differences(empty_database_url) == []
+
+
+def test_ensure_migrated_upgrades_an_empty_database_and_then_does_nothing(
+    empty_database_url: str,
+) -> None:
+    ensure_migrated(empty_database_url)
+    assert _inspect(empty_database_url)[2] == "0001"
+    ensure_migrated(empty_database_url)
+    assert _differences(empty_database_url) == []
+
+
+def test_ensure_migrated_refuses_a_revision_it_does_not_know(empty_database_url: str) -> None:
+    migrate(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    finally:
+        engine.dispose()
+    with pytest.raises(DatabaseSchemaError, match="9999"):
+        ensure_migrated(empty_database_url)
+
+
+def test_ensure_migrated_refuses_trail_tables_without_a_recorded_migration(
+    empty_database_url: str,
+) -> None:
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE events (id INTEGER PRIMARY KEY)")
+    finally:
+        engine.dispose()
+    with pytest.raises(DatabaseSchemaError, match="events"):
+        ensure_migrated(empty_database_url)

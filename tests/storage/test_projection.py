@@ -1,0 +1,136 @@
+"""``requests`` and ``attempts`` rows as the SQL recorder projects them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from storage import SqlRecorder
+from storage.tables import attempts, requests
+from tests.storage.conftest import rows
+from tests.storage.samples import T0, completed_request, failed_request, received, sequenced
+
+START = datetime.fromtimestamp(T0, UTC)
+
+
+def _ms(seconds: float) -> timedelta:
+    return timedelta(milliseconds=round(seconds * 1000))
+
+
+def _assert_completed_rows(engine: Engine) -> None:
+    [request] = rows(engine, requests)
+    assert request._asdict() == {
+        "request_id": "req-a",
+        "session_id": "session-req-a",
+        "thread_id": "thread-1",
+        "started_at": START,
+        "finished_at": START + _ms(1.501),
+        "latency_ms": 1501.0,
+        "virtual_key": "vk-team-a",
+        "account_id": "acct-1",
+        "client_format": "openai-responses",
+        "endpoint": "/v1/responses",
+        "stream": True,
+        "model_requested": "gpt-5-codex",
+        "provider": "openai-main",
+        "model": "gpt-5-codex",
+        "status": "completed",
+        "http_status": 200,
+        "error_kind": None,
+        "attempts": 1,
+        "input_tokens": 1200,
+        "cached_input_tokens": 1000,
+        "cache_write_tokens": 0,
+        "output_tokens": 300,
+        "reasoning_tokens": 64,
+        "cost_usd": 0.0042,
+    }
+    [attempt] = rows(engine, attempts)
+    assert attempt._asdict() == {
+        "request_id": "req-a",
+        "attempt": 1,
+        "provider": "openai-main",
+        "provider_type": "openai",
+        "model": "gpt-5-codex",
+        "key_id": "key-3f9a",
+        "reason": "primary",
+        "started_at": START + _ms(0.002),
+        "first_byte_ms": 248.0,
+        "finished_at": START + _ms(1.5),
+        "latency_ms": 1498.0,
+        "http_status": 200,  # from first byte: the finish reported none
+        "outcome": "ok",
+        "error_message": None,
+        "input_tokens": 1200,
+        "cached_input_tokens": 1000,
+        "cache_write_tokens": 0,
+        "output_tokens": 300,
+        "reasoning_tokens": 64,
+        "cost_usd": 0.0042,
+    }
+
+
+def test_a_completed_request_in_one_batch(engine: Engine) -> None:
+    SqlRecorder(engine).append(sequenced(completed_request("req-a")))
+    _assert_completed_rows(engine)
+
+
+@pytest.mark.parametrize("split", [1, 2, 5], ids=lambda n: f"split-after-{n}")
+def test_a_completed_request_split_across_batches(engine: Engine, split: int) -> None:
+    recorder = SqlRecorder(engine)
+    events = sequenced(completed_request("req-a"))
+    recorder.append(events[:split])
+    recorder.append(events[split:])
+    _assert_completed_rows(engine)
+
+
+def test_a_request_in_progress(engine: Engine) -> None:
+    SqlRecorder(engine).append(sequenced(completed_request("req-a"))[:3])
+    [request] = rows(engine, requests)
+    assert request.status == "in_progress"
+    assert (request.finished_at, request.latency_ms, request.provider) == (None, None, None)
+    assert (request.attempts, request.input_tokens, request.cost_usd) == (0, 0, None)
+    [attempt] = rows(engine, attempts)
+    assert (attempt.outcome, attempt.first_byte_ms, attempt.finished_at) == (None, None, None)
+
+
+def test_a_failed_request_after_a_failover(engine: Engine) -> None:
+    SqlRecorder(engine).append(sequenced(failed_request("req-b")))
+    [request] = rows(engine, requests)
+    assert request.status == "failed"
+    assert (request.http_status, request.error_kind) == (502, "upstream_error")
+    assert (request.provider, request.attempts) == ("azure-backup", 2)
+    assert (request.input_tokens, request.output_tokens, request.cost_usd) == (0, 0, None)
+    assert request.finished_at == START + _ms(0.09)
+    first, second = rows(engine, attempts)
+    assert (first.attempt, first.outcome, first.http_status) == (1, "rate_limited", 429)
+    assert (first.error_message, first.first_byte_ms) == ("slow down", 40.0)
+    assert (second.attempt, second.provider, second.reason) == (
+        2,
+        "azure-backup",
+        "failover:rate_limited",
+    )
+    assert (second.outcome, second.http_status) == ("upstream_error", None)
+    assert second.error_message == "connection refused"
+
+
+def test_many_requests_in_one_batch_each_get_their_row(engine: Engine) -> None:
+    batch = []
+    for n in range(20):
+        events = completed_request(f"req-{n:02}") if n % 2 else failed_request(f"req-{n:02}")
+        batch.extend(sequenced(events))
+    SqlRecorder(engine).append(batch)
+    statuses = [(row.request_id, row.status) for row in rows(engine, requests)]
+    assert statuses == [(f"req-{n:02}", "completed" if n % 2 else "failed") for n in range(20)]
+    assert len(rows(engine, attempts)) == 30
+
+
+def test_a_replayed_received_does_not_touch_the_projection(engine: Engine) -> None:
+    recorder = SqlRecorder(engine)
+    recorder.append(sequenced(completed_request("req-a")))
+    with pytest.raises(Exception, match="conflicts"):
+        recorder.append([sequenced([received("req-a")], first_seq=7)[0]])
+    [request] = rows(engine, requests)
+    assert request.status == "completed"
