@@ -33,7 +33,8 @@ RECEIVE_SIZE = 64 * 1024
 """Bytes asked of the socket per receive."""
 
 MAX_HEAD_BYTES = 64 * 1024
-"""A request head longer than this is answered 431."""
+"""A request head still incomplete past this many bytes is answered 431 (h11 checks
+between reads, so a longer head that completes within one read gets through)."""
 
 LINGER_S = 1.0
 LINGER_MAX_BYTES = 1024 * 1024

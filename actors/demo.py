@@ -48,7 +48,9 @@ Use it from Codex CLI: put this in $CODEX_HOME/config.toml (e.g. ~/.codex/config
 then:  SWITCHYARD_API_KEY={key} codex exec "run: echo hello from codex > hello.txt"
 (the fake provider calls the shell tool for any line starting with 'run:').
 
-Look at the trail:  sqlite3 {db_file} 'SELECT request_id, provider, model, status, latency_ms, input_tokens, output_tokens FROM requests'
+Look at the trail:
+  sqlite3 {db_file} 'SELECT request_id, provider, model, status, latency_ms,
+                            input_tokens, output_tokens FROM requests'
 Stop with Ctrl-C.
 """
 

@@ -18,7 +18,6 @@ import trio
 
 from actors.http_server import ClientGone, HttpRequest, ResponseWriter
 from actors.keys import KeyRing
-from providers.inbound import ParsedRequest, RequestRejected, parse_request
 from config.model import GatewayConfig
 from messages.chat import ClientFormat
 from messages.commands import (
@@ -33,6 +32,7 @@ from messages.commands import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
+from providers.inbound import ParsedRequest, RequestRejected, parse_request
 from providers.openai_errors import render_openai_error
 from providers.stream_failure import stream_failure
 
@@ -107,12 +107,11 @@ class Ingress:
             await _send_error(writer, _unauthenticated(request))
             return
         account = self._config.account(key.account)
-        data = []
-        for provider in account.providers if account else ():
-            for name in (provider.model, f"{provider.id}/{provider.model}"):
-                data.append(
-                    {"id": name, "object": "model", "created": 0, "owned_by": provider.type}
-                )
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": provider.type}
+            for provider in (account.providers if account else ())
+            for name in (provider.model, f"{provider.id}/{provider.model}")
+        ]
         body = orjson.dumps({"object": "list", "data": data})
         await writer.send_response(200, [_JSON], body)
 

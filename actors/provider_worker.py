@@ -9,6 +9,7 @@ so a crash never leaves the ingress waiting.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections import defaultdict
@@ -23,6 +24,7 @@ from messages.commands import Candidate, ProviderJob, ReplyError
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import ResponseFailed, TrailEvent
 from providers.choose import UnsupportedRoute, open_exchange
+from providers.request_fields import RequestInvalid
 from routing.retry import Next, decide, most_informative
 
 log = structlog.get_logger("switchyard.provider_worker")
@@ -104,9 +106,14 @@ class ProviderWorker:
                 provider_type=candidate.provider.type,
                 model=candidate.model,
                 api_key=key.secret,
+                request_id=request.request_id,
             )
         except UnsupportedRoute as exc:
             return ErrorInfo(kind=ErrorKind.BAD_REQUEST, status=400, message=str(exc))
+        except RequestInvalid as exc:
+            return ErrorInfo(
+                kind=ErrorKind.BAD_REQUEST, status=400, message=exc.message, param=exc.param
+            )
         context = AttemptContext(
             job=job, candidate=candidate, key=key, number=number, reason=reason
         )
@@ -140,10 +147,8 @@ class ProviderWorker:
             ("x-request-id", request.request_id),
             ("x-switchyard-attempts", str(len(errors))),
         )
-        try:
+        with contextlib.suppress(trio.BrokenResourceError):
             await job.reply_to.send(ReplyError(error=error, headers=headers))
-        except trio.BrokenResourceError:
-            pass
 
 
 def _deadline_error() -> ErrorInfo:

@@ -5,10 +5,10 @@ non-streamed reply is one response with all of them. ``ReplyDecoder`` takes eith
 one document at a time, and keeps what spans documents:
 
 - thought parts (``thought: true``) stream as ``ReasoningDelta``; the run closes with a
-  ``ReasoningDone`` when another part arrives. A ``thoughtSignature`` closes it too, as
-  ``Reasoning(provider="gemini", signature=…, id=<call id>)`` placed BEFORE the
-  ``ToolCallStart`` of the call it sits on (``id=None`` when it sits on text), so the
-  next request can put it back on the same part.
+  ``ReasoningDone`` when another part arrives. A ``thoughtSignature`` on a call becomes
+  its own ``ReasoningDone(Reasoning(provider="gemini", signature=…, id=<call id>))``
+  placed BEFORE that call's ``ToolCallStart``, so the next request can put it back on
+  the same part; on text (or a thought) it closes the run with ``id=None``.
 - a ``functionCall`` arrives whole: one ``ToolCallStart`` and one ``ToolCallArgs`` with
   the whole JSON (``"{}"`` without args; the unwrapped text for an emulated custom tool).
   Gemini 3 on Vertex may stream a call instead (``willContinue``, then ``partialArgs``
@@ -108,13 +108,16 @@ class ReplyDecoder:
         self._usage: Usage | None = None
         self._finished = False
 
-    @property
-    def finished(self) -> bool:
-        return self._finished
+    def unreadable(self, what: str) -> list[StreamDelta]:
+        """Something that is not a response document: the reply fails and ends here."""
+        if self._finished:
+            return []
+        self._finished = True
+        return [protocol_failure(f"Gemini sent {what}")]
 
     def document(self, doc: object) -> list[StreamDelta]:
         if not isinstance(doc, Mapping):
-            return [protocol_failure("Gemini sent a document that is not a JSON object")]
+            return self.unreadable("a document that is not a JSON object")
         error = doc.get("error")
         if isinstance(error, Mapping):
             self._finished = True
@@ -223,12 +226,24 @@ class ReplyDecoder:
         return [ToolCallArgs(index=open_call.index, fragment=fragment)]
 
     def _close_reasoning(self, signature: str | None, call_id: str | None) -> list[StreamDelta]:
-        if not self._thought and signature is None:
-            return []
+        """Close the thought run; a call's signature gets a block of its own.
+
+        A call's block carries nothing but the signature and the call id, so a client
+        format that names reasoning items after ``Reasoning.id`` (Responses) hands the id
+        back with the signature, whatever thought text streamed before.
+        """
         text = "".join(self._thought)
         self._thought = []
-        reasoning = Reasoning(provider=PROVIDER, text=text, signature=signature, id=call_id)
-        return [ReasoningDone(reasoning=reasoning)]
+        deltas: list[StreamDelta] = []
+        if text and (call_id is None or signature is None):
+            reasoning = Reasoning(provider=PROVIDER, text=text, signature=signature)
+            return [ReasoningDone(reasoning=reasoning)]
+        if text:
+            deltas.append(ReasoningDone(reasoning=Reasoning(provider=PROVIDER, text=text)))
+        if signature is not None:
+            reasoning = Reasoning(provider=PROVIDER, signature=signature, id=call_id)
+            deltas.append(ReasoningDone(reasoning=reasoning))
+        return deltas
 
     # ---- the end ------------------------------------------------------------------------
 

@@ -102,21 +102,22 @@ def build_body(request: ChatRequest, model: str) -> dict[str, object]:
 class _History:
     """What encoding one message needs from the others: call names and signatures.
 
-    Signatures are found by call id across the whole conversation (a client may keep a
-    reasoning item apart from the call it belongs to); a signature without a call id
-    waits for the next assistant text.
+    A signature whose ``Reasoning.id`` is the id of a call in the conversation belongs
+    to that call, wherever the client kept it; any other signature (``id`` None, or the
+    id of a client-side reasoning item) belongs to the next assistant text.
     """
 
-    __slots__ = ("call_names", "call_signatures", "loose_signature")
+    __slots__ = ("call_ids", "call_names", "call_signatures", "loose_signature")
 
     def __init__(self, messages: Sequence[Message]) -> None:
+        assistant = [m for m in messages if m.role is Role.ASSISTANT]
+        self.call_ids = frozenset(call.id for m in assistant for call in m.tool_calls)
         self.call_names: dict[str, str] = {}
         self.call_signatures = {
             r.id: r.signature
-            for m in messages
-            if m.role is Role.ASSISTANT
+            for m in assistant
             for r in _own_signed(m)
-            if r.id is not None
+            if r.id is not None and r.id in self.call_ids
         }
         self.loose_signature: str | None = None
 
@@ -179,7 +180,7 @@ def _user_parts(content: Iterable[TextPart | ImagePart]) -> list[Part]:
 
 
 def _model_parts(message: Message, history: _History) -> list[Part]:
-    loose = [r.signature for r in _own_signed(message) if r.id is None]
+    loose = [r.signature for r in _own_signed(message) if r.id not in history.call_ids]
     if loose:
         history.loose_signature = loose[-1]
     parts: list[Part] = [

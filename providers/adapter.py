@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from messages.chat import ChatRequest, StreamDelta
+from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
 from providers.sse import SseEvent
 
@@ -54,11 +54,12 @@ class ProviderAdapter(Protocol):
 
     def build_call(self, request: ChatRequest, target: CallTarget) -> HttpCall: ...
 
-    def parse_reply(self, body: bytes) -> Sequence[StreamDelta]:
-        """A whole non-streaming 2xx body, as the same deltas a stream would give."""
+    def parse_reply(self, body: bytes, tools: Sequence[ToolSpec] = ()) -> Sequence[StreamDelta]:
+        """A whole non-streaming 2xx body, as the same deltas a stream would give.
+        ``tools`` are the request's tools (to recognise emulated custom tools)."""
         ...
 
-    def new_stream_decoder(self) -> StreamDecoder: ...
+    def new_stream_decoder(self, tools: Sequence[ToolSpec] = ()) -> StreamDecoder: ...
 
     def map_error(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
         """A non-2xx reply as one error of the shared vocabulary, keeping the retry delay."""

@@ -1,22 +1,29 @@
-"""Which exchange serves a request: passthrough when the client already speaks the
-upstream's format, translation through the IR otherwise."""
+"""Which exchange serves a request: a passthrough when the client already speaks the
+upstream's format, a translation through the IR otherwise."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from messages.chat import ClientFormat
+from providers.adapter import CallTarget
+from providers.chat_encoder import ChatStreamEncoder
+from providers.chat_format import chat_include_usage, decode_chat_request
 from providers.chat_passthrough import ChatPassthrough
 from providers.exchange import Exchange
-from providers.passthrough import ResponsesPassthrough
+from providers.registry import REGISTRY
+from providers.responses_encoder import ResponsesStreamEncoder
+from providers.responses_format import decode_responses_request
+from providers.translated import ClientEncoder, TranslatedExchange
 
 RESPONSES_NATIVE = frozenset({"openai"})
 CHAT_NATIVE = frozenset({"openai", "openai-compatible"})
 
 
 class UnsupportedRoute(Exception):
-    """No exchange can carry this client format to this provider type (yet)."""
+    """No exchange can carry this client format to this provider type."""
 
 
 def open_exchange(
@@ -26,12 +33,46 @@ def open_exchange(
     provider_type: str,
     model: str,
     api_key: str,
+    request_id: str,
 ) -> Exchange:
+    """Raises ``RequestInvalid`` when the body cannot be translated (a 400)."""
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
+        from providers.passthrough import ResponsesPassthrough
+
         return ResponsesPassthrough(body, model=model, api_key=api_key, path="/responses")
     if client_format is ClientFormat.CHAT and provider_type in CHAT_NATIVE:
         return ChatPassthrough(body, model=model, api_key=api_key, path="/chat/completions")
-    raise UnsupportedRoute(f"{client_format} requests cannot be sent to {provider_type} providers")
+    adapter = REGISTRY.get(provider_type)
+    if adapter is None:
+        raise UnsupportedRoute(f"no adapter for provider type {provider_type!r}")
+    stream = bool(body.get("stream"))
+    if client_format is ClientFormat.RESPONSES:
+        request = decode_responses_request(body)
+    else:
+        request = decode_chat_request(body)
+    target = CallTarget(model=model, api_key=api_key, stream=stream)
+    return TranslatedExchange(
+        request, adapter, target, _encoder(client_format, body, model, request_id)
+    )
+
+
+def _encoder(
+    client_format: ClientFormat, body: Mapping[str, Any], model: str, request_id: str
+) -> ClientEncoder:
+    stream = bool(body.get("stream"))
+    created = int(time.time())
+    suffix = request_id.removeprefix("req_")
+    if client_format is ClientFormat.RESPONSES:
+        return ResponsesStreamEncoder(
+            response_id="resp_" + suffix, model=model, created_at=created, streaming=stream
+        )
+    return ChatStreamEncoder(
+        response_id="chatcmpl-" + suffix,
+        model=model,
+        created_at=created,
+        streaming=stream,
+        include_usage=chat_include_usage(body),
+    )
 
 
 __all__ = ["CHAT_NATIVE", "RESPONSES_NATIVE", "UnsupportedRoute", "open_exchange"]

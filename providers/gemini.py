@@ -10,10 +10,9 @@ The translation lives in underscore modules: ``_gemini_request`` (the request bo
 ``_gemini_schema`` (JSON Schema → Gemini's OpenAPI subset), ``_gemini_reply`` (replies →
 deltas), ``_gemini_names`` (wire tool names, minted call ids), ``_gemini_errors``.
 
-Custom tools and namespaces need the offered tools to be decoded exactly; the
-``ProviderAdapter`` protocol does not hand the request to decoders, so ``parse_reply``
-and ``new_stream_decoder`` take it as an optional extra. Without it, a function name
-``a__b`` is read as namespace ``a``, tool ``b``, and no call is taken for a custom one.
+Custom tools and namespaces are decoded exactly from the request's ``tools`` given to
+``parse_reply``/``new_stream_decoder``. Without them, a function name ``a__b`` is read as
+namespace ``a``, tool ``b``, and no call is taken for a custom one.
 """
 
 from __future__ import annotations
@@ -23,11 +22,11 @@ from urllib.parse import quote
 
 import orjson
 
-from messages.chat import ChatRequest, StreamDelta
+from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
 from providers._gemini_errors import map_gemini_error
 from providers._gemini_names import WireTools
-from providers._gemini_reply import ReplyDecoder, protocol_failure
+from providers._gemini_reply import ReplyDecoder
 from providers._gemini_request import PROVIDER, build_body
 from providers.adapter import CallTarget, HttpCall
 from providers.sse import SseEvent
@@ -48,7 +47,7 @@ class GeminiStreamDecoder:
         try:
             document = orjson.loads(data)
         except orjson.JSONDecodeError:
-            return [protocol_failure("Gemini sent a stream event that is not JSON")]
+            return self._reply.unreadable("a stream event that is not JSON")
         return self._reply.document(document)
 
     def close(self) -> Sequence[StreamDelta]:
@@ -77,23 +76,22 @@ class GeminiAdapter:
             body=orjson.dumps(build_body(request, model)),
         )
 
-    def parse_reply(self, body: bytes, request: ChatRequest | None = None) -> Sequence[StreamDelta]:
-        reply = ReplyDecoder(_tools_of(request))
+    def parse_reply(self, body: bytes, tools: Sequence[ToolSpec] = ()) -> Sequence[StreamDelta]:
+        reply = ReplyDecoder(WireTools(tools))
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return [protocol_failure("Gemini sent a reply body that is not JSON")]
-        return [*reply.document(document), *reply.end()]
+            return reply.unreadable("a reply body that is not JSON")
+        # a JSON array is what ``streamGenerateContent`` without ``alt=sse`` sends
+        documents = document if isinstance(document, list) else [document]
+        deltas = [delta for doc in documents for delta in reply.document(doc)]
+        return [*deltas, *reply.end()]
 
-    def new_stream_decoder(self, request: ChatRequest | None = None) -> GeminiStreamDecoder:
-        return GeminiStreamDecoder(_tools_of(request))
+    def new_stream_decoder(self, tools: Sequence[ToolSpec] = ()) -> GeminiStreamDecoder:
+        return GeminiStreamDecoder(WireTools(tools))
 
     def map_error(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
         return map_gemini_error(status, headers, body)
-
-
-def _tools_of(request: ChatRequest | None) -> WireTools:
-    return WireTools(() if request is None else request.tools)
 
 
 ADAPTER = GeminiAdapter()

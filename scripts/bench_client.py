@@ -147,13 +147,8 @@ class Result:
     upstream_connections: int
 
 
-async def measure(
-    one: Callable[[], Awaitable[int]], n: int, warmup: int
-) -> tuple[float, list[float]]:
+async def measure(one: Callable[[], Awaitable[int]], n: int) -> tuple[float, list[float]]:
     """CPU µs per request and each request's wall latency in µs."""
-    for _ in range(warmup):
-        await one()
-    await trio.lowlevel.checkpoint()
     latencies = []
     cpu_start = time.process_time()
     for _ in range(n):
@@ -202,8 +197,10 @@ async def run_all(port: int, n: int, warmup: int, rounds: int) -> list[Result]:
         for client_name, reply_kind, one in cases:
             runs = []
             for _ in range(rounds):
+                for _ in range(warmup):
+                    await one()
                 before = await upstream_connections()
-                cpu_us, latencies = await measure(one, n, warmup)
+                cpu_us, latencies = await measure(one, n)
                 opened = await upstream_connections() - before
                 runs.append((cpu_us, latencies, opened))
             cpu_us, latencies, opened = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
@@ -223,12 +220,11 @@ async def run_all(port: int, n: int, warmup: int, rounds: int) -> list[Result]:
 
 
 def table(results: list[Result]) -> str:
-    lines = [
-        f"{'client':<13} {'reply':<9} {'CPU µs/req':>10} {'p50 µs':>8} {'p99 µs':>8} {'conns':>5}"
-    ]
+    heading = ("client", "reply", "CPU µs/req", "p50 µs", "p99 µs", "new conns")
+    lines = ["{:<13} {:<9} {:>10} {:>8} {:>8} {:>9}".format(*heading)]
     lines += [
         f"{r.client:<13} {r.reply:<9} {r.cpu_us_per_request:>10.1f} {r.p50_us:>8.1f} "
-        f"{r.p99_us:>8.1f} {r.upstream_connections:>5}"
+        f"{r.p99_us:>8.1f} {r.upstream_connections:>9}"
         for r in results
     ]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,16 +52,18 @@ class _Prepared:
     def __init__(self, statement: sa.UpdateBase, dialect: Dialect, keys: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
         self._sql = compiled.string
-        self._positions = compiled.positiontup  # bind names in order; None when named
+        positions = compiled.positiontup  # bind names in order; None for named paramstyles
+        assert positions is None or len(positions) > 1, "itemgetter of one name is no tuple"
+        self._as_tuple = None if positions is None else itemgetter(*positions)
 
     def run(self, connection: Connection, rows: list[Params]) -> None:
         if not rows:
             return
-        if self._positions is None:
+        if self._as_tuple is None:
             connection.exec_driver_sql(self._sql, rows)
-            return
-        names = self._positions
-        connection.exec_driver_sql(self._sql, [tuple(row[name] for name in names) for row in rows])
+        else:
+            as_tuple = self._as_tuple
+            connection.exec_driver_sql(self._sql, [as_tuple(row) for row in rows])
 
 
 class _WriteStatements:

@@ -263,6 +263,42 @@ async def test_no_retry_once_response_bytes_arrived(upstream: Upstream, pool: Up
 
 
 @bounded
+async def test_connection_close_response_is_not_pooled(
+    upstream: Upstream, pool: UpstreamPool
+) -> None:
+    async def answer_and_close(exchange: ServerExchange, connection: int, request: int) -> None:
+        await exchange.start(200, [("content-length", "2"), ("connection", "close")])
+        await exchange.send(b"{}")
+        await exchange.end()
+
+    upstream.handler = answer_and_close
+    for _ in range(2):
+        assert await post(pool, upstream.url()) == (200, b"{}")
+    assert upstream.connections == 2
+    assert pool.statistics().idle_now == 0
+
+
+@bounded
+async def test_idle_connections_beyond_the_cap_are_closed(upstream: Upstream) -> None:
+    both_arrived = trio.Event()
+
+    async def answer_together(exchange: ServerExchange, connection: int, request: int) -> None:
+        if len(upstream.requests) == 2:
+            both_arrived.set()
+        await both_arrived.wait()
+        await exchange.respond()
+
+    upstream.handler = answer_together
+    async with UpstreamPool(max_idle_per_origin=1) as pool:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(post, pool, upstream.url())
+            nursery.start_soon(post, pool, upstream.url())
+        assert upstream.connections == 2
+        assert pool.statistics().idle_now == 1
+        await upstream.wait_closed(1)
+
+
+@bounded
 async def test_connections_per_origin_are_capped(upstream: Upstream) -> None:
     release = trio.Event()
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import h11
 import pytest
@@ -15,6 +16,37 @@ TEST_DEADLINE_S = 10
 JSON = [("content-type", "application/json")]
 
 Route = Callable[[HttpRequest, ResponseWriter], Awaitable[None]]
+Test = Callable[..., Awaitable[None]]
+
+_client_streams: list[trio.SocketStream] = []
+
+
+def bounded(seconds: float = TEST_DEADLINE_S) -> Callable[[Test], Test]:
+    """Fail a hung test after ``seconds`` (virtual ones under autojump_clock)."""
+
+    def decorate(test: Test) -> Test:
+        @functools.wraps(test)
+        async def run_with_deadline(*args: object, **kwargs: object) -> None:
+            with trio.fail_after(seconds):
+                await test(*args, **kwargs)
+
+        return run_with_deadline
+
+    return decorate
+
+
+async def open_stream(port: int) -> trio.SocketStream:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    _client_streams.append(stream)
+    return stream
+
+
+@pytest.fixture(autouse=True)
+async def close_client_streams() -> AsyncIterator[None]:
+    yield
+    for stream in _client_streams:
+        await stream.aclose()
+    _client_streams.clear()
 
 
 def render_error(status: int, message: str) -> tuple[Sequence[tuple[str, str]], bytes]:
@@ -45,7 +77,7 @@ class Client:
 
     @classmethod
     async def connect(cls, port: int) -> Client:
-        return cls(await trio.open_tcp_stream("127.0.0.1", port))
+        return cls(await open_stream(port))
 
     async def send(self, *events: h11.Event) -> None:
         for event in events:
@@ -91,7 +123,7 @@ class Client:
 
 
 async def send_raw(port: int, data: bytes) -> trio.SocketStream:
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    stream = await open_stream(port)
     await stream.send_all(data)
     return stream
 
@@ -110,6 +142,7 @@ def header(response: h11.Response, name: bytes) -> bytes | None:
 # -- keep-alive, bodies, HTTP versions ----------------------------------------------
 
 
+@bounded()
 async def test_keep_alive_serves_many_requests_on_one_connection(nursery: trio.Nursery) -> None:
     seen: list[HttpRequest] = []
 
@@ -132,6 +165,7 @@ async def test_keep_alive_serves_many_requests_on_one_connection(nursery: trio.N
     assert (stats.open_connections, stats.requests_served, stats.in_flight_requests) == (1, 3, 0)
 
 
+@bounded()
 async def test_request_bodies_with_content_length_and_chunked(nursery: trio.Nursery) -> None:
     _, port = await start_server(nursery, {"/echo": echo})
     client = await Client.connect(port)
@@ -148,6 +182,7 @@ async def test_request_bodies_with_content_length_and_chunked(nursery: trio.Nurs
     assert received.endswith(b'{"body":""}')
 
 
+@bounded()
 async def test_connection_close_and_http_1_0_are_honoured(nursery: trio.Nursery) -> None:
     async def stream_two(request: HttpRequest, writer: ResponseWriter) -> None:
         await writer.start_stream(200, JSON)
@@ -170,6 +205,7 @@ async def test_connection_close_and_http_1_0_are_honoured(nursery: trio.Nursery)
     assert streamed.endswith(b"\r\n\r\none,two")
 
 
+@bounded()
 async def test_head_request_gets_headers_without_body(nursery: trio.Nursery) -> None:
     _, port = await start_server(nursery, {"/echo": echo})
     received = await read_until_closed(
@@ -179,6 +215,7 @@ async def test_head_request_gets_headers_without_body(nursery: trio.Nursery) -> 
     assert received.endswith(b"\r\n\r\n")
 
 
+@bounded()
 async def test_expect_100_continue(nursery: trio.Nursery) -> None:
     _, port = await start_server(nursery, {"/echo": echo})
     client = await Client.connect(port)
@@ -195,6 +232,7 @@ async def test_expect_100_continue(nursery: trio.Nursery) -> None:
 # -- streaming and disconnects ------------------------------------------------------
 
 
+@bounded()
 async def test_each_chunk_reaches_the_client_before_the_next_is_sent(
     nursery: trio.Nursery,
 ) -> None:
@@ -223,6 +261,7 @@ async def test_each_chunk_reaches_the_client_before_the_next_is_sent(
     assert isinstance(await client.next_event(), h11.EndOfMessage)
 
 
+@bounded()
 async def test_client_disconnect_mid_stream_raises_client_gone(nursery: trio.Nursery) -> None:
     first_sent = trio.Event()
     client_closed = trio.Event()
@@ -259,6 +298,7 @@ async def test_client_disconnect_mid_stream_raises_client_gone(nursery: trio.Nur
 # -- errors ---------------------------------------------------------------------------
 
 
+@bounded()
 async def test_body_over_limit_by_content_length_is_413_without_reading(
     nursery: trio.Nursery,
 ) -> None:
@@ -271,6 +311,7 @@ async def test_body_over_limit_by_content_length_is_413_without_reading(
     assert received.endswith(b"413: request body too large")
 
 
+@bounded()
 async def test_chunked_body_over_limit_is_413(nursery: trio.Nursery) -> None:
     handled: list[HttpRequest] = []
 
@@ -290,12 +331,14 @@ async def test_chunked_body_over_limit_is_413(nursery: trio.Nursery) -> None:
     assert server.statistics().protocol_errors == 1
 
 
+@bounded()
 async def test_body_at_the_limit_is_accepted(nursery: trio.Nursery) -> None:
     _, port = await start_server(nursery, {"/echo": echo}, max_body_bytes=5)
     _, body = await (await Client.connect(port)).request("POST", "/echo", b"12345")
     assert body == b'{"body":"12345"}'
 
 
+@bounded()
 async def test_garbage_is_400_and_connection_closes(nursery: trio.Nursery) -> None:
     server, port = await start_server(nursery, {"/echo": echo})
     received = await read_until_closed(await send_raw(port, b"NOT HTTP AT ALL\r\n\r\n"))
@@ -306,6 +349,7 @@ async def test_garbage_is_400_and_connection_closes(nursery: trio.Nursery) -> No
     assert response.status_code == 200
 
 
+@bounded()
 async def test_oversized_head_is_431(nursery: trio.Nursery) -> None:
     _, port = await start_server(nursery, {"/echo": echo})
     head = b"GET /echo HTTP/1.1\r\nhost: t\r\nx-big: " + b"a" * 70_000 + b"\r\n\r\n"
@@ -313,6 +357,7 @@ async def test_oversized_head_is_431(nursery: trio.Nursery) -> None:
     assert received.startswith(b"HTTP/1.1 431 ")
 
 
+@bounded()
 async def test_handler_exception_is_500_reported_and_the_server_goes_on(
     nursery: trio.Nursery,
 ) -> None:
@@ -340,6 +385,7 @@ async def test_handler_exception_is_500_reported_and_the_server_goes_on(
     assert response.status_code == 200
 
 
+@bounded()
 async def test_writer_refuses_header_injection_and_framing_headers(
     nursery: trio.Nursery,
 ) -> None:
@@ -362,6 +408,7 @@ async def test_writer_refuses_header_injection_and_framing_headers(
 # -- timeouts (virtual time) -------------------------------------------------------------
 
 
+@bounded(seconds=300)
 async def test_idle_keep_alive_timeout_closes_quietly(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -373,18 +420,20 @@ async def test_idle_keep_alive_timeout_closes_quietly(
     assert 75.0 <= trio.current_time() - idle_since <= 77.0
 
 
+@bounded(seconds=300)
 async def test_header_timeout_closes_quietly(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
     _, port = await start_server(nursery, {"/echo": echo}, header_timeout_s=30.0)
     started = trio.current_time()
-    silent = await trio.open_tcp_stream("127.0.0.1", port)
+    silent = await open_stream(port)
     partial = await send_raw(port, b"GET /echo HTTP/1.1\r\nhost: t\r\n")
     assert await read_until_closed(silent) == b""
     assert await read_until_closed(partial) == b""
     assert 30.0 <= trio.current_time() - started <= 32.0
 
 
+@bounded(seconds=300)
 async def test_slow_body_times_out_quietly(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -396,6 +445,7 @@ async def test_slow_body_times_out_quietly(
 # -- graceful shutdown ------------------------------------------------------------------
 
 
+@bounded()
 async def test_graceful_stop_finishes_in_flight_and_refuses_new() -> None:
     started, release = trio.Event(), trio.Event()
 

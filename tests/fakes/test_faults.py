@@ -82,11 +82,10 @@ async def test_reset_before_response_resets_the_connection(fake: FakeProviderSer
             received.extend(chunk)
 
     with trio.fail_after(5):
-        stream = await trio.open_tcp_stream("127.0.0.1", fake.port)
-        await stream.send_all(request.encode() + data)
-        with pytest.raises(trio.BrokenResourceError) as caught:
-            await read_all(stream)
-        await stream.aclose()
+        async with await trio.open_tcp_stream("127.0.0.1", fake.port) as stream:
+            await stream.send_all(request.encode() + data)
+            with pytest.raises(trio.BrokenResourceError) as caught:
+                await read_all(stream)
     assert isinstance(caught.value.__cause__, ConnectionResetError)
     assert received == b""
     assert len(fake.requests) == 1

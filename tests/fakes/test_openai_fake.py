@@ -64,7 +64,7 @@ async def test_sdk_streams_responses_with_reasoning_text_and_a_tool_call(
 
     def consume(client: openai.OpenAI) -> tuple[list[str], Any]:
         with client.responses.stream(model="gpt-5.5", input="weather in Oslo?") as stream:
-            kinds = [event.type for event in stream]
+            kinds: list[str] = [event.type for event in stream]
             return kinds, stream.get_final_response()
 
     kinds, final = await with_sdk(fake, consume)

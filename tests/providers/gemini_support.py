@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from messages.chat import (
     ChatRequest,
     Finish,
+    Message,
     ReasoningDelta,
     ReasoningDone,
+    Role,
     StreamDelta,
     StreamFailure,
     TextDelta,
+    TextPart,
     ToolCallArgs,
     ToolCallStart,
     ToolKind,
     ToolSpec,
     UsageReport,
 )
+from providers.adapter import CallTarget
 from providers.gemini import ADAPTER
 from providers.sse import SseParser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gemini"
+MODEL = "gemini-3-pro-preview"
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -41,7 +47,7 @@ def decode_stream(
 ) -> list[StreamDelta]:
     """Feed ``raw`` through the SSE parser and a fresh decoder, then close it."""
     parser = SseParser()
-    decoder = ADAPTER.new_stream_decoder(request)
+    decoder = ADAPTER.new_stream_decoder(() if request is None else request.tools)
     size = chunk_size or len(raw) or 1
     deltas: list[StreamDelta] = []
     for start in range(0, len(raw), size):
@@ -56,9 +62,9 @@ def sse(*documents: object) -> bytes:
 
 
 def chunk(
-    *parts: dict[str, object],
+    *parts: Mapping[str, object],
     finish: str | None = None,
-    usage: dict[str, object] | None = None,
+    usage: Mapping[str, object] | None = None,
     response_id: str = "resp-1",
 ) -> dict[str, object]:
     """A ``GenerateContentResponse`` with the given parts."""
@@ -146,3 +152,15 @@ def codex_tool_specs() -> tuple[ToolSpec, ...]:
                 )
             )
     return tuple(specs)
+
+
+def body_of(request: ChatRequest, *, model: str = MODEL, stream: bool = False) -> Any:
+    """The JSON body the adapter sends (typed loosely, for indexing in assertions)."""
+    call = ADAPTER.build_call(request, CallTarget(model=model, api_key="k-secret", stream=stream))
+    decoded = json.loads(call.body)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+def user(text: str) -> Message:
+    return Message(role=Role.USER, content=(TextPart(text=text),))

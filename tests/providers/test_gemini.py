@@ -192,20 +192,19 @@ def test_thought_parts_stream_as_reasoning_then_close_with_the_signature() -> No
         chunk({"text": ""}, finish="STOP", usage=USAGE_29),
     )  # fmt: skip
     deltas = decode_stream(raw)
-    assert kinds(deltas)[:4] == [
+    assert kinds(deltas)[:5] == [
         "ReasoningDelta",
         "ReasoningDelta",
+        "ReasoningDone",
         "ReasoningDone",
         "ToolCallStart",
     ]
     assert reasoning_text(deltas) == "Let me think."
-    (done,) = dones(deltas)
+    thoughts, signed = (d.reasoning for d in dones(deltas))
     first, second = starts(deltas)
-    assert (done.reasoning.text, done.reasoning.signature, done.reasoning.id) == (
-        "Let me think.",
-        "SIG",
-        first.id,
-    )
+    # the thought run closes on its own; the call's signature is a block of its own
+    assert (thoughts.text, thoughts.signature, thoughts.id) == ("Let me think.", None, None)
+    assert (signed.text, signed.signature, signed.id) == ("", "SIG", first.id)
     assert (first.index, second.index) == (0, 1)
     assert arguments(deltas) == {0: '{"x":1}', 1: "{}"}
 

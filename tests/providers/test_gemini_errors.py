@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
 
@@ -11,10 +12,12 @@ from providers.gemini import ADAPTER
 from tests.providers.gemini_support import fixture_bytes
 
 
-def rpc(code: int, status: str, message: str = "m", details: list[object] | None = None) -> bytes:
+def rpc(
+    code: int, status: str, message: str = "m", details: Sequence[object] | None = None
+) -> bytes:
     error: dict[str, object] = {"code": code, "message": message, "status": status}
     if details is not None:
-        error["details"] = details
+        error["details"] = list(details)
     return json.dumps({"error": error}).encode()
 
 

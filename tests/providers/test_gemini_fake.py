@@ -90,7 +90,7 @@ def test_calling_reply_round_trips(streamed: bool) -> None:
     else:
         answer = gemini_answer(CALLING, context())
         assert answer.status == 200
-        deltas = list(ADAPTER.parse_reply(answer.body, REQUEST))
+        deltas = list(ADAPTER.parse_reply(answer.body, REQUEST.tools))
     assert reasoning_text(deltas) == "Plan: list files."
     assert text_of(deltas) == "Let me look."
     call, custom = starts(deltas)
@@ -243,7 +243,7 @@ async def test_over_http_with_the_fake_server(nursery: trio.Nursery) -> None:
     assert finish_of(deltas).reason is FinishReason.TOOL_CALLS
     error = ADAPTER.map_error(limited.status_code, list(limited.headers.items()), limited.content)
     assert (error.kind, error.retry_after) == (ErrorKind.RATE_LIMITED, 2.5)
-    default_deltas = list(ADAPTER.parse_reply(default.content, REQUEST))
+    default_deltas = list(ADAPTER.parse_reply(default.content, REQUEST.tools))
     assert [s.name for s in starts(default_deltas)] == ["exec_command"]
     recorded = fake.requests[0]
     assert recorded.path == "/v1beta/models/gemini-3-pro-preview:streamGenerateContent?alt=sse"

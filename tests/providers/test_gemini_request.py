@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Sequence
 
 import pytest
 
@@ -14,6 +14,7 @@ from messages.chat import (
     Reasoning,
     ReasoningDone,
     Role,
+    StreamDelta,
     TextPart,
     ToolCall,
     ToolCallStart,
@@ -23,29 +24,17 @@ from messages.chat import (
     ToolSpec,
 )
 from providers._gemini_request import SIGNATURE_BYPASS
-from providers._gemini_schema import gemini_parameters
 from providers.adapter import CallTarget
 from providers.gemini import ADAPTER
-from tests.providers.gemini_support import arguments, chunk, codex_tool_specs, decode_stream, sse
-
-MODEL = "gemini-3-pro-preview"
-ALLOWED_KEYS = {
-    "type", "format", "description", "nullable", "enum", "items", "properties", "required",
-    "anyOf", "minItems", "maxItems", "minimum", "maximum", "minLength", "maxLength",
-    "pattern", "minProperties", "maxProperties",
-}  # fmt: skip
-GEMINI_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT"}
-
-
-def body_of(request: ChatRequest, *, model: str = MODEL, stream: bool = False) -> dict[str, object]:
-    call = ADAPTER.build_call(request, CallTarget(model=model, api_key="k-secret", stream=stream))
-    decoded = json.loads(call.body)
-    assert isinstance(decoded, dict)
-    return decoded
-
-
-def user(text: str) -> Message:
-    return Message(role=Role.USER, content=(TextPart(text=text),))
+from tests.providers.gemini_support import (
+    arguments,
+    body_of,
+    chunk,
+    codex_tool_specs,
+    decode_stream,
+    sse,
+    user,
+)
 
 
 def tool_result(call: ToolCall, output: str, kind: ToolKind = ToolKind.FUNCTION) -> Message:
@@ -69,10 +58,10 @@ def result_part(output: str) -> dict[str, object]:
     return {"functionResponse": {"name": "exec_command", "response": {"result": output}}}
 
 
-def assistant_from(deltas: list[object]) -> Message:
+def assistant_from(deltas: Sequence[StreamDelta]) -> Message:
     """The assistant message a client would store from a decoded reply."""
     calls = [d for d in deltas if isinstance(d, ToolCallStart)]
-    args = arguments(deltas)  # type: ignore[arg-type]
+    args = arguments(deltas)
     return Message(
         role=Role.ASSISTANT,
         tool_calls=tuple(
@@ -170,9 +159,36 @@ def test_ids_are_consistent_across_turns() -> None:
     assert turn.tool_calls[0].arguments == "{}"
     (call,) = turn.tool_calls
     body = body_of(ChatRequest(model="m", messages=(user("go"), turn, tool_result(call, "ok"))))
-    model_part, result_part = body["contents"][1]["parts"][0], body["contents"][2]["parts"][0]  # type: ignore[index]
+    model_part, result_part = body["contents"][1]["parts"][0], body["contents"][2]["parts"][0]
     assert model_part == {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "S"}
     assert result_part == {"functionResponse": {"name": "f", "response": {"result": "ok"}}}
+
+
+def test_signatures_kept_apart_from_their_calls_still_find_them() -> None:
+    call = ToolCall(id="call_1", name="exec_command", arguments='{"cmd": "ls"}')
+    messages = (
+        user("go"),
+        Message(role=Role.ASSISTANT, reasoning=(Reasoning(provider="gemini", signature="LOOSE"),)),
+        Message(role=Role.ASSISTANT, content=(TextPart(text="Looking."),)),
+        Message(
+            role=Role.ASSISTANT,
+            reasoning=(Reasoning(provider="gemini", signature="S1", id="call_1"),),
+        ),
+        Message(role=Role.ASSISTANT, tool_calls=(call,)),
+        tool_result(call, "x"),
+    )
+    contents = body_of(ChatRequest(model="m", messages=messages))["contents"]
+    assert contents[1] == {
+        "role": "model",
+        "parts": [
+            {"text": "Looking.", "thoughtSignature": "LOOSE"},
+            # an id not minted by the gateway is echoed
+            {
+                "functionCall": {"name": "exec_command", "args": {"cmd": "ls"}, "id": "call_1"},
+                "thoughtSignature": "S1",
+            },
+        ],
+    }
 
 
 def test_gemini_ids_are_echoed_back() -> None:
@@ -184,8 +200,8 @@ def test_gemini_ids_are_echoed_back() -> None:
         ChatRequest(model="m", messages=(user("go"), turn, tool_result(call, '{"ok": true}')))
     )
     contents = body["contents"]
-    assert contents[1]["parts"][0]["functionCall"]["id"] == "g-1"  # type: ignore[index]
-    assert contents[2]["parts"][0]["functionResponse"] == {  # type: ignore[index]
+    assert contents[1]["parts"][0]["functionCall"]["id"] == "g-1"
+    assert contents[2]["parts"][0]["functionResponse"] == {
         "name": "f",
         "response": {"ok": True},
         "id": "g-1",
@@ -206,11 +222,11 @@ def test_foreign_history_gets_the_bypass_signature_on_gemini_3_only() -> None:
         tool_result(later, "3"),
     )
     contents = body_of(ChatRequest(model="m", messages=messages))["contents"]
-    assert "thoughtSignature" not in contents[1]["parts"][0]  # type: ignore[index]
+    assert "thoughtSignature" not in contents[1]["parts"][0]
     # the result of the old call and the second user text share one user content
-    assert [p.keys() for p in contents[2]["parts"]] == [{"functionResponse"}, {"text"}]  # type: ignore[index]
-    assert contents[3]["parts"][0]["thoughtSignature"] == SIGNATURE_BYPASS  # type: ignore[index]
-    assert "thoughtSignature" not in contents[3]["parts"][1]  # type: ignore[index]
+    assert [p.keys() for p in contents[2]["parts"]] == [{"functionResponse"}, {"text"}]
+    assert contents[3]["parts"][0]["thoughtSignature"] == SIGNATURE_BYPASS
+    assert "thoughtSignature" not in contents[3]["parts"][1]
     older = body_of(ChatRequest(model="m", messages=messages), model="gemini-2.5-flash")
     assert SIGNATURE_BYPASS not in json.dumps(older)
 
@@ -218,7 +234,7 @@ def test_foreign_history_gets_the_bypass_signature_on_gemini_3_only() -> None:
 def test_custom_tool_round_trip() -> None:
     tools = (ToolSpec(name="apply_patch", description="Edit files.", kind=ToolKind.CUSTOM),)
     request = ChatRequest(model="m", messages=(user("patch it"),), tools=tools)
-    (declaration,) = body_of(request)["tools"][0]["functionDeclarations"]  # type: ignore[index]
+    (declaration,) = body_of(request)["tools"][0]["functionDeclarations"]
     assert declaration["name"] == "apply_patch"
     assert declaration["description"].startswith("Edit files.\n\n")
     assert declaration["parameters"] == {
@@ -247,8 +263,8 @@ def test_custom_tool_round_trip() -> None:
     assert contents[1]["parts"][0]["functionCall"] == {
         "name": "apply_patch",
         "args": {"input": patch},
-    }  # type: ignore[index]
-    assert contents[2]["parts"][0]["functionResponse"]["name"] == "apply_patch"  # type: ignore[index]
+    }
+    assert contents[2]["parts"][0]["functionResponse"]["name"] == "apply_patch"
 
 
 def test_namespaced_tools_travel_flattened() -> None:
@@ -267,9 +283,9 @@ def test_namespaced_tools_travel_flattened() -> None:
             tool_choice=ToolChoice(mode=ToolChoiceMode.NAMED, name="search"),
         )
     )
-    assert body["tools"][0]["functionDeclarations"][0]["name"] == "docs__search"  # type: ignore[index]
-    assert body["contents"][1]["parts"][0]["functionCall"]["name"] == "docs__search"  # type: ignore[index]
-    assert body["contents"][2]["parts"][0]["functionResponse"]["name"] == "docs__search"  # type: ignore[index]
+    assert body["tools"][0]["functionDeclarations"][0]["name"] == "docs__search"
+    assert body["contents"][1]["parts"][0]["functionCall"]["name"] == "docs__search"
+    assert body["contents"][2]["parts"][0]["functionResponse"]["name"] == "docs__search"
     assert body["toolConfig"] == {
         "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["docs__search"]}
     }
@@ -330,7 +346,7 @@ def test_images() -> None:
     )
     parts = body_of(ChatRequest(model="m", messages=(Message(role=Role.USER, content=content),)))[
         "contents"
-    ][0]["parts"]  # type: ignore[index]
+    ][0]["parts"]
     assert parts == [
         {"text": "look"},
         {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
@@ -338,116 +354,3 @@ def test_images() -> None:
         {"fileData": {"fileUri": "https://example.com/photo", "mimeType": "image/jpeg"}},
         {"inlineData": {"mimeType": "text/plain", "data": "aGkgdGhlcmU="}},
     ]
-
-
-# ---- schemas ----------------------------------------------------------------------------
-
-
-def nodes(schema: object, path: str = "$") -> Iterator[tuple[str, Mapping[str, object]]]:
-    """Every schema node of a converted schema, with its path."""
-    assert isinstance(schema, Mapping), path
-    yield path, schema
-    for name, child in (schema.get("properties") or {}).items():  # type: ignore[attr-defined]
-        yield from nodes(child, f"{path}.{name}")
-    if "items" in schema:
-        yield from nodes(schema["items"], f"{path}[]")
-    for index, branch in enumerate(schema.get("anyOf") or []):  # type: ignore[arg-type]
-        yield from nodes(branch, f"{path}|{index}")
-
-
-def assert_gemini_accepts(schema: object) -> None:
-    for path, node in nodes(schema):
-        assert set(node) <= ALLOWED_KEYS, (path, set(node) - ALLOWED_KEYS)
-        assert node.get("type") in GEMINI_TYPES or "anyOf" in node, path
-        if node.get("type") == "ARRAY":
-            assert "items" in node, path
-        if "enum" in node:
-            assert node["type"] == "STRING", path
-            assert all(isinstance(v, str) for v in node["enum"]), path  # type: ignore[attr-defined]
-        if "properties" in node or "required" in node:
-            assert node["type"] == "OBJECT", path
-            assert node["properties"], path
-            assert set(node.get("required", [])) <= set(node["properties"]), path  # type: ignore[arg-type, call-overload]
-
-
-def test_codex_tools_convert_to_schemas_gemini_accepts() -> None:
-    specs = codex_tool_specs()
-    declarations = body_of(ChatRequest(model="m", messages=(user("x"),), tools=specs))["tools"][0][
-        "functionDeclarations"
-    ]  # type: ignore[index]
-    by_name = {d["name"]: d for d in declarations}
-    assert set(by_name) == {s.name for s in specs}
-    for declaration in declarations:
-        if "parameters" in declaration:
-            assert_gemini_accepts(declaration["parameters"])
-    exec_command = by_name["exec_command"]["parameters"]
-    assert exec_command["required"] == ["cmd"]
-    assert exec_command["properties"]["sandbox_permissions"]["enum"] == [
-        "use_default",
-        "require_escalated",
-    ]
-    assert exec_command["properties"]["prefix_rule"]["items"] == {"type": "STRING"}
-    assert exec_command["properties"]["yield_time_ms"]["type"] == "NUMBER"
-    assert "parameters" not in by_name["get_goal"]
-    assert by_name["apply_patch"]["parameters"]["properties"]["input"]["type"] == "STRING"
-    questions = by_name["request_user_input"]["parameters"]["properties"]["questions"]
-    assert questions["items"]["properties"]["options"]["items"]["required"] == [
-        "label",
-        "description",
-    ]
-
-
-def test_schema_conversion_of_awkward_json_schema() -> None:
-    schema = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": "object",
-        "additionalProperties": False,
-        "$defs": {"node": {"type": "object", "properties": {
-            "child": {"$ref": "#/$defs/node"}, "v": {"type": "integer", "format": "int64"}}}},
-        "properties": {
-            "tree": {"$ref": "#/$defs/node", "description": "A tree."},
-            "maybe": {"type": ["string", "null"], "format": "uri", "default": "x",
-                      "examples": ["y"]},
-            "either": {"type": ["string", "integer"], "minLength": 1, "minimum": 0},
-            "pick": {"oneOf": [{"type": "string"}, {"type": "null"}]},
-            "fixed": {"const": "yes"},
-            "level": {"type": "integer", "enum": [1, 2, 3], "description": "Level."},
-            "merged": {"allOf": [{"properties": {"a": {"type": "string"}}, "required": ["a"]},
-                                 {"properties": {"b": {"type": "boolean"}}}]},
-            "bare": {"type": "array"},
-            "anything": {},
-        },
-        "required": ["tree", "ghost"],
-        "strict": True,
-    }  # fmt: skip
-    converted = gemini_parameters(schema)
-    assert_gemini_accepts(converted)
-    assert converted is not None
-    props = converted["properties"]
-    assert isinstance(props, dict)
-    assert converted["required"] == ["tree"]
-    assert props["tree"]["description"] == "A tree."
-    assert props["tree"]["properties"]["v"] == {"type": "INTEGER", "format": "int64"}
-    assert props["maybe"] == {"type": "STRING", "nullable": True}
-    assert props["either"] == {
-        "anyOf": [{"type": "STRING", "minLength": 1}, {"type": "INTEGER", "minimum": 0}]
-    }
-    assert props["pick"] == {"type": "STRING", "nullable": True}
-    assert props["fixed"] == {"type": "STRING", "enum": ["yes"]}
-    assert props["level"] == {"type": "INTEGER", "description": "Level. Allowed values: 1, 2, 3."}
-    assert props["merged"]["required"] == ["a"]
-    assert set(props["merged"]["properties"]) == {"a", "b"}
-    assert props["bare"] == {"type": "ARRAY", "items": {"type": "STRING"}}
-    assert props["anything"] == {"type": "STRING"}
-    depth = 0
-    node = props["tree"]
-    while "properties" in node:
-        node, depth = node["properties"]["child"], depth + 1
-    assert node == {"type": "OBJECT"}
-    assert depth <= 8
-
-
-def test_tools_without_parameters_omit_them() -> None:
-    assert gemini_parameters(None) is None
-    assert gemini_parameters({"type": "object", "properties": {}}) is None
-    assert gemini_parameters({"type": "object"}) is None

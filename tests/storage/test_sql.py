@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
 from storage import Recorder, SqlRecorder
+from storage.sql import _timestamp_for
+from storage.tables import UtcDateTime
 from tests.storage.contract import RecorderContract
 from tests.storage.samples import completed_request, sequenced
 
@@ -47,3 +51,12 @@ def test_timestamps_compare_with_the_databases_own_clock(engine: Engine) -> None
     with engine.connect() as connection:
         recent = connection.execute(sa.text(_recent_query(engine.dialect.name))).scalars().all()
     assert recent == ["req-today"]
+
+
+@pytest.mark.parametrize("at", [0.0, 1_767_225_599.999_999, 1_767_225_600.25, 4_102_444_800.5])
+def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(at: float) -> None:
+    """The write path bypasses Core's bind processing; its text must be Core's text."""
+    dialect = sqlite.dialect()
+    core = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert core is not None
+    assert _timestamp_for(dialect)(at) == core(datetime.fromtimestamp(at, UTC))

@@ -1,0 +1,86 @@
+"""The translating exchange: client format → IR → provider wire → IR → client format.
+
+The client's body is decoded into a ``ChatRequest``; the provider's adapter encodes the
+call and decodes its answer into deltas, event by event; the client-format encoder turns
+each delta into Responses events or Chat chunks as it arrives (or, not streaming, into
+one body). Nothing is buffered beyond what one upstream read holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from messages.chat import ChatRequest, StreamDelta, StreamFailure
+from messages.errors import ErrorInfo
+from providers.adapter import CallTarget, HttpCall, ProviderAdapter, StreamDecoder
+from providers.chat_encoder import ChatStreamEncoder
+from providers.exchange import ExchangeOutcome
+from providers.responses_encoder import ResponsesStreamEncoder
+from providers.sse import SseParser
+
+ClientEncoder = ResponsesStreamEncoder | ChatStreamEncoder
+
+
+class TranslatedExchange:
+    __slots__ = ("_adapter", "_call", "_decoder", "_encoder", "_failure", "_parser", "_request")
+
+    def __init__(
+        self,
+        request: ChatRequest,
+        adapter: ProviderAdapter,
+        target: CallTarget,
+        encoder: ClientEncoder,
+    ) -> None:
+        self._request = request
+        self._adapter = adapter
+        self._call = adapter.build_call(request, target)
+        self._encoder = encoder
+        self._parser = SseParser()
+        self._decoder: StreamDecoder = adapter.new_stream_decoder(request.tools)
+        self._failure: ErrorInfo | None = None
+
+    def call(self) -> HttpCall:
+        return self._call
+
+    def start(self) -> bytes:
+        return self._encoder.start()
+
+    def feed(self, chunk: bytes) -> bytes:
+        return b"".join(self._encode(self._decoder.feed(e)) for e in self._parser.feed(chunk))
+
+    def finish(self) -> bytes:
+        closing = self._encode(self._decoder.close())
+        if self._failure is not None:
+            return closing
+        return closing + self._encoder.finish()
+
+    def fail(self, error: ErrorInfo) -> bytes:
+        self._failure = error
+        return self._encoder.fail(error)
+
+    def complete(self, body: bytes) -> bytes:
+        self._encode(self._adapter.parse_reply(body, self._request.tools))
+        if self._failure is None:
+            self._encoder.finish()
+        return self._encoder.response_json()
+
+    def map_error(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
+        return self._adapter.map_error(status, headers, body)
+
+    def outcome(self) -> ExchangeOutcome:
+        return ExchangeOutcome(
+            usage=self._encoder.usage,
+            response=self._encoder.response_json(),
+            failure=self._failure,
+        )
+
+    def _encode(self, deltas: Iterable[StreamDelta]) -> bytes:
+        out = b""
+        for delta in deltas:
+            if isinstance(delta, StreamFailure):
+                self._failure = delta.error
+            out += self._encoder.feed(delta)
+        return out
+
+
+__all__ = ["TranslatedExchange"]
