@@ -286,8 +286,11 @@ class HttpConnection:
             state.requests_served += 1
         if failure is None and stage == STAGE_DONE:
             return writer.keep_alive
+        if isinstance(failure, ExceptionGroup) and failure.split(ClientGone)[1] is None:
+            return False  # ClientGone from tasks in the handler's own nursery
         if failure is None and not self.broken:
-            failure = RuntimeError(f"handler left {request.method} {request.target} unanswered")
+            path = request.target.partition("?")[0]
+            failure = RuntimeError(f"handler left {request.method} {path} unanswered")
         if failure is not None:
             state.handler_failed(failure)
         if stage == STAGE_UNSTARTED:

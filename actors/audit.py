@@ -33,13 +33,16 @@ _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
 _CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
 
 REQUEST_LOGGER = "switchyard.request"
-# A lazy proxy: it picks up the configuration the entry point sets after import.
+# Lazy proxies: they pick up the configuration the entry point sets after import.
 _request_log = structlog.get_logger(REQUEST_LOGGER)
+_log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditStatistics:
-    """``writer_lag_p99_ms``: from an event's ``at`` to its batch's commit."""
+    """``writer_lag_p99_ms``: from an event's ``at`` to its batch's commit.
+    ``open_requests``: requests seen without their terminal event yet (a leak shows here).
+    """
 
     events_received: int
     events_written: int
@@ -48,6 +51,7 @@ class AuditStatistics:
     last_batch_size: int
     writer_lag_p99_ms: float | None
     write_ms_p50: float | None
+    open_requests: int
 
 
 @dataclass(slots=True)
@@ -125,9 +129,7 @@ class AuditLogger:
             try:
                 await self._consume(inbox)
             except trio.Cancelled:
-                self._drain_nowait(inbox)
-                with trio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
-                    await self._flush()
+                await self._final_flush(inbox)
                 raise
 
     def statistics(self) -> AuditStatistics:
@@ -139,6 +141,7 @@ class AuditLogger:
             last_batch_size=self._last_batch_size,
             writer_lag_p99_ms=_percentile(self._lags_ms, 0.99),
             write_ms_p50=_percentile(self._writes_ms, 0.50),
+            open_requests=self._sequencer.open_requests,
         )
 
     async def _consume(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:
@@ -166,12 +169,21 @@ class AuditLogger:
             return True
         return False
 
-    def _drain_nowait(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:
+    async def _final_flush(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:
+        """Cancelled: write what was received and what is still buffered, within bounds."""
         while True:
             try:
                 self._accept(inbox.receive_nowait())
             except (trio.WouldBlock, trio.EndOfChannel):
-                return
+                break
+        with trio.move_on_after(CLEANUP_TIMEOUT_S, shield=True):
+            await self._flush()
+        if self._forming:
+            _log.error(
+                "audit.unwritten",
+                events=len(self._forming),
+                cleanup_timeout_s=CLEANUP_TIMEOUT_S,
+            )
 
     def _accept(self, event: TrailEvent) -> None:
         sequenced, request = self._sequencer.assign(event)

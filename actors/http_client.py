@@ -230,7 +230,8 @@ class UpstreamPool:
     ) -> AbstractAsyncContextManager[UpstreamResponse]:
         """Send a request on entry (Host and Content-Length added); yield once the head is in.
 
-        Leaving the block before the body was read to the end closes the connection.
+        `headers` must not carry Host, Content-Length or Transfer-Encoding. Leaving
+        the block before the body was read to the end closes the connection.
         Raises ValueError at once for a bad URL or header, without echoing either.
         """
         if self._closed:

@@ -7,9 +7,12 @@ and answers protocol-level errors (400, 413, 431, 500) through the caller's
 
 The request path is kept lean on purpose (the gateway's overhead budget is a
 fraction of a millisecond): no logging, one 64 KiB receive per read, TCP_NODELAY,
-the whole response head and body sent with one ``send_all``.
+h11 for parsing requests but responses encoded directly (h11's response events
+cost more than everything else per request), a whole response in one ``send_all``,
+and every streamed chunk written at once.
 
-Timeouts (all close the connection quietly):
+Timeouts (all close the connection quietly; a reaper task checks them at most a
+second apart, so they may fire up to a second late):
 
 * a fresh connection must deliver its first request head within ``header_timeout_s``;
 * between requests, a keep-alive connection may idle for ``keepalive_timeout_s``,

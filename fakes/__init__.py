@@ -3,9 +3,11 @@
 The scripting model (``Reply``, its items, ``Fault``, ``Turn``) is provider-neutral;
 each ``<name>_wire`` module encodes it in one format; ``FakeProviderServer`` serves
 them all over HTTP/1.1 (optionally TLS) with faults and request recording.
-``python -m fakes`` runs one from the command line.
+``CannedProviderServer`` is the fast fixed-reply variant for benchmarks, and
+``python -m fakes`` runs either from the command line.
 """
 
+from fakes.canned import CannedAnswers, CannedProviderServer
 from fakes.default_reply import Conversation, default_reply
 from fakes.script import (
     CustomToolCall,
@@ -26,6 +28,8 @@ from fakes.script import (
 from fakes.server import FakeProviderServer, RecordedRequest, open_fake_provider
 
 __all__ = [
+    "CannedAnswers",
+    "CannedProviderServer",
     "Conversation",
     "CustomToolCall",
     "FakeProviderServer",

@@ -103,9 +103,10 @@ class CannedProviderServer:
 
     It has its own minimal HTTP/1.1 reader (``Content-Length`` bodies only; a chunked
     request body gets 411 and the connection closes) and writes each answer in one
-    socket write: an h11 round and one write per event cost ~0.5 ms of CPU per
-    streamed request here, against a target of 0.15 ms. ``write_per_event=True``
-    writes each SSE event separately instead (realistic pacing, ~4x the CPU).
+    socket write: h11 plus one write per event cost over 1 ms of CPU per streamed
+    request on the 2-core dev machine, against a target of 0.15 ms.
+    ``write_per_event=True`` writes each SSE event separately instead (realistic
+    pacing, about 4x the CPU).
     """
 
     def __init__(self, answers: CannedAnswers, *, write_per_event: bool = False) -> None:

@@ -109,11 +109,22 @@ def _call_part(item: FunctionCall | CustomToolCall) -> Part:
     if isinstance(item, CustomToolCall):
         args: object = {"input": item.input}
     else:
-        args = orjson.loads(item.arguments) if item.arguments.strip() else {}
+        args = _json_object(item.arguments)
     call: dict[str, object] = {"name": item.name, "args": args}
     if item.call_id is not None:
         call["id"] = item.call_id
     return {"functionCall": call}
+
+
+def _json_object(arguments: str) -> object:
+    """Scripted arguments as the object Gemini sends (bad JSON kept under ``arguments``)."""
+    if not arguments.strip():
+        return {}
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {"arguments": arguments}
+    return parsed if isinstance(parsed, dict) else {"arguments": parsed}
 
 
 def _chunks(items: Sequence[Item], signature: str | None) -> Iterator[list[Part]]:

@@ -166,7 +166,10 @@ class FakeProviderServer:
             self._record(request, body=None, turn=None, scripted=False)
             await exchange.send_complete(200, self._models_body(), JSON_HEADERS)
         else:
-            error = {"message": f"Invalid URL ({request.method} {path})", "type": "invalid_request_error"}
+            error = {
+                "message": f"Invalid URL ({request.method} {path})",
+                "type": "invalid_request_error",
+            }
             body = orjson.dumps({"error": {**error, "param": None, "code": None}})
             await exchange.send_complete(404, body, JSON_HEADERS)
 

@@ -50,8 +50,9 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage
+from providers._gemini_call_ids import mint_call_id
 from providers._gemini_errors import rpc_error
-from providers._gemini_names import CUSTOM_INPUT, WireTool, WireTools, mint_call_id
+from providers._tool_wire import ToolTable, WireTool, unwrap_custom
 
 PROVIDER = "gemini"
 _FILTERED = frozenset(
@@ -99,7 +100,7 @@ class ReplyDecoder:
 
     __slots__ = ("_calls", "_finished", "_open", "_salt", "_thought", "_tools", "_usage")
 
-    def __init__(self, tools: WireTools) -> None:
+    def __init__(self, tools: ToolTable) -> None:
         self._tools = tools
         self._salt: str | None = None
         self._calls = 0
@@ -192,7 +193,7 @@ class ReplyDecoder:
         given_id = call.get("id")
         call_id = given_id if isinstance(given_id, str) and given_id else None
         call_id = call_id or mint_call_id(self._salt or "", index, name)
-        tool = self._tools.lookup(name)
+        tool = self._tools.resolve(name)
         deltas.extend(self._close_reasoning(signature, call_id))
         deltas.append(
             ToolCallStart(
@@ -293,11 +294,8 @@ class ReplyDecoder:
 
 
 def _arguments(tool: WireTool, args: Mapping[str, object]) -> str:
-    if tool.kind is ToolKind.CUSTOM:
-        value = args.get(CUSTOM_INPUT)
-        if isinstance(value, str):
-            return value
-    return orjson.dumps(args).decode()
+    text = orjson.dumps(args).decode()
+    return unwrap_custom(text) if tool.kind is ToolKind.CUSTOM else text
 
 
 def _parts(candidate: Mapping[str, object]) -> list[Mapping[str, object]]:

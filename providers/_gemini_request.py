@@ -3,10 +3,12 @@
 - System messages, wherever they are, become ``systemInstruction.parts`` in order.
 - Roles are ``user`` and ``model``; consecutive contents of one role are merged, so the
   results of parallel calls land in ONE user content, sorted into call order.
-- Assistant tool calls → ``functionCall {name, args}`` parts (``id`` only when Gemini
-  minted it, see ``_gemini_names``), with the ``thoughtSignature`` whose
-  ``Reasoning.id`` is that call's id; a signature without an id goes back on the last
-  text part. Reasoning from other providers is dropped.
+- Tools: namespaces flattened and custom tools emulated as in ``_tool_wire``; schemas
+  converted by ``_gemini_schema``.
+- Assistant tool calls → ``functionCall {name, args}`` parts (``id`` unless the gateway
+  minted it, see ``_gemini_call_ids``), with the ``thoughtSignature`` whose
+  ``Reasoning.id`` is that call's id; any other Gemini signature goes back on the next
+  assistant text. Reasoning from other providers is dropped.
 - Tool results → ``functionResponse {name, response, id?}``; the name is the wire name
   of the call it answers (found by call id, else ``Message.tool_name``); ``response`` is
   the output when that is a JSON object, else ``{"result": output}``.
@@ -20,9 +22,9 @@
   models named ``gemini-1.*``/``gemini-2.*`` do not validate and get nothing.
 - ``reasoning_effort`` → ``thinkingConfig.thinkingBudget``: none/minimal 512, low 1024,
   medium 8192, high/xhigh 24576 (every value is inside the 2.5 Pro, Flash and Flash-Lite
-  ranges; Gemini 3 still takes budgets), at most half of ``maxOutputTokens`` when that is
-  smaller; ``includeThoughts`` is on whenever thinking is configured, so thought
-  summaries stream as reasoning.
+  ranges; Gemini 3 still takes budgets), capped at half of ``maxOutputTokens`` (never
+  below 512); ``includeThoughts`` is on whenever thinking is configured, so thought
+  summaries stream as reasoning. No effort and no summary wanted: no ``thinkingConfig``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,15 @@ from messages.chat import (
     ToolKind,
     ToolSpec,
 )
-from providers._gemini_names import CUSTOM_INPUT, is_minted_call_id, wire_name
+from providers._gemini_call_ids import is_minted_call_id
 from providers._gemini_schema import gemini_parameters
+from providers._tool_wire import (
+    ToolTable,
+    custom_arguments,
+    wire_description,
+    wire_name,
+    wire_schema,
+)
 
 PROVIDER = "gemini"
 SIGNATURE_BYPASS = "skip_thought_signature_validator"
@@ -205,7 +214,7 @@ def _model_parts(message: Message, history: _History) -> list[Part]:
 
 def _call_args(call: ToolCall) -> object:
     if call.kind is ToolKind.CUSTOM:
-        return {CUSTOM_INPUT: call.arguments}
+        return dict(custom_arguments(call.arguments))
     if not call.arguments.strip():
         return {}
     try:
@@ -266,30 +275,15 @@ def _sign_current_turn(contents: list[tuple[str, list[Part]]]) -> None:
 
 
 def _declaration(tool: ToolSpec) -> dict[str, object]:
-    declaration: dict[str, object] = {"name": wire_name(tool.name, tool.namespace)}
-    if tool.kind is ToolKind.CUSTOM:
-        declaration["description"] = _custom_description(tool.description)
-        declaration["parameters"] = {
-            "type": "OBJECT",
-            "properties": {
-                CUSTOM_INPUT: {"type": "STRING", "description": "The complete free-form input."}
-            },
-            "required": [CUSTOM_INPUT],
-        }
-        return declaration
-    declaration["description"] = tool.description
-    parameters = gemini_parameters(tool.parameters)
+    """A function declaration; a custom tool is the shared one-string emulation."""
+    declaration: dict[str, object] = {
+        "name": wire_name(tool.name, tool.namespace),
+        "description": wire_description(tool),
+    }
+    parameters = gemini_parameters(wire_schema(tool))
     if parameters is not None:
         declaration["parameters"] = parameters
     return declaration
-
-
-def _custom_description(description: str) -> str:
-    note = (
-        f"Put the whole free-form input, exactly as the format above requires, in the "
-        f"string parameter `{CUSTOM_INPUT}`; do not wrap it in any other JSON."
-    )
-    return f"{description}\n\n{note}" if description else note
 
 
 def _tool_config(request: ChatRequest) -> dict[str, object] | None:
@@ -298,13 +292,8 @@ def _tool_config(request: ChatRequest) -> dict[str, object] | None:
         return None
     config: dict[str, object] = {"mode": _MODE[choice.mode]}
     if choice.mode is ToolChoiceMode.NAMED and choice.name:
-        named = next((t for t in request.tools if choice.name in (t.name, _wire(t))), None)
-        config["allowedFunctionNames"] = [choice.name if named is None else _wire(named)]
+        config["allowedFunctionNames"] = [ToolTable(request.tools).wire_name_for(choice.name)]
     return {"functionCallingConfig": config}
-
-
-def _wire(tool: ToolSpec) -> str:
-    return wire_name(tool.name, tool.namespace)
 
 
 def _generation_config(request: ChatRequest) -> dict[str, object]:

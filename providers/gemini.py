@@ -8,7 +8,8 @@ The key goes in the ``x-goog-api-key`` header, never in the URL (URLs get logged
 
 The translation lives in underscore modules: ``_gemini_request`` (the request body),
 ``_gemini_schema`` (JSON Schema → Gemini's OpenAPI subset), ``_gemini_reply`` (replies →
-deltas), ``_gemini_names`` (wire tool names, minted call ids), ``_gemini_errors``.
+deltas), ``_gemini_call_ids`` (minted call ids), ``_gemini_errors``; tool names and the
+custom-tool emulation are the shared ``_tool_wire``.
 
 Custom tools and namespaces are decoded exactly from the request's ``tools`` given to
 ``parse_reply``/``new_stream_decoder``. Without them, a function name ``a__b`` is read as
@@ -25,9 +26,9 @@ import orjson
 from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
 from providers._gemini_errors import map_gemini_error
-from providers._gemini_names import WireTools
 from providers._gemini_reply import ReplyDecoder
 from providers._gemini_request import PROVIDER, build_body
+from providers._tool_wire import ToolTable, plain_json
 from providers.adapter import CallTarget, HttpCall
 from providers.sse import SseEvent
 
@@ -37,7 +38,7 @@ class GeminiStreamDecoder:
 
     __slots__ = ("_reply",)
 
-    def __init__(self, tools: WireTools) -> None:
+    def __init__(self, tools: ToolTable) -> None:
         self._reply = ReplyDecoder(tools)
 
     def feed(self, event: SseEvent) -> Sequence[StreamDelta]:
@@ -73,11 +74,11 @@ class GeminiAdapter:
                 ("content-type", "application/json"),
                 ("accept", accept),
             ),
-            body=orjson.dumps(build_body(request, model)),
+            body=orjson.dumps(build_body(request, model), default=plain_json),
         )
 
     def parse_reply(self, body: bytes, tools: Sequence[ToolSpec] = ()) -> Sequence[StreamDelta]:
-        reply = ReplyDecoder(WireTools(tools))
+        reply = ReplyDecoder(ToolTable(tools))
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -88,7 +89,7 @@ class GeminiAdapter:
         return [*deltas, *reply.end()]
 
     def new_stream_decoder(self, tools: Sequence[ToolSpec] = ()) -> GeminiStreamDecoder:
-        return GeminiStreamDecoder(WireTools(tools))
+        return GeminiStreamDecoder(ToolTable(tools))
 
     def map_error(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
         return map_gemini_error(status, headers, body)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import trio
 from structlog.testing import capture_logs
 
+from actors import audit
 from actors.audit import REQUEST_LOGGER, AuditLogger
 from messages.events import TrailEvent
 from storage import InMemoryRecorder, SequencedEvent, SqlRecorder, make_engine, migrate
@@ -188,10 +189,14 @@ async def test_statistics_count_events_batches_and_timings() -> None:
     before = logger.statistics()
     assert (before.events_received, before.batches, before.pending) == (0, 0, 0)
     assert (before.writer_lag_p99_ms, before.write_ms_p50) == (None, None)
-    await _run_to_end(logger, _now(completed_request("req-a")) + _now(failed_request("req-b")))
+    unfinished = _now(completed_request("req-c")[:2])
+    await _run_to_end(
+        logger, _now(completed_request("req-a")) + _now(failed_request("req-b")) + unfinished
+    )
     stats = logger.statistics()
-    assert (stats.events_received, stats.events_written, stats.pending) == (13, 13, 0)
-    assert (stats.batches, stats.last_batch_size) == (4, 1)
+    assert stats.open_requests == 1
+    assert (stats.events_received, stats.events_written, stats.pending) == (15, 15, 0)
+    assert (stats.batches, stats.last_batch_size) == (4, 3)
     assert stats.write_ms_p50 is not None
     assert 0 <= stats.write_ms_p50 < 1000
     # the samples' ``at`` run up to 1.5 s ahead of now
@@ -273,3 +278,29 @@ async def test_no_secret_reaches_the_database_file(tmp_path: Path) -> None:
     assert PLANTED_SECRET.encode() not in stored
     assert PLANTED_SECRET not in repr(logs)
     assert "marker-in-body" not in repr(logs)
+
+
+async def test_a_final_flush_that_runs_out_of_time_says_how_much_it_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Slow(InMemoryRecorder):
+        def append(self, batch: Sequence[SequencedEvent]) -> None:
+            time.sleep(0.02)
+            super().append(batch)
+
+    monkeypatch.setattr(audit, "CLEANUP_TIMEOUT_S", 0.05)
+    recorder = Slow()
+    logger = AuditLogger(recorder, batch_max=1, flush_interval_s=60.0)
+    send, receive = trio.open_memory_channel[TrailEvent](64)
+    events = completed_request("req-a") * 5  # 30 events, one per batch: 0.6 s of writing
+    with capture_logs() as logs:
+        async with send, trio.open_nursery() as nursery:
+            for event in events:
+                send.send_nowait(event)
+            nursery.cancel_scope.cancel()  # before the logger has written anything
+            nursery.start_soon(logger.run, receive)
+    written = len(recorder.read_since(0, limit=100))
+    assert 0 < written < len(events)
+    [lost] = [entry for entry in logs if entry["event"] == "audit.unwritten"]
+    assert lost["events"] == len(events) - written
+    assert lost["log_level"] == "error"

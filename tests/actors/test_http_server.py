@@ -352,7 +352,7 @@ async def test_garbage_is_400_and_connection_closes(nursery: trio.Nursery) -> No
 @bounded()
 async def test_oversized_head_is_431(nursery: trio.Nursery) -> None:
     _, port = await start_server(nursery, {"/echo": echo})
-    head = b"GET /echo HTTP/1.1\r\nhost: t\r\nx-big: " + b"a" * 70_000 + b"\r\n\r\n"
+    head = b"GET /echo HTTP/1.1\r\nhost: t\r\nx-big: " + b"a" * 150_000 + b"\r\n\r\n"
     received = await read_until_closed(await send_raw(port, head))
     assert received.startswith(b"HTTP/1.1 431 ")
 
@@ -383,6 +383,23 @@ async def test_handler_exception_is_500_reported_and_the_server_goes_on(
     assert server.statistics().handler_errors == 2
     response, _ = await (await Client.connect(port)).request("GET", "/echo")
     assert response.status_code == 200
+
+
+@bounded()
+async def test_client_gone_from_a_handler_nursery_is_not_a_handler_error(
+    nursery: trio.Nursery,
+) -> None:
+    reported: list[Exception] = []
+
+    async def grouped(request: HttpRequest, writer: ResponseWriter) -> None:
+        raise ExceptionGroup("handler tasks", [ClientGone()])
+
+    server, port = await start_server(nursery, {"/g": grouped}, on_handler_error=reported.append)
+    client = await Client.connect(port)
+    await client.send_request("GET", "/g")
+    assert await client.stream.receive_some(100) == b""
+    assert reported == []
+    assert server.statistics().handler_errors == 0
 
 
 @bounded()
@@ -430,6 +447,21 @@ async def test_header_timeout_closes_quietly(
     partial = await send_raw(port, b"GET /echo HTTP/1.1\r\nhost: t\r\n")
     assert await read_until_closed(silent) == b""
     assert await read_until_closed(partial) == b""
+    assert 30.0 <= trio.current_time() - started <= 32.0
+
+
+@bounded(seconds=300)
+async def test_next_head_on_a_kept_alive_connection_has_the_header_timeout(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    options = {"keepalive_timeout_s": 75.0, "header_timeout_s": 30.0}
+    _, port = await start_server(nursery, {"/echo": echo}, **options)
+    client = await Client.connect(port)
+    await client.request("GET", "/echo")
+    await trio.sleep(50.0)  # idle, within the keep-alive timeout
+    await client.stream.send_all(b"GET /echo HTTP/1.1\r\n")
+    started = trio.current_time()
+    assert await read_until_closed(client.stream) == b""
     assert 30.0 <= trio.current_time() - started <= 32.0
 
 

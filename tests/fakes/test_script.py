@@ -27,6 +27,30 @@ from fakes.openai_wire import CHAT, RESPONSES
 from fakes.script import usage_of
 from tests.fakes.recorded import load_json
 
+PUBLIC_NAMES = [
+    "CannedAnswers",
+    "CannedProviderServer",
+    "Conversation",
+    "CustomToolCall",
+    "FakeProviderServer",
+    "FakeUsage",
+    "Fault",
+    "FunctionCall",
+    "Item",
+    "Reasoning",
+    "RecordedRequest",
+    "Reply",
+    "ScriptError",
+    "Scriptable",
+    "Text",
+    "Turn",
+    "computed_usage",
+    "default_reply",
+    "open_fake_provider",
+    "turn_from_json",
+    "turn_to_json",
+]
+
 EVERYTHING = Turn(
     reply=Reply(
         items=(
@@ -48,6 +72,13 @@ EVERYTHING = Turn(
         delay_between_events_s=0.01,
     ),
 )
+
+
+def test_public_surface() -> None:
+    import fakes
+
+    assert sorted(fakes.__all__) == PUBLIC_NAMES
+    assert all(hasattr(fakes, name) for name in fakes.__all__)
 
 
 def test_json_form_round_trips() -> None:

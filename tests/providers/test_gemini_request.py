@@ -239,7 +239,7 @@ def test_custom_tool_round_trip() -> None:
     assert declaration["description"].startswith("Edit files.\n\n")
     assert declaration["parameters"] == {
         "type": "OBJECT",
-        "properties": {"input": {"type": "STRING", "description": "The complete free-form input."}},
+        "properties": {"input": {"type": "STRING", "description": "The free-form input."}},
         "required": ["input"],
     }
     patch = "*** Begin Patch\n*** End Patch\n"

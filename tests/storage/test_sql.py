@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
-from storage import Recorder, SqlRecorder
+from storage import Recorder, SqlRecorder, encode_payload
 from storage.sql import _timestamp_for
 from storage.tables import UtcDateTime
 from tests.storage.contract import RecorderContract
-from tests.storage.samples import completed_request, sequenced
+from tests.storage.samples import completed_request, received, sequenced
 
 
 class TestSqlRecorder(RecorderContract):
@@ -60,3 +60,22 @@ def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(at: float) -> N
     core = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert core is not None
     assert _timestamp_for(dialect)(at) == core(datetime.fromtimestamp(at, UTC))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"text": "nul \\u0000 escaped"}',
+        b'{"n": 123456789012345678901234567890, "n": 2}',
+        b'{"truncated": ',
+        b"\xef\xbb\xbf{}",
+        b"\xff not utf-8",
+    ],
+    ids=["nul-escape", "big-int-duplicate-key", "truncated", "bom", "not-utf8"],
+)
+def test_awkward_bodies_are_stored_as_the_codec_wrote_them(engine: Engine, body: bytes) -> None:
+    recorder = SqlRecorder(engine)
+    event = received("req-a", body=body)
+    recorder.append(sequenced([event]))
+    [stored] = recorder.read("req-a")
+    assert stored.payload == encode_payload(event)
