@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -18,14 +18,13 @@ import yaml
 
 from config._budgets import read_budgets
 from config._nodes import ConfigError, Fields, NodeReader, line_of
+from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
 from config.model import (
     AccountConfig,
     GatewayConfig,
     ProviderConfig,
     ProviderKey,
-    RetryPolicy,
     ServerConfig,
-    Timeouts,
     VirtualKeyConfig,
 )
 from config.provider_types import PROVIDER_TYPES
@@ -35,12 +34,9 @@ if TYPE_CHECKING:
 
 _TOP_KEYS = frozenset({"server", "database", "defaults", "accounts", "virtual_keys", "budgets"})
 _SERVER_KEYS = frozenset(field.name for field in fields(ServerConfig))
-_DEFAULTS_KEYS = frozenset({"timeouts", "retry"})
-_TIMEOUT_KEYS = frozenset(field.name for field in fields(Timeouts))
-_RETRY_KEYS = frozenset(field.name for field in fields(RetryPolicy))
 _ACCOUNT_KEYS = frozenset({"id", "providers"})
 _PROVIDER_KEYS = frozenset(
-    {"id", "type", "api_key", "api_keys", "model", "weight", "base_url", "timeouts", "retry"}
+    {"id", "type", "api_key", "api_keys", "model", "weight", "base_url"} | DEFAULTS_KEYS
 )
 _DEFAULT_DATABASE_URL = GatewayConfig(accounts=(), virtual_keys=()).database_url
 _VIRTUAL_KEY_KEYS = frozenset({"id", "key", "account", "team", "customer", "allowed_models"})
@@ -70,7 +66,7 @@ def parse_config(
     if root is None:
         raise ConfigError(source, 1, "the config is empty; it needs at least 'accounts'")
     top = reader.fields(root, "", _TOP_KEYS)
-    defaults = _read_defaults(top.mapping("defaults", _DEFAULTS_KEYS))
+    defaults = read_defaults(top.mapping("defaults", DEFAULTS_KEYS))
     accounts = _read_accounts(top, defaults)
     virtual_keys = _read_virtual_keys(top, accounts)
     known_ids = {
@@ -114,56 +110,6 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
     return problem_line or context_line, f"invalid YAML: {text}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Defaults:
-    """The ``defaults:`` section: what every provider starts from."""
-
-    timeouts: Timeouts
-    retry: RetryPolicy
-
-
-def _read_defaults(section: Fields | None) -> _Defaults:
-    if section is None:
-        return _Defaults(timeouts=Timeouts(), retry=RetryPolicy())
-    return _Defaults(
-        timeouts=_read_timeouts(section.mapping("timeouts", _TIMEOUT_KEYS), Timeouts()),
-        retry=_read_retry(section.mapping("retry", _RETRY_KEYS), RetryPolicy()),
-    )
-
-
-def _read_timeouts(section: Fields | None, base: Timeouts) -> Timeouts:
-    """``base`` with the keys ``section`` gives replaced (a partial override)."""
-    if section is None:
-        return base
-    return Timeouts(
-        connect_s=section.number("connect_s", default=base.connect_s, positive=True),
-        first_byte_s=section.number("first_byte_s", default=base.first_byte_s, positive=True),
-        idle_s=section.number("idle_s", default=base.idle_s, positive=True),
-        total_s=section.number("total_s", default=base.total_s, positive=True),
-    )
-
-
-def _read_retry(section: Fields | None, base: RetryPolicy) -> RetryPolicy:
-    """``base`` with the keys ``section`` gives replaced (a partial override)."""
-    if section is None:
-        return base
-    policy = RetryPolicy(
-        max_retries=section.integer("max_retries", default=base.max_retries, minimum=0),
-        backoff_base_s=section.number(
-            "backoff_base_s", default=base.backoff_base_s, positive=False
-        ),
-        backoff_max_s=section.number("backoff_max_s", default=base.backoff_max_s, positive=False),
-        max_retry_after_s=section.number(
-            "max_retry_after_s", default=base.max_retry_after_s, positive=False
-        ),
-    )
-    if policy.backoff_max_s < policy.backoff_base_s:
-        node = section.get("backoff_max_s") or section.get("backoff_base_s") or section.node
-        problem = f"{section.where}: backoff_max_s must not be less than backoff_base_s"
-        raise section.reader.error(node, problem)
-    return policy
-
-
 def _read_server(section: Fields | None) -> ServerConfig:
     base = ServerConfig()
     if section is None:
@@ -198,7 +144,7 @@ def _claim_id(section: Fields, first_lines: dict[str, int], noun: str) -> str:
     return value
 
 
-def _read_accounts(top: Fields, defaults: _Defaults) -> tuple[AccountConfig, ...]:
+def _read_accounts(top: Fields, defaults: Policies) -> tuple[AccountConfig, ...]:
     items = top.items("accounts")
     if not items:
         problem = "accounts: the list is empty; at least one account is needed"
@@ -226,7 +172,7 @@ def _read_provider(
     reader: NodeReader,
     node: yaml.Node,
     where: str,
-    defaults: _Defaults,
+    defaults: Policies,
     first_lines: dict[str, int],
 ) -> ProviderConfig:
     section = reader.fields(node, where, _PROVIDER_KEYS)
@@ -238,6 +184,7 @@ def _read_provider(
             f"(known: {', '.join(PROVIDER_TYPES)})"
         )
         raise reader.error(section.require("type"), problem)
+    policies = read_policies(section, defaults)
     return ProviderConfig(
         id=provider_id,
         type=provider_type,
@@ -245,8 +192,9 @@ def _read_provider(
         weight=section.number("weight", default=1.0, positive=True),
         base_url=_read_base_url(section, provider_type),
         keys=_read_provider_keys(section, provider_id),
-        timeouts=_read_timeouts(section.mapping("timeouts", _TIMEOUT_KEYS), defaults.timeouts),
-        retry=_read_retry(section.mapping("retry", _RETRY_KEYS), defaults.retry),
+        timeouts=policies.timeouts,
+        retry=policies.retry,
+        breaker=policies.breaker,
         line=section.line,
     )
 

@@ -23,6 +23,16 @@ class RetryPolicy:
     backoff_base_s: float = 0.25
     backoff_max_s: float = 8.0
     max_retry_after_s: float = 30.0
+    key_bench_s: float = 300.0  # how long a key the provider rejected (401/403, quota) rests
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakerPolicy:
+    """A provider's circuit opens after ``failure_threshold`` consecutive failed attempts;
+    after ``cooldown_s`` one probe request may try it again."""
+
+    failure_threshold: int = 5
+    cooldown_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +53,7 @@ class ProviderConfig:
     keys: tuple[ProviderKey, ...]
     timeouts: Timeouts = Timeouts()
     retry: RetryPolicy = RetryPolicy()
+    breaker: BreakerPolicy = BreakerPolicy()
     line: int = 0
 
 
@@ -102,6 +113,7 @@ class GatewayConfig:
 
 __all__ = [
     "AccountConfig",
+    "BreakerPolicy",
     "BudgetConfig",
     "GatewayConfig",
     "ProviderConfig",

@@ -47,7 +47,12 @@ class CodexRun:
 
 
 async def run_codex(
-    base_url: str, prompt: str, *, api_key: str, tmp: Path, model: str = "gpt-5.5",
+    base_url: str,
+    prompt: str,
+    *,
+    api_key: str,
+    tmp: Path,
+    model: str = "gpt-5.5",
     timeout_s: float = 150,
 ) -> CodexRun:
     home = tmp / "codex_home"
@@ -76,12 +81,27 @@ async def run_codex(
     }
     env.update(CODEX_HOME=str(home), SWITCHYARD_API_KEY=api_key, RUST_LOG="warn")
     command = [
-        codex_binary(), "exec", "--skip-git-repo-check", "--ephemeral", "--json",
-        "--color", "never", "-s", "workspace-write", "-m", model, prompt,
+        codex_binary(),
+        "exec",
+        "--skip-git-repo-check",
+        "--ephemeral",
+        "--json",
+        "--color",
+        "never",
+        "-s",
+        "workspace-write",
+        "-m",
+        model,
+        prompt,
     ]
     with trio.fail_after(timeout_s):
         result = await trio.run_process(
-            command, cwd=work, env=env, stdin=b"", capture_stdout=True, capture_stderr=True,
+            command,
+            cwd=work,
+            env=env,
+            stdin=b"",
+            capture_stdout=True,
+            capture_stderr=True,
             check=False,
         )
     events = []

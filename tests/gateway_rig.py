@@ -8,11 +8,11 @@ import os
 import sqlite3
 import ssl
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import trio
 
@@ -125,8 +125,17 @@ def gateway_process(config_path: Path, env: Mapping[str, str], log_path: Path) -
 
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "--log-json", "serve", "--config", str(config_path),
-             "--port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "--log-json",
+                "serve",
+                "--config",
+                str(config_path),
+                "--port",
+                "0",
+            ],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -15,7 +15,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "messages": {"trio", "httpx", "sqlalchemy", "actors", "storage", "providers", "routing", "fakes"},
+    "messages": {
+        "trio",
+        "httpx",
+        "sqlalchemy",
+        "actors",
+        "storage",
+        "providers",
+        "routing",
+        "fakes",
+    },
     "providers": {"trio", "httpx", "sqlalchemy", "actors", "storage", "fakes"},
     "routing": {"trio", "httpx", "sqlalchemy", "actors", "storage", "fakes"},
     "config": {"trio", "httpx", "sqlalchemy", "actors", "storage", "providers", "fakes"},
@@ -58,5 +67,9 @@ def test_only_the_http_client_opens_upstream_connections() -> None:
         for path in (ROOT / package).rglob("*.py")
         if {"httpx", "socket"} & _imports(path) or "open_tcp_stream" in path.read_text()
     }
-    assert users <= {"actors/http_client.py", "actors/_upstream_connection.py",
-                     "actors/http_server.py", "actors/_http_connection.py"}, users
+    assert users <= {
+        "actors/http_client.py",
+        "actors/_upstream_connection.py",
+        "actors/http_server.py",
+        "actors/_http_connection.py",
+    }, users

@@ -7,6 +7,7 @@ import json
 import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -28,6 +29,7 @@ from fakes import (
     open_fake_provider,
     turn_to_json,
 )
+from tests.codex_rig import run_codex
 from tests.fakes.conftest import API_KEY, chat_body, payloads, read_stream, responses_body
 from tests.fakes.recorded import load_json, sse_events
 
@@ -362,3 +364,17 @@ async def test_serves_https(nursery: trio.Nursery) -> None:
         response, events = await read_stream(http, "/v1/chat/completions", chat_body())
     assert response.status_code == 200
     assert events[-1] == (None, "[DONE]")
+
+
+@pytest.mark.codex
+async def test_real_codex_completes_a_turn_on_the_default_behaviour(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    fake.enqueue(Fault(status=429, retry_after="1"))  # Codex waits and retries
+    prompt = "create out.txt\nrun: echo hello > out.txt"
+    run = await run_codex(fake.base_url, prompt, api_key=API_KEY, tmp=tmp_path, timeout_s=120)
+    assert run.turn_completed, run.stderr
+    assert (run.workdir / "out.txt").read_text() == "hello\n"
+    answered = [r.turn.reply.items[0] for r in fake.requests[1:] if r.turn and r.turn.reply]
+    assert [type(item) for item in answered] == [FunctionCall, Text]
+    assert all(r.header("authorization") == f"Bearer {API_KEY}" for r in fake.requests)

@@ -38,8 +38,15 @@ from providers.sse import SseParser
 from tests.providers.contract_wires import WIRE_FOR_TYPE
 
 TOOLS = (
-    ToolSpec(name="exec_command", description="run", parameters={
-        "type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}),
+    ToolSpec(
+        name="exec_command",
+        description="run",
+        parameters={
+            "type": "object",
+            "properties": {"cmd": {"type": "string"}},
+            "required": ["cmd"],
+        },
+    ),
     ToolSpec(name="list_dir", description="ls", parameters={"type": "object", "properties": {}}),
 )
 USAGE = FakeUsage(input_tokens=1000, cached_tokens=400, output_tokens=120, reasoning_tokens=0)
@@ -53,8 +60,9 @@ def pair(request: pytest.FixtureRequest) -> tuple[ProviderAdapter, WireFormat]:
 
 def _context(request_body: object = None) -> WireContext:
     body = request_body if isinstance(request_body, dict) else {}
-    return WireContext(model="model-x", token="c0ffee", created=1_700_000_000, usage=USAGE,
-                       request=body)
+    return WireContext(
+        model="model-x", token="c0ffee", created=1_700_000_000, usage=USAGE, request=body
+    )
 
 
 def _streamed(adapter: ProviderAdapter, wire: WireFormat, reply: Reply) -> list[StreamDelta]:
@@ -109,10 +117,13 @@ def test_text_reply(pair: tuple[ProviderAdapter, WireFormat], decode) -> None:  
 
 @pytest.mark.parametrize("decode", [_streamed, _whole], ids=["stream", "whole"])
 def test_parallel_tool_calls_and_empty_arguments(pair, decode) -> None:  # type: ignore[no-untyped-def]
-    reply = Reply(items=(
-        FunctionCall(name="exec_command", arguments='{"cmd": "ls -la"}'),
-        FunctionCall(name="list_dir", arguments="{}"),
-    ), usage=USAGE)
+    reply = Reply(
+        items=(
+            FunctionCall(name="exec_command", arguments='{"cmd": "ls -la"}'),
+            FunctionCall(name="list_dir", arguments="{}"),
+        ),
+        usage=USAGE,
+    )
     deltas = decode(*pair, reply)
     assert _calls(deltas) == [("exec_command", {"cmd": "ls -la"}), ("list_dir", {})]
     assert _finish(deltas) is FinishReason.TOOL_CALLS
@@ -132,15 +143,19 @@ def test_usage_in_our_arithmetic(pair, decode) -> None:  # type: ignore[no-untyp
 
 
 def test_truncation_in_a_tool_call_is_length(pair) -> None:  # type: ignore[no-untyped-def]
-    reply = Reply(items=(FunctionCall(name="exec_command", arguments='{"cmd": "echo long"}'),),
-                  usage=USAGE, finish="length")
+    reply = Reply(
+        items=(FunctionCall(name="exec_command", arguments='{"cmd": "echo long"}'),),
+        usage=USAGE,
+        finish="length",
+    )
     assert _finish(_streamed(*pair, reply)) is FinishReason.LENGTH
 
 
 def test_a_stream_that_ends_early_is_a_failure(pair) -> None:  # type: ignore[no-untyped-def]
     adapter, wire = pair
-    events = wire.stream_events(Reply(items=(Text(text="cut short here"),), usage=USAGE),
-                                _context(), failure=None)
+    events = wire.stream_events(
+        Reply(items=(Text(text="cut short here"),), usage=USAGE), _context(), failure=None
+    )
     parser = SseParser()
     decoder = adapter.new_stream_decoder(TOOLS)
     deltas: list[StreamDelta] = []
@@ -153,8 +168,12 @@ def test_a_stream_that_ends_early_is_a_failure(pair) -> None:  # type: ignore[no
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(429, ErrorKind.RATE_LIMITED), (500, ErrorKind.UPSTREAM_ERROR),
-     (401, ErrorKind.PROVIDER_AUTH), (400, ErrorKind.BAD_REQUEST)],
+    [
+        (429, ErrorKind.RATE_LIMITED),
+        (500, ErrorKind.UPSTREAM_ERROR),
+        (401, ErrorKind.PROVIDER_AUTH),
+        (400, ErrorKind.BAD_REQUEST),
+    ],
 )
 def test_errors_map_into_the_vocabulary(pair, status: int, kind: ErrorKind) -> None:  # type: ignore[no-untyped-def]
     adapter, wire = pair
@@ -190,14 +209,15 @@ def test_custom_tool_round_trip(pair, decode) -> None:  # type: ignore[no-untype
     from fakes import CustomToolCall
     from messages.chat import ToolKind
 
-    patch = "*** Begin Patch\n*** Add File: a.txt\n+hello \"quoted\"\n*** End Patch\n"
+    patch = '*** Begin Patch\n*** Add File: a.txt\n+hello "quoted"\n*** End Patch\n'
     adapter, wire = pair
     custom = ToolSpec(name="apply_patch", description="patch files", kind=ToolKind.CUSTOM)
     tools = (*TOOLS, custom)
     reply = Reply(items=(CustomToolCall(name="apply_patch", input=patch),), usage=USAGE)
     if decode is _whole:
-        deltas = list(adapter.parse_reply(
-            wire.complete_answer(reply, _context(), failure=None).body, tools))
+        deltas = list(
+            adapter.parse_reply(wire.complete_answer(reply, _context(), failure=None).body, tools)
+        )
     else:
         parser, decoder, deltas = SseParser(), adapter.new_stream_decoder(tools), []
         for event in wire.stream_events(reply, _context(), failure=None):

@@ -18,9 +18,7 @@ async def test_codex_runs_a_shell_command_and_the_trail_holds_both_turns(
     rig: Rig, tmp_path: Path
 ) -> None:
     prompt = "Create the proof file.\nrun: echo switchyard-e2e > proof.txt"
-    run = await run_codex(
-        rig.gateway.base_url + "/v1", prompt, api_key=VIRTUAL_KEY, tmp=tmp_path
-    )
+    run = await run_codex(rig.gateway.base_url + "/v1", prompt, api_key=VIRTUAL_KEY, tmp=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.turn_completed, run.events
     proof = run.workdir / "proof.txt"
@@ -28,21 +26,30 @@ async def test_codex_runs_a_shell_command_and_the_trail_holds_both_turns(
     assert [c.get("exit_code") for c in run.commands] == [0]
 
     with trio.fail_after(5):
-        while len(rows := rig.trail.rows(
-            "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
-        )) < 2:
+        while (
+            len(
+                rows := rig.trail.rows(
+                    "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
+                )
+            )
+            < 2
+        ):
             await trio.sleep(0.02)
     assert len(rows) == 2
     sessions = {row["session_id"] for row in rows}
     assert len(sessions) == 1 and None not in sessions
     assert all(row["input_tokens"] > 0 and row["output_tokens"] > 0 for row in rows)
-    first, second = (rig.trail.rows(
-        "SELECT payload FROM events WHERE request_id = ? AND kind = 'request.received'",
-        row["request_id"],
-    )[0]["payload"] for row in rows)
+    first, second = (
+        rig.trail.rows(
+            "SELECT payload FROM events WHERE request_id = ? AND kind = 'request.received'",
+            row["request_id"],
+        )[0]["payload"]
+        for row in rows
+    )
     assert "function_call_output" not in first
     assert "function_call_output" in second  # turn 2 carries the command's output back
     upstream_tools = {
-        tool.get("name") for tool in rig.fake.requests[0].body["tools"]  # type: ignore[union-attr]
+        tool.get("name")
+        for tool in rig.fake.requests[0].body["tools"]  # type: ignore[union-attr]
     }
     assert "exec_command" in upstream_tools

@@ -21,9 +21,14 @@ PROMPT = "Create the proof file.\nrun: echo switchyard-{kind} > proof.txt"
 
 async def _completed_rows(trail: Trail, count: int) -> list[object]:
     with trio.fail_after(5):
-        while len(rows := trail.rows(
-            "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
-        )) < count:
+        while (
+            len(
+                rows := trail.rows(
+                    "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
+                )
+            )
+            < count
+        ):
             await trio.sleep(0.02)
     return rows
 
@@ -64,10 +69,11 @@ async def test_codex_session_alternating_between_two_providers(
     db = tmp_path / "trail.db"
     async with running_gateway(make_config(config_yaml(providers, db_path=db))) as gateway:
         run = await run_codex(
-            gateway.base_url + "/v1", PROMPT.format(kind="mixed"), api_key=VIRTUAL_KEY,
+            gateway.base_url + "/v1",
+            PROMPT.format(kind="mixed"),
+            api_key=VIRTUAL_KEY,
             tmp=tmp_path,
         )
         _assert_session_done(run, "mixed")
         rows = await _completed_rows(Trail(db), 2)
     assert [row["provider"] for row in rows] == ["fake-anthropic", "fake-gemini"]  # type: ignore[index]
-

@@ -24,7 +24,9 @@ CHAT = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
 
 async def test_malformed_json_is_400(rig: Rig) -> None:
     response = await rig.client.post(
-        "/v1/chat/completions", content=b"{not json", headers={**auth(), "content-type": "application/json"}
+        "/v1/chat/completions",
+        content=b"{not json",
+        headers={**auth(), "content-type": "application/json"},
     )
     _assert_openai_error(response, 400)
 
@@ -57,7 +59,9 @@ async def test_unknown_provider_prefix_is_404(rig: Rig) -> None:
     assert not rig.fake.requests
 
 
-@pytest.mark.parametrize("headers", [{}, {"authorization": "Bearer sk-wrong"}, {"authorization": "Basic x"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"authorization": "Bearer sk-wrong"}, {"authorization": "Basic x"}]
+)
 async def test_missing_or_invalid_key_is_401(rig: Rig, headers: dict[str, str]) -> None:
     response = await rig.client.post("/v1/chat/completions", json=CHAT, headers=headers)
     error = _assert_openai_error(response, 401)
@@ -87,7 +91,9 @@ async def test_upstream_429_keeps_retry_after(rig: Rig) -> None:
 
 async def test_upstream_429_without_retry_after_still_carries_one(rig: Rig) -> None:
     rig.fake.enqueue(Fault(status=429))
-    response = await rig.client.post("/v1/responses", json={"model": "m", "input": "x"}, headers=auth())
+    response = await rig.client.post(
+        "/v1/responses", json={"model": "m", "input": "x"}, headers=auth()
+    )
     _assert_openai_error(response, 429)
     assert int(response.headers["retry-after"]) >= 1
 
@@ -118,9 +124,11 @@ async def test_stream_cut_before_completion_becomes_response_failed(rig: Rig) ->
     assert "response.completed" not in {event["type"] for event in events}
     request_id = response.headers["x-request-id"]
     with trio.fail_after(5):
-        while not (rows := rig.trail.rows(
-            "SELECT * FROM requests WHERE request_id = ? AND status = 'failed'", request_id
-        )):
+        while not (
+            rows := rig.trail.rows(
+                "SELECT * FROM requests WHERE request_id = ? AND status = 'failed'", request_id
+            )
+        ):
             await trio.sleep(0.01)
     assert rows[0]["error_kind"] == "upstream_error"
 

@@ -31,8 +31,13 @@ async def _wait_terminal(rig: Rig, request_id: str) -> None:
 async def test_responses_stream_relays_every_event_and_records_the_trail(rig: Rig) -> None:
     usage = FakeUsage(input_tokens=120, cached_tokens=20, output_tokens=30, reasoning_tokens=5)
     rig.fake.enqueue(Reply(items=(Text(text="hello there"),), usage=usage))
-    body = {"model": "gpt-5.5", "input": "say hello", "stream": True, "store": False,
-            "client_metadata": {"x": 1}}
+    body = {
+        "model": "gpt-5.5",
+        "input": "say hello",
+        "stream": True,
+        "store": False,
+        "client_metadata": {"x": 1},
+    }
     headers = {**auth(), "session-id": "sess-1", "thread-id": "thr-1"}
     response = await rig.client.post("/v1/responses", json=body, headers=headers)
     assert response.status_code == 200
@@ -50,12 +55,19 @@ async def test_responses_stream_relays_every_event_and_records_the_trail(rig: Ri
     request_id = response.headers["x-request-id"]
     await _wait_terminal(rig, request_id)
     assert rig.trail.kinds(request_id) == [
-        "request.received", "route.decided", "attempt.started", "attempt.first_byte",
-        "attempt.finished", "response.completed",
+        "request.received",
+        "route.decided",
+        "attempt.started",
+        "attempt.first_byte",
+        "attempt.finished",
+        "response.completed",
     ]
     row = rig.trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)[0]
     assert (row["session_id"], row["status"], row["provider"], row["model"]) == (
-        "sess-1", "completed", "fake-openai", "gpt-5.5"
+        "sess-1",
+        "completed",
+        "fake-openai",
+        "gpt-5.5",
     )
     assert (row["input_tokens"], row["cached_input_tokens"]) == (120, 20)
     assert (row["output_tokens"], row["reasoning_tokens"]) == (30, 5)
@@ -109,8 +121,12 @@ async def test_chat_stream_with_tool_calls(rig: Rig) -> None:
 
 
 async def test_chat_stream_keeps_usage_chunk_when_asked(rig: Rig) -> None:
-    body = {"model": "gpt-5.5", "stream": True, "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": "hi"}]}
+    body = {
+        "model": "gpt-5.5",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     response = await rig.client.post("/v1/chat/completions", json=body, headers=auth())
     chunks = _sse_events(response.text)
     assert chunks[-1]["choices"] == []

@@ -89,13 +89,15 @@ def _assert_no_secret(logs: bytes, db: Path) -> None:
         assert secret.encode() not in logs, f"{secret} leaked into the logs"
 
 
-async def test_no_secret_in_database_or_logs(
-    rig: Rig, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_no_secret_in_database_or_logs(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
     chat = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
-    assert (await rig.client.post("/v1/chat/completions", json=chat, headers=auth())).status_code == 200
+    assert (
+        await rig.client.post("/v1/chat/completions", json=chat, headers=auth())
+    ).status_code == 200
     wrong = {"authorization": f"Bearer {WRONG_KEY}"}
-    assert (await rig.client.post("/v1/chat/completions", json=chat, headers=wrong)).status_code == 401
+    assert (
+        await rig.client.post("/v1/chat/completions", json=chat, headers=wrong)
+    ).status_code == 401
     rig.fake.enqueue(Fault(status=401, error_message="Incorrect API key provided"))
     failed = await rig.client.post("/v1/chat/completions", json=chat, headers=auth())
     assert failed.status_code == 502

@@ -21,7 +21,9 @@ async def _post_through_gateway(
     async with trio.open_nursery() as nursery:
         fake = await open_fake_provider(nursery, ssl_context=server_context)
         assert fake.base_url.startswith("https://")
-        config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=tmp_path / "t.db"))
+        config = make_config(
+            config_yaml([openai_provider(fake.base_url)], db_path=tmp_path / "t.db")
+        )
         async with running_gateway(config, ssl_context=client_context) as gateway:
             async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
                 response = await client.post("/v1/chat/completions", json=CHAT, headers=auth())

@@ -41,12 +41,24 @@ def _data(text: str) -> list[dict[str, object]]:
 async def test_responses_stream_with_a_tool_call(translated) -> None:  # type: ignore[no-untyped-def]
     client, fake, trail, kind = translated
     usage = FakeUsage(input_tokens=300, cached_tokens=100, output_tokens=40, reasoning_tokens=0)
-    fake.enqueue(Reply(items=(FunctionCall(name="exec_command", arguments='{"cmd":"ls"}'),),
-                       usage=usage))
+    fake.enqueue(
+        Reply(items=(FunctionCall(name="exec_command", arguments='{"cmd":"ls"}'),), usage=usage)
+    )
     body = {
-        "model": "gpt-5.5", "stream": True, "input": "list files",
-        "tools": [{"type": "function", "name": "exec_command", "parameters": {
-            "type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}}],
+        "model": "gpt-5.5",
+        "stream": True,
+        "input": "list files",
+        "tools": [
+            {
+                "type": "function",
+                "name": "exec_command",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"cmd": {"type": "string"}},
+                    "required": ["cmd"],
+                },
+            }
+        ],
     }
     response = await client.post("/v1/responses", json=body, headers=auth())
     assert response.status_code == 200, response.text
@@ -61,9 +73,11 @@ async def test_responses_stream_with_a_tool_call(translated) -> None:  # type: i
     )
     request_id = response.headers["x-request-id"]
     with trio.fail_after(5):
-        while not (rows := trail.rows(
-            "SELECT * FROM requests WHERE request_id = ? AND status = 'completed'", request_id
-        )):
+        while not (
+            rows := trail.rows(
+                "SELECT * FROM requests WHERE request_id = ? AND status = 'completed'", request_id
+            )
+        ):
             await trio.sleep(0.01)
     assert (rows[0]["input_tokens"], rows[0]["cached_input_tokens"]) == (300, 100)
     assert rows[0]["output_tokens"] == 40
@@ -72,8 +86,10 @@ async def test_responses_stream_with_a_tool_call(translated) -> None:  # type: i
 async def test_chat_non_stream_text(translated) -> None:  # type: ignore[no-untyped-def]
     client, fake, _, _ = translated
     fake.enqueue(Reply(items=(Text(text="translated hello"),)))
-    body = {"model": "gpt-5.5", "messages": [{"role": "system", "content": "be brief"},
-                                             {"role": "user", "content": "hi"}]}
+    body = {
+        "model": "gpt-5.5",
+        "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+    }
     response = await client.post("/v1/chat/completions", json=body, headers=auth())
     assert response.status_code == 200, response.text
     document = response.json()

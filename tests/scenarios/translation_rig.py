@@ -25,6 +25,4 @@ def provider_for(kind: str, fake: FakeProviderServer, **overrides: Any) -> dict[
         "openai-compatible": fake.base_url,
         "mistral": fake.origin + "/mistral/v1",
     }[kind]
-    return openai_provider(
-        base_url, id=f"fake-{kind}", type=kind, model=MODELS[kind], **overrides
-    )
+    return openai_provider(base_url, id=f"fake-{kind}", type=kind, model=MODELS[kind], **overrides)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from storage import SqlRecorder
+from storage import SqlRecorder, TrailIntegrityError
 from storage.tables import attempts, requests
 from tests.storage.conftest import rows
 from tests.storage.samples import T0, completed_request, failed_request, received, sequenced
@@ -127,10 +127,12 @@ def test_many_requests_in_one_batch_each_get_their_row(engine: Engine) -> None:
     assert len(rows(engine, attempts)) == 30
 
 
-def test_a_replayed_received_does_not_touch_the_projection(engine: Engine) -> None:
+def test_a_conflicting_projection_rolls_back_the_whole_batch(engine: Engine) -> None:
+    """A second request.received for a known request: new seq, but the requests row exists."""
     recorder = SqlRecorder(engine)
     recorder.append(sequenced(completed_request("req-a")))
-    with pytest.raises(Exception, match="conflicts"):
-        recorder.append([sequenced([received("req-a")], first_seq=7)[0]])
+    with pytest.raises(TrailIntegrityError):
+        recorder.append(sequenced([received("req-a")], first_seq=7))
     [request] = rows(engine, requests)
     assert request.status == "completed"
+    assert len(recorder.read("req-a")) == 6
