@@ -38,9 +38,21 @@ _MAX_ERROR_BODY = 64 * 1024
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttemptResult:
-    """``error`` is set when the attempt failed before the client saw anything."""
+    """How an attempt ended.
+
+    ``error``: it failed before the client saw anything, so the retry policy may try
+    again elsewhere. ``failure``: it failed after the first byte and the client was told
+    in the stream (never retried). ``client_gone``: the client left first.
+    """
 
     error: ErrorInfo | None
+    failure: ErrorInfo | None = None
+    client_gone: bool = False
+
+    @property
+    def provider_error(self) -> ErrorInfo | None:
+        """What went wrong with the provider, before or after the first byte."""
+        return self.error or self.failure
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +78,8 @@ class Attempt:
         self._pool = pool
         self._audit = audit
         self._head_sent = False
+        self._failure: ErrorInfo | None = None
+        self._client_left = False
         self._started = 0.0
         provider = context.candidate.provider
         self._scope = trio.CancelScope()
@@ -78,6 +92,10 @@ class Attempt:
         )
 
     async def run(self) -> AttemptResult:
+        error = await self._run()
+        return AttemptResult(error=error, failure=self._failure, client_gone=self._client_left)
+
+    async def _run(self) -> ErrorInfo | None:
         context = self._context
         provider = context.candidate.provider
         call = self._exchange.call()
@@ -108,9 +126,9 @@ class Attempt:
             return await self._failed(error)
         except trio.BrokenResourceError:
             self._client_gone()
-            return AttemptResult(error=None)
+            return None
 
-    async def _answer(self, response: UpstreamResponse) -> AttemptResult:
+    async def _answer(self, response: UpstreamResponse) -> ErrorInfo | None:
         status = response.status
         self._emit(
             AttemptFirstByte(
@@ -141,9 +159,9 @@ class Attempt:
         )
         self._head_sent = True
         await self._context.job.reply_to.send(head)
-        return AttemptResult(error=None)
+        return None
 
-    async def _stream(self, response: UpstreamResponse) -> AttemptResult:
+    async def _stream(self, response: UpstreamResponse) -> ErrorInfo | None:
         reply_to = self._context.job.reply_to
         idle_s = self._context.candidate.provider.timeouts.idle_s
         deadline = self._context.job.deadline
@@ -167,7 +185,7 @@ class Attempt:
         if pending + tail:
             await reply_to.send(ReplyChunk(data=pending + tail))
         await reply_to.send(ReplyEnd())
-        return AttemptResult(error=None)
+        return None
 
     async def _send_stream_head(self) -> None:
         head = ReplyHead(
@@ -178,11 +196,13 @@ class Attempt:
         self._head_sent = True
         await self._context.job.reply_to.send(head)
 
-    async def _failed(self, error: ErrorInfo, *, status: int | None = None) -> AttemptResult:
-        """Record the failure; after the first byte, also end the client's stream with it."""
+    async def _failed(self, error: ErrorInfo, *, status: int | None = None) -> ErrorInfo | None:
+        """Record the failure; before the first byte, return it for the retry policy;
+        after, end the client's stream with it (a client that saw bytes stays here)."""
         self._emit_finished(status, error)
         if not self._head_sent:
-            return AttemptResult(error=error)
+            return error
+        self._failure = error
         tail = self._exchange.fail(error)
         self._emit_terminal(error, after_first_byte=True)
         reply_to = self._context.job.reply_to
@@ -191,8 +211,8 @@ class Attempt:
                 await reply_to.send(ReplyChunk(data=tail))
                 await reply_to.send(ReplyEnd())
             except trio.BrokenResourceError:
-                pass
-        return AttemptResult(error=None)
+                self._client_left = True
+        return None
 
     def _timeout_error(self) -> ErrorInfo:
         provider = self._context.candidate.provider
@@ -210,6 +230,7 @@ class Attempt:
         error = ErrorInfo(
             kind=ErrorKind.CLIENT_CLOSED, status=499, message="the client closed the connection"
         )
+        self._client_left = True
         self._emit_finished(None, error)
         self._emit_terminal(error, after_first_byte=self._head_sent)
 
@@ -217,6 +238,7 @@ class Attempt:
         outcome = self._exchange.outcome()
         self._emit_finished(status, outcome.failure)
         if outcome.failure is not None:
+            self._failure = outcome.failure
             self._emit_terminal(outcome.failure, after_first_byte=True)
             return
         request = self._context.job.request

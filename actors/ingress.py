@@ -86,6 +86,14 @@ class Ingress:
     def inflight(self) -> int:
         return self._inflight
 
+    def reload(self, config: GatewayConfig, *, total_timeout_s: float) -> None:
+        """Use ``config`` for every request parsed from now on; those already parsed keep
+        the config (and deadline) they started with."""
+        self._config = config
+        self._keys = KeyRing.from_config(config)
+        self._total_timeout_s = total_timeout_s
+        self._max_inflight = config.server.max_inflight
+
     async def handle(self, request: HttpRequest, writer: ResponseWriter) -> None:
         path = request.target.partition("?")[0]
         client_format = _ENDPOINTS.get(path)

@@ -1,10 +1,16 @@
 """The provider-worker actor: the only place that talks to providers.
 
-It owns the pooled upstream client. Each job (a request and its ordered candidates)
-runs as a task in the worker's nursery: attempts go to the candidates in order, retried
-and failed over as ``routing.retry`` decides, until one answers or the request's
-deadline passes. The job's reply channel is closed when the task ends, however it ends,
-so a crash never leaves the ingress waiting.
+It owns the pooled upstream client and the rotation of each provider's API keys. Each
+job (a request and its ordered candidates) runs as a task in the worker's nursery:
+attempts go to the candidates in order — retried, moved to the provider's next key, or
+failed over as ``routing.retry`` decides — until one answers, the request's own fault
+ends it, or the request's deadline passes. Once a byte has reached the client the job
+never moves to another provider: a later failure is reported in the stream.
+
+After every attempt the router gets an ``AttemptReport`` (for its circuit breakers),
+sent without waiting: a full router inbox drops the report, never stalls the request.
+The job's reply channel is closed when the task ends, however it ends, so a crash never
+leaves the ingress waiting.
 """
 
 from __future__ import annotations
@@ -12,22 +18,43 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections import defaultdict
+from dataclasses import dataclass, field
 
 import structlog
 import trio
 
-from actors.attempt import Attempt, AttemptContext
+from actors.attempt import Attempt, AttemptContext, AttemptResult
 from actors.http_client import UpstreamPool
-from config.model import ProviderKey
-from messages.commands import Candidate, ProviderJob, ReplyError
+from config.model import ProviderConfig, ProviderKey
+from messages.commands import AttemptReport, Candidate, ProviderJob, ReplyError, RouterInbox
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import ResponseFailed, TrailEvent
 from providers.choose import UnsupportedRoute, open_exchange
 from providers.request_fields import RequestInvalid
-from routing.retry import Next, decide, most_informative
+from routing.keys import BenchedKey, KeyRotation
+from routing.retry import Decision, Next, decide, most_informative
 
 log = structlog.get_logger("switchyard.provider_worker")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerStatistics:
+    """A snapshot for the health endpoint."""
+
+    jobs_in_flight: int
+    reports_dropped: int  # attempt reports the full router inbox could not take
+    benched_keys: tuple[BenchedKey, ...]
+
+
+@dataclass(slots=True, kw_only=True)
+class _Progress:
+    """One job's attempts so far (mutable; lives in the job's task only)."""
+
+    attempts: int = 0
+    errors: list[ErrorInfo] = field(default_factory=list)
+    reason: str = "primary"  # why the next attempt happens, for ``attempt.started``
+    done: bool = False  # no further candidate: served, given up, or out of time
+    served: bool = False  # the client got an answer (maybe one failing in-stream)
 
 
 class ProviderWorker:
@@ -36,12 +63,16 @@ class ProviderWorker:
         *,
         pool: UpstreamPool,
         audit: trio.MemorySendChannel[TrailEvent],
+        router: trio.MemorySendChannel[RouterInbox] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._pool = pool
         self._audit = audit
+        self._router = router
         self._rng = rng or random.Random()
-        self._key_turn: defaultdict[str, int] = defaultdict(int)
+        self._keys = KeyRotation()
+        self._jobs = 0
+        self._reports_dropped = 0
 
     async def run(
         self,
@@ -54,50 +85,99 @@ class ProviderWorker:
             async for job in inbox:
                 jobs.start_soon(self._serve, job)
 
+    def statistics(self) -> WorkerStatistics:
+        return WorkerStatistics(
+            jobs_in_flight=self._jobs,
+            reports_dropped=self._reports_dropped,
+            benched_keys=self._keys.benched(now=trio.current_time()),
+        )
+
     async def _serve(self, job: ProviderJob) -> None:
+        self._jobs += 1
         try:
-            errors = await self._attempts(job)
-            if errors:
-                await self._give_up(job, errors)
+            progress = _Progress()
+            for candidate in job.candidates:
+                await self._try_provider(job, candidate, progress)
+                if progress.done:
+                    break
+            if not progress.served and progress.errors:
+                await self._give_up(job, progress)
         finally:
+            self._jobs -= 1
             job.reply_to.close()
 
-    async def _attempts(self, job: ProviderJob) -> list[ErrorInfo]:
-        """Runs attempts until one answers; returns the errors if none did."""
-        errors: list[ErrorInfo] = []
-        number = 0
-        reason = "primary"
-        for candidate in job.candidates:
-            retries = 0
-            while True:
-                if trio.current_time() >= job.deadline:
-                    errors.append(_deadline_error())
-                    return errors
-                number += 1
-                error = await self._attempt(job, candidate, number, reason)
-                if error is None:
-                    return []
-                errors.append(error)
-                decision = decide(
-                    error, retries_done=retries, policy=candidate.provider.retry, rng=self._rng
-                )
-                if decision.next is Next.GIVE_UP:
-                    return errors
-                if decision.next is Next.FAILOVER:
-                    reason = f"failover after {candidate.provider.id}: {decision.reason}"
-                    break
-                if trio.current_time() + decision.delay_s >= job.deadline:
-                    reason = f"failover after {candidate.provider.id}: deadline"
-                    break
-                await trio.sleep(decision.delay_s)
-                retries += 1
-                reason = f"retry {retries}: {decision.reason}"
-        return errors
+    async def _try_provider(
+        self, job: ProviderJob, candidate: Candidate, progress: _Progress
+    ) -> None:
+        """Attempts at one provider until it serves, the job ends (``progress.done``), or
+        it is time to fail over to the next candidate."""
+        provider = candidate.provider
+        retries = 0
+        rejected: set[str] = set()  # keys this provider rejected during this job
+        while True:
+            if trio.current_time() >= job.deadline:
+                progress.errors.append(_deadline_error())
+                progress.done = True
+                return
+            key = self._keys.pick(provider, now=trio.current_time(), exclude=frozenset(rejected))
+            if key is None:
+                progress.errors.append(_no_key_error(provider))
+                progress.reason = f"failover from {provider.id}: every key is benched"
+                return
+            progress.attempts += 1
+            result = await self._attempt(job, candidate, key, progress)
+            if result.error is None:
+                progress.served = progress.done = True
+                return
+            progress.errors.append(result.error)
+            decision = self._decide(provider, key, result.error, retries, rejected)
+            if decision.next is Next.GIVE_UP:
+                progress.done = True
+                return
+            if decision.next is Next.FAILOVER:
+                progress.reason = f"failover from {provider.id}: {decision.reason}"
+                return
+            if decision.next is Next.NEXT_KEY:
+                progress.reason = f"next key of {provider.id}: {decision.reason}"
+                continue
+            if trio.current_time() + decision.delay_s >= job.deadline:
+                progress.reason = f"failover from {provider.id}: {decision.reason}; no time left"
+                return
+            await trio.sleep(decision.delay_s)
+            retries += 1
+            progress.reason = f"retry {retries} of {provider.id}: {decision.reason}"
+
+    def _decide(
+        self,
+        provider: ProviderConfig,
+        key: ProviderKey,
+        error: ErrorInfo,
+        retries: int,
+        rejected: set[str],
+    ) -> Decision:
+        """The retry policy's decision; benches ``key`` (adding it to ``rejected``) when
+        the provider refused the key itself."""
+        now = trio.current_time()
+        spare = self._keys.has_spare(provider, now=now, exclude=frozenset({*rejected, key.key_id}))
+        decision = decide(
+            error, retries_done=retries, policy=provider.retry, rng=self._rng, spare_key=spare
+        )
+        if decision.bench_key:
+            rejected.add(key.key_id)
+            rest_s = provider.retry.key_bench_s
+            self._keys.bench(key.key_id, until=now + rest_s, why=str(error.kind))
+            log.warning(
+                "provider key benched",
+                provider=provider.id,
+                key_id=key.key_id,
+                why=str(error.kind),
+                for_s=rest_s,
+            )
+        return decision
 
     async def _attempt(
-        self, job: ProviderJob, candidate: Candidate, number: int, reason: str
-    ) -> ErrorInfo | None:
-        key = self._next_key(candidate)
+        self, job: ProviderJob, candidate: Candidate, key: ProviderKey, progress: _Progress
+    ) -> AttemptResult:
         request = job.request
         try:
             exchange = open_exchange(
@@ -109,27 +189,40 @@ class ProviderWorker:
                 request_id=request.request_id,
             )
         except UnsupportedRoute as exc:
-            return ErrorInfo(kind=ErrorKind.BAD_REQUEST, status=400, message=str(exc))
+            error = ErrorInfo(kind=ErrorKind.BAD_REQUEST, status=400, message=str(exc))
+            return AttemptResult(error=error)
         except RequestInvalid as exc:
-            return ErrorInfo(
+            error = ErrorInfo(
                 kind=ErrorKind.BAD_REQUEST, status=400, message=exc.message, param=exc.param
             )
+            return AttemptResult(error=error)
         context = AttemptContext(
-            job=job, candidate=candidate, key=key, number=number, reason=reason
+            job=job, candidate=candidate, key=key, number=progress.attempts, reason=progress.reason
         )
         result = await Attempt(context, exchange, pool=self._pool, audit=self._audit).run()
+        self._report(request.request_id, candidate.provider, result)
         if result.error is not None:
-            return _attributed(result.error, candidate.provider.id)
-        return None
+            return AttemptResult(error=_attributed(result.error, candidate.provider.id))
+        return result
 
-    def _next_key(self, candidate: Candidate) -> ProviderKey:
-        keys = candidate.provider.keys
-        turn = self._key_turn[candidate.provider.id]
-        self._key_turn[candidate.provider.id] = turn + 1
-        return keys[turn % len(keys)]
+    def _report(self, request_id: str, provider: ProviderConfig, result: AttemptResult) -> None:
+        if self._router is None:
+            return
+        error = result.provider_error
+        if error is None and result.client_gone:
+            error = ErrorInfo(kind=ErrorKind.CLIENT_CLOSED, status=499, message="client left")
+        report = AttemptReport(request_id=request_id, provider=provider, error=error)
+        try:
+            self._router.send_nowait(report)
+        except trio.WouldBlock:
+            self._reports_dropped += 1
+            if self._reports_dropped & (self._reports_dropped - 1) == 0:  # 1, 2, 4, 8…
+                log.warning("router inbox full: reports dropped", dropped=self._reports_dropped)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the router has stopped (shutdown): nobody needs the report
 
-    async def _give_up(self, job: ProviderJob, errors: list[ErrorInfo]) -> None:
-        error = most_informative(errors)
+    async def _give_up(self, job: ProviderJob, progress: _Progress) -> None:
+        error = most_informative(progress.errors)
         request = job.request
         self._audit.send_nowait(
             ResponseFailed(
@@ -139,13 +232,13 @@ class ProviderWorker:
                 latency_ms=(trio.current_time() - request.started) * 1000,
                 provider_id=error.provider_id,
                 model=None,
-                attempts=len(errors),
+                attempts=progress.attempts,
                 error=error,
             )
         )
         headers = (
             ("x-request-id", request.request_id),
-            ("x-switchyard-attempts", str(len(errors))),
+            ("x-switchyard-attempts", str(progress.attempts)),
         )
         with contextlib.suppress(trio.BrokenResourceError):
             await job.reply_to.send(ReplyError(error=error, headers=headers))
@@ -154,6 +247,15 @@ class ProviderWorker:
 def _deadline_error() -> ErrorInfo:
     return ErrorInfo(
         kind=ErrorKind.TIMEOUT, status=504, message="the request's total deadline passed"
+    )
+
+
+def _no_key_error(provider: ProviderConfig) -> ErrorInfo:
+    return ErrorInfo(
+        kind=ErrorKind.PROVIDER_AUTH,
+        status=502,
+        message=f"provider {provider.id}: every API key is benched after the provider rejected it",
+        provider_id=provider.id,
     )
 
 
@@ -169,4 +271,4 @@ def _attributed(error: ErrorInfo, provider_id: str) -> ErrorInfo:
     )
 
 
-__all__ = ["ProviderWorker"]
+__all__ = ["ProviderWorker", "WorkerStatistics"]

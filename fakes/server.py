@@ -32,8 +32,10 @@ import trio
 
 from fakes._http import HttpExchange, HttpRequest, open_listeners, serve_listeners
 from fakes.anthropic_wire import ANTHROPIC
+from fakes.cohere_wire import COHERE
 from fakes.default_reply import default_reply
 from fakes.gemini_wire import GEMINI
+from fakes.mistral_wire import MISTRAL
 from fakes.openai_wire import CHAT, RESPONSES
 from fakes.script import (
     Fault,
@@ -48,7 +50,7 @@ from fakes.script import (
 from fakes.wire import JsonBody, WireContext, WireFormat
 
 # path suffix routing: the first format whose ``matches`` accepts the request serves it
-FORMATS: Final[tuple[WireFormat, ...]] = (RESPONSES, CHAT, ANTHROPIC, GEMINI)
+FORMATS: Final[tuple[WireFormat, ...]] = (RESPONSES, MISTRAL, CHAT, ANTHROPIC, GEMINI, COHERE)
 CONTROL_PREFIX = "/_fake/"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 SSE_HEADERS = [

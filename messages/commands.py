@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
-from config.model import ProviderConfig
+from config.model import GatewayConfig, ProviderConfig
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo
 from messages.json import JsonObject
@@ -103,20 +103,33 @@ class ProviderJob:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttemptReport:
-    """A provider worker tells the router how an attempt went (feeds breakers)."""
+    """A provider worker tells the router how an attempt went (it feeds the breakers).
 
-    provider_id: str
-    ok: bool
-    error: ErrorInfo | None = None
+    ``error`` is ``None`` when the provider served the answer to its end; otherwise the
+    failure, whether it came before the first byte or in the stream. Sent without
+    waiting: when the router's inbox is full the report is dropped, never the request.
+    """
+
+    request_id: str
+    provider: ProviderConfig
+    error: ErrorInfo | None
 
 
-RouterInbox: TypeAlias = RouteRequest | AttemptReport
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReloadConfig:
+    """A new config for the router. Requests already routed keep the one they started with."""
+
+    config: GatewayConfig
+
+
+RouterInbox: TypeAlias = RouteRequest | AttemptReport | ReloadConfig
 
 __all__ = [
     "AttemptReport",
     "Candidate",
     "ClientRequest",
     "ProviderJob",
+    "ReloadConfig",
     "Reply",
     "ReplyChunk",
     "ReplyEnd",

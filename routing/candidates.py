@@ -1,22 +1,54 @@
 """Which providers may serve a request, in which order. Pure; the RNG is injected.
 
-A pinned request (``provider/model``) has one candidate. Otherwise the account's
-providers: a primary drawn at random by weight (weights normalise themselves), then the
-rest as fallbacks in descending weight.
+A pinned request (``provider/model``) may use only that provider. Otherwise the
+account's providers: a primary drawn at random by weight (weights normalise
+themselves), then the rest as fallbacks in descending weight.
+
+Providers that may not serve now are *skipped*, each with its reason; the router
+collects them from its checks (an open circuit; later, a spent budget) and this module
+only honours them. Providers *probing* a half-open circuit go first, so their single
+probe is spent on a real attempt.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from config.model import AccountConfig, ProviderConfig
 from messages.commands import Candidate
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoutePlan:
+    """The ordered candidates, and which providers were left out and why."""
+
+    candidates: tuple[Candidate, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (provider id, reason)
+    probes: tuple[str, ...] = ()  # provider ids whose circuit this request probes
+
+    def describe(self, *, pinned: bool) -> str:
+        """One line for the trail: how the order was chosen and what was left out."""
+        parts = ["pinned" if pinned else "weighted"]
+        parts += [f"probe {provider_id} (circuit half-open)" for provider_id in self.probes]
+        parts += [f"skip {provider_id} ({reason})" for provider_id, reason in self.skipped]
+        return "; ".join(parts)
+
+
+def eligible_providers(
+    account: AccountConfig, *, pinned_provider: str | None = None
+) -> tuple[ProviderConfig, ...]:
+    """The providers a request may use, before any check (empty: a pin naming none)."""
+    if pinned_provider is None:
+        return account.providers
+    return tuple(provider for provider in account.providers if provider.id == pinned_provider)
+
+
 def weighted_order(
     providers: Sequence[ProviderConfig], rng: random.Random
 ) -> tuple[ProviderConfig, ...]:
+    """A primary drawn by weight, then the others by descending weight (stable)."""
     if len(providers) <= 1:
         return tuple(providers)
     total = sum(provider.weight for provider in providers)
@@ -34,24 +66,29 @@ def weighted_order(
     return (primary, *rest)
 
 
-def candidates_for(
-    account: AccountConfig,
+def plan_route(
+    providers: Sequence[ProviderConfig],
     rng: random.Random,
     *,
-    pinned_provider: str | None = None,
     pinned_model: str | None = None,
-    excluded: frozenset[str] = frozenset(),
-) -> tuple[Candidate, ...]:
-    if pinned_provider is not None:
-        for provider in account.providers:
-            if provider.id == pinned_provider:
-                return (Candidate(provider=provider, model=pinned_model or provider.model),)
-        return ()
-    usable = [provider for provider in account.providers if provider.id not in excluded]
-    return tuple(
-        Candidate(provider=provider, model=provider.model)
-        for provider in weighted_order(usable, rng)
+    skip: Mapping[str, str] | None = None,
+    probes: frozenset[str] = frozenset(),
+) -> RoutePlan:
+    """Order ``providers`` for one request, leaving out those in ``skip``."""
+    skip = skip or {}
+    usable = [provider for provider in providers if provider.id not in skip]
+    probing = sorted(
+        (provider for provider in usable if provider.id in probes), key=lambda p: -p.weight
+    )
+    ordered = (*probing, *weighted_order([p for p in usable if p.id not in probes], rng))
+    return RoutePlan(
+        candidates=tuple(
+            Candidate(provider=provider, model=pinned_model or provider.model)
+            for provider in ordered
+        ),
+        skipped=tuple((p.id, skip[p.id]) for p in providers if p.id in skip),
+        probes=tuple(provider.id for provider in probing),
     )
 
 
-__all__ = ["candidates_for", "weighted_order"]
+__all__ = ["RoutePlan", "eligible_providers", "plan_route", "weighted_order"]

@@ -1,10 +1,19 @@
-"""What to do after a failed attempt: retry the same provider, fail over, or give up.
-Pure; the jitter source is injected."""
+"""What to do after a failed attempt: retry the same provider, try its next key, fail
+over, or give up. Pure; the jitter source is injected.
+
+- The request's own fault (400, 404, 413, 422, context too long) goes back as it is.
+- 401/403 (our key is bad) and ``insufficient_quota`` (our key is spent): bench that
+  key; try the provider's next key if it has one, else fail over. Never a retry.
+- 429, 5xx, 529, connect errors, timeouts, unreadable answers: retry the same provider
+  up to ``max_retries`` times — after ``Retry-After`` when the provider gave one (from
+  its header or its body), else after exponential backoff with jitter — then fail over.
+  A ``Retry-After`` longer than ``max_retry_after_s`` fails over at once.
+"""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from config.model import RetryPolicy
@@ -13,6 +22,7 @@ from messages.errors import CLIENT_FAULTS, ErrorInfo, ErrorKind
 
 class Next(StrEnum):
     RETRY = "retry"  # same provider, after ``delay_s``
+    NEXT_KEY = "next_key"  # same provider, another key, now (not counted as a retry)
     FAILOVER = "failover"  # next candidate now
     GIVE_UP = "give_up"  # the error goes back to the client
 
@@ -22,6 +32,7 @@ class Decision:
     next: Next
     delay_s: float = 0.0
     reason: str = ""
+    bench_key: bool = False  # the key just used is bad or spent: rest it
 
 
 _RETRYABLE = frozenset(
@@ -33,24 +44,45 @@ _RETRYABLE = frozenset(
         ErrorKind.PROTOCOL,
     }
 )
-_FAILOVER_ONLY = frozenset({ErrorKind.PROVIDER_AUTH, ErrorKind.QUOTA_EXHAUSTED})
+_KEY_FAULTS = frozenset({ErrorKind.PROVIDER_AUTH, ErrorKind.QUOTA_EXHAUSTED})
 
 
 def decide(
-    error: ErrorInfo, *, retries_done: int, policy: RetryPolicy, rng: random.Random
+    error: ErrorInfo,
+    *,
+    retries_done: int,
+    policy: RetryPolicy,
+    rng: random.Random,
+    spare_key: bool = False,
 ) -> Decision:
-    if error.kind in CLIENT_FAULTS or error.kind not in _RETRYABLE | _FAILOVER_ONLY:
-        return Decision(next=Next.GIVE_UP, reason=str(error.kind))
-    if error.kind in _FAILOVER_ONLY or retries_done >= policy.max_retries:
-        return Decision(next=Next.FAILOVER, reason=str(error.kind))
+    """``spare_key``: the provider has another usable key besides the one that failed."""
+    what = describe(error)
+    if error.kind in CLIENT_FAULTS or error.kind not in _RETRYABLE | _KEY_FAULTS:
+        return Decision(next=Next.GIVE_UP, reason=what)
+    if error.kind in _KEY_FAULTS:
+        following = Next.NEXT_KEY if spare_key else Next.FAILOVER
+        return Decision(next=following, reason=f"key rejected: {what}", bench_key=True)
+    if retries_done >= policy.max_retries:
+        return Decision(next=Next.FAILOVER, reason=f"{what}; no retries left")
     if error.retry_after is not None:
         if error.retry_after > policy.max_retry_after_s:
-            return Decision(next=Next.FAILOVER, reason="retry-after too long")
-        return Decision(next=Next.RETRY, delay_s=error.retry_after, reason="retry-after")
+            cap = f"over the {policy.max_retry_after_s:g}s cap"
+            return Decision(next=Next.FAILOVER, reason=f"{what}; retry-after {cap}")
+        return Decision(next=Next.RETRY, delay_s=error.retry_after, reason=what)
     backoff = min(policy.backoff_max_s, policy.backoff_base_s * (2**retries_done))
-    return Decision(
-        next=Next.RETRY, delay_s=backoff * (0.5 + rng.random() / 2), reason=str(error.kind)
-    )
+    delay = backoff * (0.5 + rng.random() / 2)
+    return Decision(next=Next.RETRY, delay_s=delay, reason=f"{what}; backoff {delay:.2f}s")
+
+
+def describe(error: ErrorInfo) -> str:
+    """A short phrase for the trail: the kind, the code, the provider's delay."""
+    parts = [str(error.kind)]
+    if error.code and error.code != str(error.kind):
+        parts.append(error.code)
+    text = " ".join(parts)
+    if error.retry_after is not None:
+        text += f", retry-after {error.retry_after:g}s"
+    return text
 
 
 def most_informative(errors: list[ErrorInfo]) -> ErrorInfo:
@@ -59,20 +91,8 @@ def most_informative(errors: list[ErrorInfo]) -> ErrorInfo:
     limited = [e for e in errors if e.kind is ErrorKind.RATE_LIMITED]
     if limited:
         best = min(limited, key=lambda e: e.retry_after if e.retry_after is not None else 1.0)
-        return best if best.retry_after is not None else _with_retry_after(best, 1.0)
+        return best if best.retry_after is not None else replace(best, retry_after=1.0)
     return errors[-1]
 
 
-def _with_retry_after(error: ErrorInfo, seconds: float) -> ErrorInfo:
-    return ErrorInfo(
-        kind=error.kind,
-        status=error.status,
-        message=error.message,
-        code=error.code,
-        param=error.param,
-        retry_after=seconds,
-        provider_id=error.provider_id,
-    )
-
-
-__all__ = ["Decision", "Next", "decide", "most_informative"]
+__all__ = ["Decision", "Next", "decide", "describe", "most_informative"]

@@ -1,0 +1,1 @@
+"""The pieces of ``scripts/bench``: load generator, processes, peers, report."""

@@ -1,0 +1,215 @@
+"""From cells to figures: per-cell statistics, the per-row summary and the table.
+
+Overhead compares a target with the direct cell of the same workload, clients and
+round, percentile by percentile (p50 through the gateway minus p50 straight to the
+fake, and so on); each summary figure is the median across rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from benchlib.load import CellLoad
+from benchlib.processes import Usage
+
+SATURATED_SHARE = 0.9
+"""A core busier than this caps the figures measured against it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    """Counters read at each edge of a cell's window."""
+
+    server: Usage
+    fake: Usage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CellStats:
+    round: int
+    workload: str
+    clients: int
+    target: str
+    requests: int
+    errors: int
+    first_error: str | None
+    wall_s: float
+    requests_per_s: float
+    latency_ms: dict[str, float]
+    ttfb_ms: dict[str, float]
+    server_cpu_us_per_request: float | None
+    server_core_share: float
+    server_rss_mb: float
+    fake_cpu_us_per_request: float | None
+    fake_core_share: float
+    loadgen_cpu_us_per_request: float | None
+    loadgen_core_share: float
+    timed_out: bool
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """Nearest rank of an ascending sequence; NaN when empty."""
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def _spread_ms(samples: Iterable[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    points = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
+    return {name: round(percentile(ordered, q) * 1000, 4) for name, q in points.items()}
+
+
+def _per_request_us(seconds: float, requests: int) -> float | None:
+    return round(seconds / requests * 1e6, 1) if requests else None
+
+
+def cell_stats(
+    load: CellLoad[Probe], *, round_index: int, workload: str, clients: int, target: str
+) -> CellStats:
+    start, end = load.start_probe, load.end_probe
+    requests = len(load.latencies_s)
+    server_cpu = end.server.cpu_s - start.server.cpu_s
+    fake_cpu = end.fake.cpu_s - start.fake.cpu_s
+    return CellStats(
+        round=round_index,
+        workload=workload,
+        clients=clients,
+        target=target,
+        requests=requests,
+        errors=load.errors,
+        first_error=load.first_error,
+        wall_s=round(load.wall_s, 3),
+        requests_per_s=round(requests / load.wall_s, 1),
+        latency_ms=_spread_ms(load.latencies_s),
+        ttfb_ms=_spread_ms(load.ttfbs_s),
+        server_cpu_us_per_request=_per_request_us(server_cpu, requests),
+        server_core_share=round(server_cpu / load.wall_s, 3),
+        server_rss_mb=round(end.server.rss_bytes / 2**20, 1),
+        fake_cpu_us_per_request=_per_request_us(fake_cpu, requests),
+        fake_core_share=round(fake_cpu / load.wall_s, 3),
+        loadgen_cpu_us_per_request=_per_request_us(load.loadgen_cpu_s, requests),
+        loadgen_core_share=round(load.loadgen_cpu_s / load.wall_s, 3),
+        timed_out=load.timed_out,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Row:
+    """One target at one workload and concurrency: medians across rounds."""
+
+    workload: str
+    clients: int
+    target: str
+    rounds: int
+    overhead_ms: dict[str, float]
+    ttfb_overhead_p50_ms: float
+    latency_p50_ms: float
+    direct_latency_p50_ms: float
+    requests_per_s: float
+    direct_requests_per_s: float
+    cpu_us_per_request: float | None
+    rss_mb: float
+    errors: int
+    load_core_share: float
+    server_core_share: float
+
+
+def _median(values: Iterable[float | None]) -> float:
+    present = [value for value in values if value is not None and not math.isnan(value)]
+    return round(statistics.median(present), 4) if present else math.nan
+
+
+def summarise(cells: Sequence[CellStats]) -> list[Row]:
+    """A row per (workload, clients, target other than direct), in the order seen."""
+    direct = {(c.round, c.workload, c.clients): c for c in cells if c.target == "direct"}
+    groups: dict[tuple[str, int, str], list[tuple[CellStats, CellStats]]] = {}
+    for cell in cells:
+        base = direct.get((cell.round, cell.workload, cell.clients))
+        if cell.target != "direct" and base is not None:
+            groups.setdefault((cell.workload, cell.clients, cell.target), []).append((cell, base))
+    return [_row(key, pairs) for key, pairs in groups.items()]
+
+
+def _row(key: tuple[str, int, str], pairs: list[tuple[CellStats, CellStats]]) -> Row:
+    workload, clients, target = key
+
+    def overhead(kind: str, point: str) -> float:
+        return _median(
+            getattr(cell, kind)[point] - getattr(base, kind)[point] for cell, base in pairs
+        )
+
+    return Row(
+        workload=workload,
+        clients=clients,
+        target=target,
+        rounds=len(pairs),
+        overhead_ms={point: overhead("latency_ms", point) for point in ("p50", "p90", "p99")},
+        ttfb_overhead_p50_ms=overhead("ttfb_ms", "p50"),
+        latency_p50_ms=_median(cell.latency_ms["p50"] for cell, _ in pairs),
+        direct_latency_p50_ms=_median(base.latency_ms["p50"] for _, base in pairs),
+        requests_per_s=_median(cell.requests_per_s for cell, _ in pairs),
+        direct_requests_per_s=_median(base.requests_per_s for _, base in pairs),
+        cpu_us_per_request=_median(cell.server_cpu_us_per_request for cell, _ in pairs),
+        rss_mb=pairs[-1][0].server_rss_mb,
+        errors=sum(cell.errors + base.errors for cell, base in pairs),
+        load_core_share=_median(c.loadgen_core_share + c.fake_core_share for c, _ in pairs),
+        server_core_share=_median(cell.server_core_share for cell, _ in pairs),
+    )
+
+
+HEADER = (
+    "workload", "clients", "target", "ovh p50", "ovh p90", "ovh p99", "TTFB ovh p50",
+    "req/s", "direct req/s", "CPU µs/req", "RSS MB", "errors", "core0 %", "core1 %",
+)  # fmt: skip
+
+
+def _ms(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f} ms"
+
+
+def table(rows: Sequence[Row], streaming: set[str]) -> str:
+    """A Markdown table; ``!`` marks a load core busier than SATURATED_SHARE."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    for row in rows:
+        load = f"{row.load_core_share * 100:.0f}" + ("!" if row.load_core_share >= SATURATED_SHARE else "")
+        cells = (
+            row.workload,
+            str(row.clients),
+            row.target,
+            *(_ms(row.overhead_ms[p]) for p in ("p50", "p90", "p99")),
+            _ms(row.ttfb_overhead_p50_ms) if row.workload in streaming else "—",
+            f"{row.requests_per_s:.0f}",
+            f"{row.direct_requests_per_s:.0f}",
+            "—" if row.cpu_us_per_request is None or math.isnan(row.cpu_us_per_request)
+            else f"{row.cpu_us_per_request:.0f}",
+            f"{row.rss_mb:.0f}",
+            str(row.errors),
+            f"{row.server_core_share * 100:.0f}",
+            load,
+        )  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def core1_table(cells: Sequence[CellStats]) -> str:
+    """What the fake and the load generator cost per request in the direct cells."""
+    groups: dict[tuple[str, int], list[CellStats]] = {}
+    for cell in cells:
+        if cell.target == "direct":
+            groups.setdefault((cell.workload, cell.clients), []).append(cell)
+    lines = [
+        "| workload | clients | direct req/s | fake CPU µs/req | load gen CPU µs/req | core1 % |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for (workload, clients), group in groups.items():
+        share = _median(c.loadgen_core_share + c.fake_core_share for c in group)
+        lines.append(
+            f"| {workload} | {clients} | {_median(c.requests_per_s for c in group):.0f} | "
+            f"{_median(c.fake_cpu_us_per_request for c in group):.0f} | "
+            f"{_median(c.loadgen_cpu_us_per_request for c in group):.0f} | {share * 100:.0f} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""The two targets every run has: the fake upstream itself, and Switchyard in front of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchlib.load import Target
+from benchlib.processes import Server, start_gateway
+
+VIRTUAL_KEY = "sk-switchyard-bench-0123456789abcdef"
+UPSTREAM_KEY = "sk-fake-upstream-0123456789abcdef"
+MODEL = "gpt-bench"
+
+
+def direct_target(fake: Server) -> Target:
+    return Target(name="direct", port=fake.port, headers=(("authorization", f"Bearer {UPSTREAM_KEY}"),))
+
+
+def switchyard_config(fake_port: int) -> str:
+    """One account, one OpenAI provider on the fake, one virtual key, a budget that never
+    runs out (so budget accounting is on the path once it lands); no retries."""
+    return f"""\
+accounts:
+  - id: "bench"
+    providers:
+      - id: "fake"
+        type: "openai"
+        api_key: "{UPSTREAM_KEY}"
+        model: "{MODEL}"
+        base_url: "http://127.0.0.1:{fake_port}/v1"
+        retry: {{max_retries: 0}}
+virtual_keys:
+  - id: "bench-key"
+    key: "{VIRTUAL_KEY}"
+    account: "bench"
+budgets:
+  - level: "virtual_key"
+    id: "bench-key"
+    limit: 1000000
+    period: "daily"
+"""
+
+
+def start_switchyard(workdir: Path, fake: Server, *, core: int | None) -> tuple[Server, Target]:
+    """The gateway with its SQLite trail in ``workdir`` (the trail is on)."""
+    config = workdir / "switchyard.yaml"
+    config.write_text(switchyard_config(fake.port))
+    server = start_gateway(workdir, config, core=core)
+    target = Target(
+        name="switchyard", port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
+    )
+    return server, target

@@ -1,0 +1,61 @@
+"""After the run: did the trail keep up? Count what the gateway wrote to its SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrailCheck:
+    answered: int
+    requests_rows: int
+    completed_rows: int
+    events_rows: int
+    events_written_logged: int | None
+    missing: int
+
+
+def check_trail(database: Path, log: Path, *, answered: int) -> TrailCheck:
+    """Compare the complete answers the gateway gave with its ``requests`` rows.
+
+    Read once the gateway has stopped (it drains the trail on SIGINT).
+    """
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        requests_rows, completed_rows = connection.execute(
+            "SELECT count(*), coalesce(sum(status = 'completed'), 0) FROM requests"
+        ).fetchone()
+        (events_rows,) = connection.execute("SELECT count(*) FROM events").fetchone()
+    return TrailCheck(
+        answered=answered,
+        requests_rows=int(requests_rows),
+        completed_rows=int(completed_rows),
+        events_rows=int(events_rows),
+        events_written_logged=_events_written(log),
+        missing=max(0, answered - int(completed_rows)),
+    )
+
+
+def _events_written(log: Path) -> int | None:
+    """``events_written`` from the gateway's ``gateway stopped`` log line, if any."""
+    for line in reversed(log.read_bytes().splitlines()):
+        if b"gateway stopped" in line:
+            try:
+                value = orjson.loads(line).get("events_written")
+            except orjson.JSONDecodeError:
+                return None
+            return int(value) if isinstance(value, int) else None
+    return None
+
+
+def describe(check: TrailCheck) -> str:
+    verdict = "none missing" if check.missing == 0 else f"{check.missing} MISSING"
+    return (
+        f"trail: {check.answered} complete answers through the gateway, "
+        f"{check.completed_rows} completed request rows ({check.requests_rows} in all), "
+        f"{check.events_rows} events (the gateway logged {check.events_written_logged} written): "
+        f"{verdict}"
+    )
