@@ -147,7 +147,7 @@ class Router:
         skip: dict[str, str] = {}
         probes: set[str] = set()
         for provider in providers:
-            why = next((w for check in self._checks if (w := check(request, provider))), None)
+            why = self._check(request, provider) if self._checks else None
             if why is not None:
                 skip[provider.id] = why
                 continue
@@ -167,6 +167,13 @@ class Router:
             skip=skip,
             probes=frozenset(probes),
         )
+
+    def _check(self, request: ClientRequest, provider: ProviderConfig) -> str | None:
+        for check in self._checks:
+            why = check(request, provider)
+            if why is not None:
+                return why
+        return None
 
     def _unavailable(self, plan: RoutePlan) -> ErrorInfo:
         now = trio.current_time()
@@ -228,7 +235,8 @@ class Router:
                 error=error,
             )
         )
-        message.reply_to.send_nowait(ReplyError(error=error))
+        headers = (("x-request-id", request.request_id), ("x-switchyard-attempts", "0"))
+        message.reply_to.send_nowait(ReplyError(error=error, headers=headers))
 
 
 def _no_provider() -> ErrorInfo:

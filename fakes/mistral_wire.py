@@ -17,11 +17,12 @@ emulation: a function with ``{"input": <text>}`` arguments.
 tool call not sent at all (Mistral sends calls whole). ``failed_event`` ends the stream
 with ``data: {"error": {…}}`` and no ``[DONE]``; non-streamed it is HTTP 500.
 
-Checks Mistral makes before answering, answered with its HTTP 400 body (never streamed,
-as Mistral validates before it streams): a tool call id (on an assistant ``tool_calls``
-entry or a ``tool`` message) that is not exactly 9 ASCII letters or digits, and a
-``user`` message right after a ``tool`` message. Error bodies are Mistral's top-level
-``{"object": "error", "message", "type", "param", "code"}``.
+Checks Mistral makes before answering, answered with its error body (never streamed, as
+Mistral validates before it streams): 422 ``extra_forbidden`` for the OpenAI fields it
+does not take (``stream_options``, ``max_completion_tokens``); 400 for a tool call id (on
+an assistant ``tool_calls`` entry or a ``tool`` message) that is not exactly 9 ASCII
+letters or digits, and for a ``user`` message right after a ``tool`` message. Error bodies
+are Mistral's top-level ``{"object": "error", "message", "type", "param", "code"}``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from fakes.wire import Answer, JsonBody, WireContext, split_text, sse_event
 
 DONE_LINE = b"data: [DONE]\n\n"
 VALID_CALL_ID = re.compile(r"[A-Za-z0-9]{9}")
+FORBIDDEN_FIELDS = ("stream_options", "max_completion_tokens")
 ERROR_TYPES: dict[int, tuple[str, str]] = {
     400: ("invalid_request_error", "Invalid request."),
     401: ("invalid_request_error", "Unauthorized"),
@@ -173,8 +175,26 @@ def _error(message: str, kind: str, code: str | None) -> bytes:
     return orjson.dumps(document)
 
 
-def rejection(body: JsonBody) -> bytes | None:
-    """Mistral's 400 body for a request it refuses (bad call ids, user after tool)."""
+def rejection(body: JsonBody) -> tuple[int, bytes] | None:
+    """Mistral's status and body for a request it refuses, if it does."""
+    extra = [key for key in FORBIDDEN_FIELDS if key in body]
+    if extra:
+        detail = [{"type": "extra_forbidden", "loc": ["body", extra[0]]}]
+        message = {"detail": [{**d, "msg": "Extra inputs are not permitted"} for d in detail]}
+        return 422, orjson.dumps(
+            {
+                "object": "error",
+                "message": message,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        )
+    refused = _message_order_or_ids(body)
+    return None if refused is None else (400, refused)
+
+
+def _message_order_or_ids(body: JsonBody) -> bytes | None:
     messages = body.get("messages")
     previous = None
     for message in messages if isinstance(messages, list) else []:
@@ -227,7 +247,7 @@ class MistralFormat:
     ) -> Answer:
         refused = rejection(ctx.request)
         if refused is not None:
-            return Answer(status=400, body=refused)
+            return Answer(status=refused[0], body=refused[1])
         if failure is not None:
             return Answer(status=500, body=_error(failure[1], "internal_server_error", failure[0]))
         return mistral_answer(reply, ctx)

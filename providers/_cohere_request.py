@@ -83,7 +83,8 @@ def _message(message: Message) -> WireMessage | None:
     if message.role is Role.SYSTEM:
         return {"role": "system", "content": message.text} if message.text.strip() else None
     if message.role is Role.USER:
-        return {"role": "user", "content": _user_content(message)} if message.content else None
+        content = _user_content(message)
+        return {"role": "user", "content": content} if content else None
     if message.role is Role.ASSISTANT:
         return _assistant(message)
     return {

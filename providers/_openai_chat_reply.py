@@ -19,7 +19,8 @@ One decoder reads every family member's shape, so it needs no provider switch:
 - ``finish_reason``: ``stop`` → STOP (TOOL_CALLS when a tool was called), ``length`` /
   ``model_length`` → LENGTH (also mid tool call), ``tool_calls`` / ``function_call`` →
   TOOL_CALLS, ``content_filter``; ``error`` (Mistral) → ``StreamFailure``.
-- ``data: {"error": …}`` → ``StreamFailure``. The stream ends at ``[DONE]`` (or, for a
+- ``data: {"error": …}`` (or Mistral's top-level ``{"object": "error"}``) →
+  ``StreamFailure``. The stream ends at ``[DONE]`` (or, for a
   provider without it, at the chunk with the ``finish_reason``); ``close()`` before that
   reports ``StreamFailure(PROTOCOL)``.
 """
@@ -158,7 +159,7 @@ class ChatReplyDecoder:
         return out
 
     def _chunk(self, chunk: Mapping[str, Json]) -> list[StreamDelta]:
-        if chunk.get("error") is not None:
+        if chunk.get("error") is not None or chunk.get("object") == "error":
             self._done = True
             return [StreamFailure(error=stream_error(chunk))]
         response_id = chunk.get("id")
@@ -166,7 +167,7 @@ class ChatReplyDecoder:
             self._response_id = response_id
         self._take_usage(chunk)
         out: list[StreamDelta] = []
-        choice = _first_choice(chunk)
+        choice = _first_choice(chunk) if not self._finished else None
         if choice is not None:
             delta = choice.get("delta")
             if isinstance(delta, Mapping):

@@ -8,10 +8,11 @@
   ids already fit and pass unchanged.
 - A ``user`` message right after a ``tool`` message is rejected ("Unexpected role 'user'
   after role 'tool'"): a short assistant turn is put between them.
-- ``tool_choice: "any"`` forces a tool; ``max_tokens``; no ``stream_options`` (Mistral
-  sends usage in the last chunk without being asked); streamed tool calls come whole,
-  without ``index``/``type``, in the chunk with ``finish_reason`` and ``usage`` (the
-  shared decoder keys them by id).
+- Mistral answers 422 ``extra_forbidden`` to fields it does not know, so: ``max_tokens``
+  (not ``max_completion_tokens``) and no ``stream_options`` (it sends usage in the last
+  chunk without being asked). ``tool_choice: "any"`` forces a tool. Streamed tool calls
+  come whole, without ``index``/``type``, in the chunk with ``finish_reason`` and
+  ``usage`` (the shared decoder keys them by id).
 - Reasoning: ``reasoning_effort`` is ``high`` or ``none`` and only the adjustable models
   take it (``mistral-small``, ``mistral-medium``); Magistral always reasons. Replies carry
   ``thinking`` content chunks, which go back in the assistant turn they came from.

@@ -1,9 +1,9 @@
-"""The closed registry: one adapter per provider type that is reached through the IR.
+"""The closed registry: one adapter per provider type, for translation through the IR.
 
 OpenAI's own formats reach ``openai`` (and Chat reaches ``openai-compatible``) by
 passthrough; every other pairing of client format and provider type translates through
-the adapter registered here. Adding a provider = one module + one line here + one
-contract-test parameter (``tests/providers/test_contract.py`` walks this mapping).
+the adapter registered here. Adding a provider = one module + one line here + one line
+in ``tests/providers/contract_wires.py`` (the contract suite walks this mapping).
 """
 
 from __future__ import annotations
@@ -11,13 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from providers import anthropic, gemini
+from providers import (
+    anthropic,
+    cerebras,
+    cohere,
+    gemini,
+    groq,
+    mistral,
+    openai_chat_upstream,
+    openai_compatible,
+    perplexity,
+)
 from providers.adapter import ProviderAdapter
 
 REGISTRY: Mapping[str, ProviderAdapter] = MappingProxyType(
     {
         "anthropic": anthropic.ADAPTER,
+        "cerebras": cerebras.ADAPTER,
+        "cohere": cohere.ADAPTER,
         "gemini": gemini.ADAPTER,
+        "groq": groq.ADAPTER,
+        "mistral": mistral.ADAPTER,
+        "openai": openai_chat_upstream.ADAPTER,
+        "openai-compatible": openai_compatible.ADAPTER,
+        "perplexity": perplexity.ADAPTER,
     }
 )
 

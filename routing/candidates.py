@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from config.model import AccountConfig, ProviderConfig
 from messages.commands import Candidate
@@ -51,19 +52,20 @@ def weighted_order(
     """A primary drawn by weight, then the others by descending weight (stable)."""
     if len(providers) <= 1:
         return tuple(providers)
-    total = sum(provider.weight for provider in providers)
-    point = rng.random() * total
-    primary = providers[-1]
-    for provider in providers:
-        point -= provider.weight
+    weights = [provider.weight for provider in providers]
+    point = rng.random() * sum(weights)
+    chosen = len(providers) - 1
+    for index, weight in enumerate(weights):
+        point -= weight
         if point < 0:
-            primary = provider
+            chosen = index
             break
-    rest = sorted(
-        (provider for provider in providers if provider is not primary),
-        key=lambda provider: -provider.weight,
-    )
-    return (primary, *rest)
+    rest = [*providers[:chosen], *providers[chosen + 1 :]]
+    rest.sort(key=_weight, reverse=True)  # reverse keeps equal weights in config order
+    return (providers[chosen], *rest)
+
+
+_weight = attrgetter("weight")
 
 
 def plan_route(
@@ -75,6 +77,8 @@ def plan_route(
     probes: frozenset[str] = frozenset(),
 ) -> RoutePlan:
     """Order ``providers`` for one request, leaving out those in ``skip``."""
+    if not skip and not probes:  # the hot path: every provider healthy
+        return RoutePlan(candidates=_candidates(weighted_order(providers, rng), pinned_model))
     skip = skip or {}
     usable = [provider for provider in providers if provider.id not in skip]
     probing = sorted(
@@ -82,13 +86,16 @@ def plan_route(
     )
     ordered = (*probing, *weighted_order([p for p in usable if p.id not in probes], rng))
     return RoutePlan(
-        candidates=tuple(
-            Candidate(provider=provider, model=pinned_model or provider.model)
-            for provider in ordered
-        ),
+        candidates=_candidates(ordered, pinned_model),
         skipped=tuple((p.id, skip[p.id]) for p in providers if p.id in skip),
         probes=tuple(provider.id for provider in probing),
     )
+
+
+def _candidates(
+    ordered: Sequence[ProviderConfig], pinned_model: str | None
+) -> tuple[Candidate, ...]:
+    return tuple([Candidate(provider=p, model=pinned_model or p.model) for p in ordered])
 
 
 __all__ = ["RoutePlan", "eligible_providers", "plan_route", "weighted_order"]

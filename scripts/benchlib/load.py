@@ -209,8 +209,9 @@ class _Recorder:
 class _Window(Generic[Probe]):
     """The measured window: opens when every client is warm, closes at the deadline."""
 
-    def __init__(self, *, clients: int, duration_s: float, max_requests: int,
-                 probe: Callable[[], Probe]) -> None:  # fmt: skip
+    def __init__(
+        self, *, clients: int, duration_s: float, max_requests: int, probe: Callable[[], Probe]
+    ) -> None:
         self._waiting = clients
         self._duration_s = duration_s
         self._left = max_requests
@@ -263,9 +264,7 @@ async def run_cell(
     probe: Callable[[], Probe],
 ) -> CellLoad[Probe]:
     """Run ``clients`` closed loops against ``target`` and measure the window."""
-    window = _Window(
-        clients=clients, duration_s=duration_s, max_requests=max_requests, probe=probe
-    )
+    window = _Window(clients=clients, duration_s=duration_s, max_requests=max_requests, probe=probe)
     recorder = _Recorder()
     request = target.request(workload)
     cpu_before = time.process_time()
@@ -273,9 +272,14 @@ async def run_cell(
         async with trio.open_nursery() as nursery:
             for _ in range(clients):
                 nursery.start_soon(
-                    _client, target.port, request, workload.done_marker, window, recorder,
+                    _client,
+                    target.port,
+                    request,
+                    workload.done_marker,
+                    window,
+                    recorder,
                     request_timeout_s,
-                )  # fmt: skip
+                )
     ended_at = time.perf_counter()
     end_probe = probe()
     started = window.started_at or ended_at
@@ -304,12 +308,14 @@ async def _client(
     connection: Connection | None = None
     try:
         for _ in range(WARMUP_REQUESTS):
-            connection = await _send_one(connection, port, request, marker, None, recorder,
-                                         request_timeout_s)  # fmt: skip
+            connection = await _send_one(
+                connection, port, request, marker, None, recorder, request_timeout_s
+            )
         await window.arrive()
         while window.take():
-            connection = await _send_one(connection, port, request, marker, recorder, recorder,
-                                         request_timeout_s)  # fmt: skip
+            connection = await _send_one(
+                connection, port, request, marker, recorder, recorder, request_timeout_s
+            )
     finally:
         if connection is not None:
             connection.close()

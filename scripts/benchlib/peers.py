@@ -77,7 +77,9 @@ def _portkey_script(home: Path) -> Path:
     return home / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
 
 
-def start(peer: str, home: Path, workdir: Path, fake: Server, *, core: int | None) -> tuple[Server, Target]:
+def start(
+    peer: str, home: Path, workdir: Path, fake: Server, *, core: int | None
+) -> tuple[Server, Target]:
     if peer == "litellm":
         return _start_litellm(home, workdir, fake, core)
     return _start_portkey(home, workdir, fake, core)
@@ -98,19 +100,32 @@ litellm_settings:
 """
 
 
-def _start_litellm(home: Path, workdir: Path, fake: Server, core: int | None) -> tuple[Server, Target]:
+def _start_litellm(
+    home: Path, workdir: Path, fake: Server, core: int | None
+) -> tuple[Server, Target]:
     config = workdir / "litellm.yaml"
     config.write_text(_litellm_config(fake.port))
     port = free_port()
-    command = [str(home / "bin" / "litellm"), "--config", str(config), "--host", "127.0.0.1",
-               "--port", str(port), "--num_workers", "1"]  # fmt: skip
+    command = [
+        str(home / "bin" / "litellm"),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False"}
     server = _started("litellm", pinned(command, core), workdir, port, env=env)
     headers = (("authorization", f"Bearer {LITELLM_KEY}"),)
     return server, Target(name="litellm", port=port, headers=headers)
 
 
-def _start_portkey(home: Path, workdir: Path, fake: Server, core: int | None) -> tuple[Server, Target]:
+def _start_portkey(
+    home: Path, workdir: Path, fake: Server, core: int | None
+) -> tuple[Server, Target]:
     port = free_port()
     command = ["node", str(_portkey_script(home)), f"--port={port}", "--headless"]
     server = _started("portkey", pinned(command, core), workdir, port, env=None)
@@ -122,7 +137,9 @@ def _start_portkey(home: Path, workdir: Path, fake: Server, core: int | None) ->
     return server, Target(name="portkey", port=port, headers=headers)
 
 
-def _started(name: str, command: list[str], workdir: Path, port: int, *, env: dict[str, str] | None) -> Server:
+def _started(
+    name: str, command: list[str], workdir: Path, port: int, *, env: dict[str, str] | None
+) -> Server:
     log = workdir / f"{name}.log"
     process = spawn(command, log, cwd=workdir, env=env)
     try:

@@ -63,9 +63,14 @@ def spawn(
     """Start ``command`` in a session of its own (so ``stop`` reaches its children too)."""
     with log.open("wb") as sink:
         return subprocess.Popen(
-            list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
-            env=env, start_new_session=True,
-        )  # fmt: skip
+            list(command),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def wait_for(
@@ -133,15 +138,29 @@ def start_fake(workdir: Path, *, events: int, core: int | None) -> Server:
 def start_gateway(workdir: Path, config: Path, *, core: int | None) -> Server:
     log = workdir / "gateway.log"
     db = f"sqlite:///{workdir / 'trail.db'}"
-    command = [sys.executable, "-m", "cli.main", "--log-json", "serve", "--config", str(config),
-               "--port", "0", "--db", db]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "--log-json",
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        "0",
+        "--db",
+        db,
+    ]
     process = spawn(pinned(command, core), log)
     port = _wait(process, log, gateway_ready, 60)
     return Server(name="switchyard", process=process, port=port, log=log)
 
 
 def _wait(
-    process: subprocess.Popen[bytes], log: Path, ready: Callable[[bytes], int | None], timeout_s: float
+    process: subprocess.Popen[bytes],
+    log: Path,
+    ready: Callable[[bytes], int | None],
+    timeout_s: float,
 ) -> int:
     try:
         return wait_for(process, log, ready, timeout_s=timeout_s)

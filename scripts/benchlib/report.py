@@ -162,9 +162,21 @@ def _row(key: tuple[str, int, str], pairs: list[tuple[CellStats, CellStats]]) ->
 
 
 HEADER = (
-    "workload", "clients", "target", "ovh p50", "ovh p90", "ovh p99", "TTFB ovh p50",
-    "req/s", "direct req/s", "CPU µs/req", "RSS MB", "errors", "core0 %", "core1 %",
-)  # fmt: skip
+    "workload",
+    "clients",
+    "target",
+    "ovh p50",
+    "ovh p90",
+    "ovh p99",
+    "TTFB ovh p50",
+    "req/s",
+    "direct req/s",
+    "CPU µs/req",
+    "RSS MB",
+    "errors",
+    "core0 %",
+    "core1 %",
+)
 
 
 def _ms(value: float) -> str:
@@ -175,7 +187,9 @@ def table(rows: Sequence[Row], streaming: set[str]) -> str:
     """A Markdown table; ``!`` marks a load core busier than SATURATED_SHARE."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
     for row in rows:
-        load = f"{row.load_core_share * 100:.0f}" + ("!" if row.load_core_share >= SATURATED_SHARE else "")
+        load = f"{row.load_core_share * 100:.0f}" + (
+            "!" if row.load_core_share >= SATURATED_SHARE else ""
+        )
         cells = (
             row.workload,
             str(row.clients),
@@ -184,13 +198,14 @@ def table(rows: Sequence[Row], streaming: set[str]) -> str:
             _ms(row.ttfb_overhead_p50_ms) if row.workload in streaming else "—",
             f"{row.requests_per_s:.0f}",
             f"{row.direct_requests_per_s:.0f}",
-            "—" if row.cpu_us_per_request is None or math.isnan(row.cpu_us_per_request)
+            "—"
+            if row.cpu_us_per_request is None or math.isnan(row.cpu_us_per_request)
             else f"{row.cpu_us_per_request:.0f}",
             f"{row.rss_mb:.0f}",
             str(row.errors),
             f"{row.server_core_share * 100:.0f}",
             load,
-        )  # fmt: skip
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

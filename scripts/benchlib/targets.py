@@ -13,7 +13,9 @@ MODEL = "gpt-bench"
 
 
 def direct_target(fake: Server) -> Target:
-    return Target(name="direct", port=fake.port, headers=(("authorization", f"Bearer {UPSTREAM_KEY}"),))
+    return Target(
+        name="direct", port=fake.port, headers=(("authorization", f"Bearer {UPSTREAM_KEY}"),)
+    )
 
 
 def switchyard_config(fake_port: int) -> str:

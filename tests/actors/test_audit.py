@@ -3,6 +3,7 @@ thread, which a virtual clock would race past); every wait is bounded."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -49,11 +50,7 @@ class BatchLog(InMemoryRecorder):
 def _now(events: list[TrailEvent]) -> list[TrailEvent]:
     """The sample events, moved to the present (for the writer-lag figure)."""
     shift = time.time() - events[0].at
-    return [type(event)(**{**_fields(event), "at": event.at + shift}) for event in events]
-
-
-def _fields(event: TrailEvent) -> dict[str, object]:
-    return {name: getattr(event, name) for name in event.__slots__}
+    return [dataclasses.replace(event, at=event.at + shift) for event in events]
 
 
 async def _run_to_end(logger: AuditLogger, events: list[TrailEvent]) -> None:
@@ -257,9 +254,8 @@ async def test_no_secret_reaches_the_database_file(tmp_path: Path) -> None:
     # what the ingress resolves the header to: the key's id, never the secret
     key_id = "vk-" + hashlib.sha256(headers["authorization"].encode()).hexdigest()[:8]
     body = b'{"model": "gpt-5-codex", "input": "marker-in-body"}'
-    event = received("req-a", body=body)
     events = [
-        type(event)(**{**_fields(event), "virtual_key_id": key_id}),
+        dataclasses.replace(received("req-a", body=body), virtual_key_id=key_id),
         *completed_request("req-a")[1:],
     ]
     url = f"sqlite:///{tmp_path / 'trail.db'}"

@@ -39,7 +39,11 @@ def _assert_session_done(run: CodexRun, kind: str) -> None:
     assert (run.workdir / "proof.txt").read_text().strip() == f"switchyard-{kind}"
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "gemini"])
+@pytest.mark.parametrize(
+    "kind",
+    # "openai-compatible" is OpenAI Chat Completions as the upstream: Responses translated to Chat
+    ["anthropic", "gemini", "cohere", "mistral", "openai-compatible"],
+)
 async def test_codex_session_through_provider(
     kind: str, fake: FakeProviderServer, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from fakes import FakeProviderServer, FakeUsage, FunctionCall, Reply, Text
 from tests.gateway_rig import Trail, auth, config_yaml, make_config, running_gateway
 from tests.scenarios.translation_rig import provider_for
 
-KINDS = ["anthropic", "gemini"]
+KINDS = ["anthropic", "gemini", "cohere", "mistral", "openai-compatible"]
 
 
 @pytest.fixture(params=KINDS)
@@ -69,7 +69,13 @@ async def test_responses_stream_with_a_tool_call(translated) -> None:  # type: i
     assert len(calls) == 1
     assert orjson.loads(calls[0]["arguments"]) == {"cmd": "ls"}  # type: ignore[index]
     assert fake.requests[-1].path.endswith(
-        {"anthropic": "/v1/messages", "gemini": ":streamGenerateContent?alt=sse"}[kind]
+        {
+            "anthropic": "/v1/messages",
+            "gemini": ":streamGenerateContent?alt=sse",
+            "cohere": "/v2/chat",
+            "mistral": "/mistral/v1/chat/completions",
+            "openai-compatible": "/v1/chat/completions",
+        }[kind]
     )
     request_id = response.headers["x-request-id"]
     with trio.fail_after(5):

@@ -16,7 +16,10 @@ def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'trail.db'}")
     try:
         with engine.connect() as connection:
-            pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+
+            def pragma(name: str) -> object:
+                return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
             assert pragma("journal_mode") == "wal"
             assert pragma("synchronous") == 1  # NORMAL
             assert pragma("busy_timeout") == SQLITE_BUSY_TIMEOUT_MS
