@@ -51,7 +51,9 @@ def openai_error_type(kind: ErrorKind) -> str:
 
 
 def openai_error_code(error: ErrorInfo) -> str | None:
-    return error.code or _DEFAULT_CODE.get(error.kind)
+    """OpenAI's code for the kind where it has one (so a client sees ``rate_limit_exceeded``
+    whichever provider was rate limited), else the provider's own code."""
+    return _DEFAULT_CODE.get(error.kind) or error.code
 
 
 def render_openai_error(error: ErrorInfo) -> bytes:

@@ -231,3 +231,20 @@ def test_custom_tool_round_trip(pair, decode) -> None:  # type: ignore[no-untype
     assert [(s.name, s.kind) for s in starts] == [("apply_patch", ToolKind.CUSTOM)]
     text = "".join(d.fragment for d in deltas if isinstance(d, ToolCallArgs))
     assert text == patch
+
+
+def test_a_failure_inside_the_stream_is_reported(pair) -> None:  # type: ignore[no-untyped-def]
+    adapter, wire = pair
+    events = wire.stream_events(
+        Reply(items=(Text(text="partial answer"),), usage=USAGE),
+        _context(),
+        failure=("overloaded", "the provider is overloaded"),
+    )
+    parser, decoder, deltas = SseParser(), adapter.new_stream_decoder(TOOLS), []
+    for event in events:
+        for sse in parser.feed(event):
+            deltas.extend(decoder.feed(sse))
+    deltas.extend(decoder.close())
+    failures = [d for d in deltas if isinstance(d, StreamFailure)]
+    assert failures
+    assert not any(isinstance(d, Finish) and d.reason is FinishReason.STOP for d in deltas)

@@ -11,7 +11,7 @@ import orjson
 import pytest
 import trio
 
-from fakes import FakeProviderServer, FakeUsage, FunctionCall, Reply, Text
+from fakes import FakeProviderServer, FakeUsage, Fault, FunctionCall, Reply, Text
 from tests.gateway_rig import Trail, auth, config_yaml, make_config, running_gateway
 from tests.scenarios.translation_rig import provider_for
 
@@ -113,3 +113,24 @@ async def test_chat_stream_text(translated) -> None:  # type: ignore[no-untyped-
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == "streamed words here"
     assert response.text.rstrip().endswith("data: [DONE]")
+
+
+async def test_rate_limit_before_the_stream_keeps_retry_after(translated) -> None:  # type: ignore[no-untyped-def]
+    client, fake, _, _ = translated
+    fake.enqueue(Fault(status=429, retry_after="2"))
+    body = {"model": "gpt-5.5", "stream": True, "input": "hi"}
+    response = await client.post("/v1/responses", json=body, headers=auth())
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+async def test_failure_inside_the_stream_becomes_response_failed(translated) -> None:  # type: ignore[no-untyped-def]
+    client, fake, _, _ = translated
+    fake.enqueue(Fault(failed_event=("overloaded", "upstream overloaded mid-answer")))
+    body = {"model": "gpt-5.5", "stream": True, "input": "hi"}
+    response = await client.post("/v1/responses", json=body, headers=auth())
+    assert response.status_code == 200
+    kinds = [event["type"] for event in _data(response.text)]
+    assert kinds[-1] == "response.failed"
+    assert "response.completed" not in kinds
