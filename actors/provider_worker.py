@@ -121,8 +121,11 @@ class ProviderWorker:
                 return
             key = self._keys.pick(provider, now=trio.current_time(), exclude=frozenset(rejected))
             if key is None:
-                progress.errors.append(_no_key_error(provider))
+                error = _no_key_error(provider)
+                progress.errors.append(error)
                 progress.reason = f"failover from {provider.id}: every key is benched"
+                # neutral for the breaker, and frees a half-open probe this job was given
+                self._report(job.request.request_id, provider, AttemptResult(error=error))
                 return
             progress.attempts += 1
             result = await self._attempt(job, candidate, key, progress)

@@ -126,6 +126,9 @@ def _classify(status: int, code: str | None) -> tuple[ErrorKind, int]:
 
 
 def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None]:
+    """(message, code, param) from OpenAI's shape and the shapes compatible servers use:
+    ``{"error": "…"}``, ``{"message": …}`` (Mistral, sometimes an object of validation
+    details) and ``{"detail": …}`` (FastAPI servers such as vLLM)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -135,10 +138,15 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None]:
     error = document.get("error")
     if isinstance(error, str):
         return error, None, None
-    if not isinstance(error, dict):
-        message = document.get("message")
-        return (message if isinstance(message, str) else None), None, None
-    return _str_or_none(error.get("message")), _code(error), _str_or_none(error.get("param"))
+    if isinstance(error, dict):
+        return _text(error.get("message")), _code(error), _str_or_none(error.get("param"))
+    return _text(document.get("message", document.get("detail"))), None, None
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()[:2000]
 
 
 def _code(error: dict[str, object]) -> str | None:

@@ -116,24 +116,28 @@ async def bench_gateway(layout: str, requests: int, deadline_s: float) -> tuple[
 
     latencies: list[float] = []
     cpu = 0.0
+    body = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"authorization": f"Bearer {KEY}"}
     with tempfile.TemporaryDirectory() as tmp, trio.move_on_after(deadline_s):
-        async with trio.open_nursery() as nursery:
-            fake = await open_fake_provider(nursery)
+        async with trio.open_nursery() as upstreams:
+            fake = await open_fake_provider(upstreams)
             config = _config(layout, fake.base_url, Path(tmp) / "trail.db")
-            gateway = await nursery.start(
-                lambda task_status: run_gateway(config, port=0, task_status=task_status)
-            )
-            body = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
-            headers = {"authorization": f"Bearer {KEY}"}
-            async with httpx.AsyncClient(base_url=gateway.base_url) as client:
-                for n in range(requests + 50):
-                    started, cpu_started = time.perf_counter(), time.process_time()
-                    response = await client.post("/v1/chat/completions", json=body, headers=headers)
-                    response.raise_for_status()
-                    if n >= 50:  # warm-up excluded
-                        latencies.append((time.perf_counter() - started) * 1000)
-                        cpu += time.process_time() - cpu_started
-            gateway.stop()
+            async with trio.open_nursery() as gateways:
+                gateway = await gateways.start(
+                    lambda task_status: run_gateway(config, port=0, task_status=task_status)
+                )
+                async with httpx.AsyncClient(base_url=gateway.base_url) as client:
+                    for n in range(requests + 50):
+                        started, cpu_started = time.perf_counter(), time.process_time()
+                        response = await client.post(
+                            "/v1/chat/completions", json=body, headers=headers
+                        )
+                        response.raise_for_status()
+                        if n >= 50:  # warm-up excluded
+                            latencies.append((time.perf_counter() - started) * 1000)
+                            cpu += time.process_time() - cpu_started
+                gateway.stop()
+            upstreams.cancel_scope.cancel()
     if not latencies:
         return float("nan"), float("nan")
     return statistics.median(latencies), cpu / len(latencies) * 1000

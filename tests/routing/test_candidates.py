@@ -73,9 +73,7 @@ def test_the_statistical_test_rejects_a_biased_router(account: AccountConfig) ->
     rng = random.Random(7)
     ids = list(WEIGHTS)
     counts = Counter(rng.choice(ids) for _ in range(DECISIONS))
-    chi_square = sum(
-        (counts[p] - DECISIONS * w) ** 2 / (DECISIONS * w) for p, w in WEIGHTS.items()
-    )
+    chi_square = sum((counts[p] - DECISIONS * w) ** 2 / (DECISIONS * w) for p, w in WEIGHTS.items())
     assert math.exp(-chi_square / 2) < 1e-6
 
 
@@ -148,7 +146,10 @@ def test_a_probing_provider_goes_first(account: AccountConfig) -> None:
 
 def test_the_plan_describes_itself_for_the_trail() -> None:
     plan = RoutePlan(candidates=(), skipped=(("a", "circuit open"),), probes=("b",))
-    assert plan.describe(pinned=False) == "weighted; probe b (circuit half-open); skip a (circuit open)"
+    assert (
+        plan.describe(pinned=False)
+        == "weighted; probe b (circuit half-open); skip a (circuit open)"
+    )
     assert RoutePlan(candidates=()).describe(pinned=True) == "pinned"
 
 

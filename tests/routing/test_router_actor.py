@@ -5,7 +5,6 @@ a reload swaps the config, and a full inbox never stalls the worker."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -88,14 +87,14 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(nursery: trio.Nursery) -> AsyncIterator[Rig]:
+async def rig(nursery: trio.Nursery) -> Rig:
     config = make_config(CONFIG)
     inbox_send, inbox_receive = trio.open_memory_channel[RouterInbox](16)
     jobs_send, jobs_receive = trio.open_memory_channel[ProviderJob](16)
     audit_send, audit_receive = trio.open_memory_channel[TrailEvent](64)
     router = Router(config, workers=jobs_send, audit=audit_send, rng=random.Random(5))
     await nursery.start(router.run, inbox_receive)
-    yield Rig(inbox_send, jobs_receive, audit_receive, router, config)
+    return Rig(inbox_send, jobs_receive, audit_receive, router, config)
 
 
 def _ids(job: ProviderJob | Reply) -> list[str]:

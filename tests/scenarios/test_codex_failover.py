@@ -59,7 +59,9 @@ async def test_codex_session_completes_while_the_primary_fails(
 async def _completed(trail: Trail, count: int) -> list[object]:
     with trio.fail_after(5):
         while True:
-            rows = trail.rows("SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at")
+            rows = trail.rows(
+                "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
+            )
             if len(rows) >= count:
                 return rows  # type: ignore[return-value]
             await trio.sleep(0.02)

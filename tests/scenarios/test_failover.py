@@ -13,6 +13,7 @@ import trio
 
 from fakes import FakeProviderServer, Fault, Turn, open_fake_provider
 from tests.scenarios.failover_rig import closed_port_url, gate, upstream
+from tests.scenarios.translation_rig import provider_for
 
 PRIMARY = 1_000_000_000
 
@@ -187,3 +188,18 @@ async def test_when_all_fail_without_a_rate_limit_the_last_error_is_shown(
         response = await g.chat()
     assert response.status_code == 503
     assert response.headers["x-switchyard-attempts"] == "2"
+
+
+async def test_a_gemini_429_is_retried_after_its_retry_delay(
+    a: FakeProviderServer, b: FakeProviderServer, tmp_path: Path
+) -> None:
+    """Gemini states the delay in the error body (``RetryInfo.retryDelay``)."""
+    a.enqueue(Fault(status=429, retry_after="0.3"))
+    primary = {**provider_for("gemini", a, weight=PRIMARY, retry=_retrying(1)), "id": "a"}
+    async with gate([primary, upstream(b, "b")], tmp_path) as g:
+        response = await g.chat()
+        attempts = await g.attempts(response)
+    assert response.headers["x-switchyard-provider"] == "a"
+    assert (len(a.requests), len(b.requests)) == (2, 0)
+    assert a.requests[1].received_at - a.requests[0].received_at >= 0.3
+    assert "retry-after 0.3s" in attempts[1]["reason"]

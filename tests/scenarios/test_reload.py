@@ -83,7 +83,9 @@ async def test_a_changed_file_takes_effect_for_new_requests(
             before = await client.post("/v1/chat/completions", json=CHAT, headers=auth())
             assert before.headers["x-switchyard-provider"] == "a"
             second_key = auth(SECOND_VIRTUAL_KEY)
-            assert (await client.post("/v1/chat/completions", json=CHAT, headers=second_key)).status_code == 401
+            assert (
+                await client.post("/v1/chat/completions", json=CHAT, headers=second_key)
+            ).status_code == 401
 
             old = gateway.config
             _write(path, [upstream(b, "b")], extra=MORE_KEYS)
@@ -126,10 +128,16 @@ async def test_requests_in_flight_keep_the_config_they_started_with(
 @pytest.mark.parametrize(
     ("broken", "problem"),
     [
-        ("accounts:\n  - id: 'dev'\n    providerz: []\n", "switchyard.yaml:3: accounts[0]: unknown key"),
+        (
+            "accounts:\n  - id: 'dev'\n    providerz: []\n",
+            "switchyard.yaml:3: accounts[0]: unknown key",
+        ),
         ("accounts: [\n", "switchyard.yaml:2: invalid YAML"),
-        ("accounts:\n  - id: 'dev'\n    providers:\n      - {id: x, type: openai, api_key: '${NOPE}', model: m}\n",
-         "switchyard.yaml:4: accounts[0].providers[0].api_key"),
+        (
+            "accounts:\n  - id: 'dev'\n    providers:\n"
+            "      - {id: x, type: openai, api_key: '${NOPE}', model: m}\n",
+            "switchyard.yaml:4: accounts[0].providers[0].api_key",
+        ),
     ],
     ids=["unknown-key", "bad-yaml", "missing-env"],
 )
@@ -186,7 +194,9 @@ async def test_a_reload_under_load_drops_no_request(
                         if streaming
                         else response.json()["status"] == "completed"
                     )
-                    statuses.append((response.status_code, response.headers["x-switchyard-provider"], done))
+                    statuses.append(
+                        (response.status_code, response.headers["x-switchyard-provider"], done)
+                    )
 
             with trio.fail_after(60):
                 async with trio.open_nursery() as nursery:
@@ -198,7 +208,7 @@ async def test_a_reload_under_load_drops_no_request(
                         _write(path, layouts[reload % len(layouts)])
                         await _wait_for_new_config(gateway, old)
                         answered_at_reload.append(len(statuses))
-    assert 0 < answered_at_reload[0] and answered_at_reload[-1] < clients * per_client
+    assert answered_at_reload[0] > 0 and answered_at_reload[-1] < clients * per_client
     assert len(statuses) == clients * per_client
     assert all(status == 200 and done for status, _, done in statuses), statuses
     assert {provider for _, provider, _ in statuses} == {"a", "b"}
@@ -229,7 +239,9 @@ async def test_sighup_reloads_the_running_gateway(a: FakeProviderServer, tmp_pat
         url = (await _log_line(log_path, "gateway listening"))["url"]
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:
             second_key = auth(SECOND_VIRTUAL_KEY)
-            assert (await client.post("/v1/chat/completions", json=CHAT, headers=second_key)).status_code == 401
+            assert (
+                await client.post("/v1/chat/completions", json=CHAT, headers=second_key)
+            ).status_code == 401
             _write(path, [upstream(a, "a")], extra=MORE_KEYS)
             process.send_signal(signal.SIGHUP)
             await _log_line(log_path, "config reloaded", why="SIGHUP")
@@ -241,3 +253,23 @@ async def test_sighup_reloads_the_running_gateway(a: FakeProviderServer, tmp_pat
                 await trio.sleep(0.05)
     assert process.returncode == 0
     assert VIRTUAL_KEY not in log_path.read_text()
+
+
+async def test_settings_fixed_at_start_are_named_in_the_log(
+    a: FakeProviderServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "switchyard.yaml"
+    _write(path, [upstream(a, "a")])
+    with capture_logs() as logs:
+        async with _reloading_gateway(path) as gateway:
+            old = gateway.config
+            path.write_text(
+                path.read_text().replace("max_body_bytes: 1000000", "max_body_bytes: 5")
+            )
+            new = await _wait_for_new_config(gateway, old)
+            async with httpx.AsyncClient(base_url=gateway.base_url, timeout=10) as client:
+                response = await client.post("/v1/chat/completions", json=CHAT, headers=auth())
+    assert new.server.max_body_bytes == 5
+    assert response.status_code == 200  # the running server keeps its body limit
+    (warning,) = [e for e in logs if "restart" in e["event"]]
+    assert warning["fixed"] == ("server.max_body_bytes",)
