@@ -52,6 +52,15 @@ _ENDPOINTS = {
     "/openai/v1/chat/completions": ClientFormat.CHAT,
     "/chat/completions": ClientFormat.CHAT,
 }
+_WORKER_LOST = ErrorInfo(
+    kind=ErrorKind.INTERNAL, status=500, message="internal error: the provider worker stopped"
+)
+
+
+class _WorkerLost(Exception):
+    """The reply channel closed before a final reply."""
+
+
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
 _JSON = ("content-type", "application/json")
 
@@ -134,7 +143,7 @@ class Ingress:
             parsed = parse_request(request.body, fmt, self._config, key)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
-            await _send_error(writer, rejected.error)
+            await _send_error(writer, rejected.error, _request_id_header(request_id))
             return
         assert key is not None  # parse_request rejects a missing key
         message = ClientRequest(
@@ -156,7 +165,7 @@ class Ingress:
         shed = self._admission_problem()
         if shed is not None:
             self._fail(message, shed)
-            await _send_error(writer, shed)
+            await _send_error(writer, shed, _request_id_header(message.request_id))
             return
         await self._dispatch(message, writer)
 
@@ -178,7 +187,7 @@ class Ingress:
             receive.close()
             error = _shed("the router is saturated")
             self._fail(message, error)
-            await _send_error(writer, error)
+            await _send_error(writer, error, _request_id_header(message.request_id))
             return
         self._inflight += 1
         try:
@@ -187,6 +196,9 @@ class Ingress:
                     await _relay(receive, writer, message)
                     return
                 await self._abandon(message, writer)
+        except _WorkerLost:
+            # the worker ended without a final reply (it crashed): the trail says so
+            self._fail(message, _WORKER_LOST)
         except ClientGone:
             log.info("client gone", request_id=message.request_id)
         finally:
@@ -199,7 +211,7 @@ class Ingress:
             await writer.send_chunk(stream_failure(message.client_format, error, 0))
             await writer.end_stream()
         else:
-            await _send_error(writer, error)
+            await _send_error(writer, error, _request_id_header(message.request_id))
 
     def _reject(
         self,
@@ -266,8 +278,8 @@ async def _relay(
     try:
         first = await receive.receive()
     except trio.EndOfChannel:
-        await _send_error(writer, _error(ErrorKind.INTERNAL, 500, "the provider worker stopped"))
-        return
+        await _send_error(writer, _WORKER_LOST, _request_id_header(message.request_id))
+        raise _WorkerLost from None
     if isinstance(first, ReplyError):
         await _send_error(writer, first.error, first.headers)
         return
@@ -287,10 +299,9 @@ async def _relay_stream(
         try:
             reply = await receive.receive()
         except trio.EndOfChannel:
-            error = _error(ErrorKind.INTERNAL, 500, "the provider worker stopped mid-stream")
-            await writer.send_chunk(stream_failure(message.client_format, error, 0))
+            await writer.send_chunk(stream_failure(message.client_format, _WORKER_LOST, 0))
             await writer.end_stream()
-            return
+            raise _WorkerLost from None
         if isinstance(reply, ReplyEnd):
             await writer.end_stream()
             return
@@ -319,6 +330,10 @@ async def _send_error(
         retry_after = error.retry_after if error.retry_after is not None else 1.0
         headers.append(("retry-after", str(max(1, round(retry_after)))))
     await writer.send_response(error.status, headers, render_openai_error(error))
+
+
+def _request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
+    return (("x-request-id", request_id),)
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

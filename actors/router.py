@@ -15,6 +15,7 @@ than letting the router's own inbox back up behind it.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -86,7 +87,13 @@ class Router:
         async for message in inbox:
             match message:
                 case RouteRequest():
-                    self._route(message)
+                    try:
+                        self._route(message)
+                    except Exception:
+                        # a bug: answer this request, then crash loudly for the supervisor
+                        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
+                            self._refuse(message, _ROUTER_BUG)
+                        raise
                 case AttemptReport():
                     self._record(message)
                 case ReloadConfig():
@@ -255,6 +262,11 @@ def _shed() -> ErrorInfo:
         message="gateway busy: provider workers are saturated",
         retry_after=1.0,
     )
+
+
+_ROUTER_BUG = ErrorInfo(
+    kind=ErrorKind.INTERNAL, status=500, message="internal error in the router; see the logs"
+)
 
 
 __all__ = ["ProviderCheck", "Router", "RouterStatistics"]

@@ -29,11 +29,13 @@ def config_yaml(
     *,
     db_path: Path,
     max_body_bytes: int = 1_000_000,
+    max_inflight: int = 1024,
     extra_keys: str = "",
 ) -> str:
     lines = [
         "server:",
         f"  max_body_bytes: {max_body_bytes}",
+        f"  max_inflight: {max_inflight}",
         "database:",
         f'  url: "sqlite:///{db_path}"',
         "accounts:",
