@@ -1,7 +1,8 @@
 """One HTTP/1.1 connection of ``actors.http_server``: read, dispatch, respond, repeat.
 
-h11 parses each request: a fresh ``h11.Connection`` per request cycle, with any
-pipelined bytes carried over; ``_http_exchange`` encodes the responses.
+``actors._http11`` parses each request head out of the connection's receive
+buffer and ``actors._http11_body`` its body; whatever the client pipelined stays
+in the buffer for the next cycle. ``_http_exchange`` encodes the responses.
 
 Timeouts are plain deadlines on the connection that the server's reaper task
 checks (``cancel_if_expired``), not a cancel scope per read: entering and leaving
@@ -15,9 +16,10 @@ import socket
 import time
 from email.utils import formatdate
 
-import h11
 import trio
 
+from actors._http11 import ProtocolError, RequestHead, find_head_end, parse_request_head
+from actors._http11_body import BodyReader, BodyTooLarge
 from actors._http_exchange import (
     STAGE_DONE,
     STAGE_UNSTARTED,
@@ -31,10 +33,6 @@ from actors._http_exchange import (
 
 RECEIVE_SIZE = 64 * 1024
 """Bytes asked of the socket per receive."""
-
-MAX_HEAD_BYTES = 64 * 1024
-"""A request head still incomplete past this many bytes is answered 431 (h11 checks
-between reads, so a longer head that completes within one read gets through)."""
 
 LINGER_S = 1.0
 LINGER_MAX_BYTES = 1024 * 1024
@@ -98,21 +96,17 @@ class ServerState:
         return self._date_line
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class HttpConnection:
     """Serves the requests of one client connection, one after the other."""
 
     __slots__ = (
+        "_buffer",
         "_client",
         "_linger",
         "_scope",
         "_stream",
         "broken",
         "deadline",
-        "h11",
         "phase",
         "state",
     )
@@ -121,7 +115,7 @@ class HttpConnection:
         self.state = state
         self._stream = stream
         self._scope = trio.CancelScope()
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._buffer = bytearray()
         self.phase = _IDLE
         self.deadline = math.inf
         self.broken = False
@@ -172,7 +166,6 @@ class HttpConnection:
                     state.request_finished()
             if not keep_alive:
                 return
-            self._next_cycle()
             fresh = False
 
     async def _exchange(self, fresh: bool) -> bool:
@@ -181,52 +174,50 @@ class HttpConnection:
             head = await self._read_head(fresh)
             if head is None:
                 return False
-            # Headers.raw_items() is far cheaper than iterating h11's Headers sequence.
-            headers = tuple(
-                [
-                    (k.lower().decode("latin-1"), v.decode("latin-1"))
-                    for k, v in head.headers.raw_items()
-                ]
-            )
-            body = await self._read_body(headers)
+            body = await self._read_body(head)
             if body is None:
                 return False
-        except h11.RemoteProtocolError as exc:
-            await self._fail_request(exc.error_status_hint, f"bad HTTP request: {exc}")
-            return False
-        except _BodyTooLarge:
+        except BodyTooLarge:
             await self._fail_request(413, "request body too large")
+            return False
+        except ProtocolError as exc:
+            await self._fail_request(exc.status, f"bad HTTP request: {exc}")
             return False
         self.phase = _HANDLING
         self.deadline = math.inf
         request = HttpRequest(
-            method=head.method.decode("latin-1"),
-            target=head.target.decode("latin-1"),
-            headers=headers,
+            method=head.method,
+            target=head.target,
+            headers=head.headers,
             body=body,
             client=self._client,
         )
-        return await self._dispatch(request, http_1_0=head.http_version != b"1.1")
+        return await self._dispatch(request, head)
 
-    async def _read_head(self, fresh: bool) -> h11.Request | None:
+    async def _read_head(self, fresh: bool) -> RequestHead | None:
         """The next request head, or None on EOF (timeouts and shutdown cancel)."""
-        conn = self.h11
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
+        buffer = self._buffer
+        end = find_head_end(buffer) if buffer else -1
+        if end < 0:
             state = self.state
             wait = state.header_timeout_s if fresh else state.keepalive_timeout_s
             self.deadline = trio.current_time() + wait
-            while event is h11.NEED_DATA:
+            while end < 0:
                 data = await self._receive()
-                if data and self.phase == _IDLE:
+                if not data:
+                    if buffer:
+                        raise ProtocolError("the client closed the connection mid-head")
+                    return None
+                if self.phase == _IDLE:
                     self._activate(fresh)
-                conn.receive_data(data)
-                event = conn.next_event()
-        if type(event) is not h11.Request:
-            return None
+                searched = len(buffer)
+                buffer += data
+                end = find_head_end(buffer, searched)
         if self.phase == _IDLE:  # the request was already buffered (pipelining)
             self._activate(fresh=True)
-        return event
+        head = parse_request_head(buffer[:end])
+        del buffer[:end]
+        return head
 
     def _activate(self, fresh: bool) -> None:
         """A request's first byte is here: it is in flight and its head has a deadline."""
@@ -235,44 +226,46 @@ class HttpConnection:
         if not fresh:
             self.deadline = trio.current_time() + self.state.header_timeout_s
 
-    async def _read_body(self, headers: tuple[tuple[str, str], ...]) -> bytes | None:
+    async def _read_body(self, head: RequestHead) -> bytes | None:
         """The whole request body, or None if the client went away."""
         state = self.state
-        limit = state.max_body_bytes
-        for name, value in headers:  # h11 has checked that Content-Length is all digits
-            if name == "content-length" and int(value) > limit:
-                raise _BodyTooLarge
-        conn = self.h11
-        parts: list[bytes | bytearray] = []
-        size = 0
-        continued = False
+        reader = BodyReader(
+            content_length=head.content_length,
+            chunked=head.chunked,
+            max_bytes=state.max_body_bytes,
+        )
+        buffer = self._buffer
+        piece = reader.read(buffer)
+        if piece == b"":  # no body (the usual GET), or a whole one already buffered
+            return piece
+        parts: list[bytes] = []
+        waiting_for_continue = head.expects_continue
         while True:
-            event = conn.next_event()
-            if type(event) is h11.Data:
-                size += len(event.data)
-                if size > limit:
-                    raise _BodyTooLarge
-                parts.append(event.data)
-            elif type(event) is h11.EndOfMessage:
-                return bytes(parts[0]) if len(parts) == 1 else b"".join(parts)
-            elif event is not h11.NEED_DATA:
-                return None
-            else:
-                if not continued and conn.they_are_waiting_for_100_continue:
-                    continued = True
+            if piece is None:
+                if waiting_for_continue:
+                    waiting_for_continue = False
                     if not await self._write_quietly(_CONTINUE):
                         return None
                 self.deadline = trio.current_time() + state.body_timeout_s
-                conn.receive_data(await self._receive())
+                data = await self._receive()
+                if not data:
+                    raise ProtocolError("the client closed the connection mid-body")
+                buffer += data
+            elif piece:
+                parts.append(piece)
+                waiting_for_continue = False
+            else:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+            piece = reader.read(buffer)
 
-    async def _dispatch(self, request: HttpRequest, *, http_1_0: bool) -> bool:
+    async def _dispatch(self, request: HttpRequest, head: RequestHead) -> bool:
         """Run the handler; True if it answered in full and the connection may be reused."""
         state = self.state
         writer = ResponseWriter(
             self,
             head_only=request.method == "HEAD",
-            http_1_0=http_1_0,
-            keep_alive=not http_1_0 and not _asks_to_close(request),
+            http_1_0=head.http_1_0,
+            keep_alive=head.keep_alive,
         )
         failure: Exception | None = None
         try:
@@ -296,15 +289,6 @@ class HttpConnection:
         if stage == STAGE_UNSTARTED:
             await self._send_error(500, "internal server error", head_only=request.method == "HEAD")
         return False
-
-    def _next_cycle(self) -> None:
-        """A fresh parser for the next request, fed what the client already sent."""
-        leftover, closed = self.h11.trailing_data
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-        if leftover:
-            self.h11.receive_data(leftover)
-        if closed:
-            self.h11.receive_data(b"")
 
     async def _receive(self) -> bytes:
         """Up to RECEIVE_SIZE bytes; b"" once the client has closed or reset."""
@@ -351,11 +335,6 @@ class HttpConnection:
                     drained += len(data)
             except _SOCKET_FAILURES:
                 return
-
-
-def _asks_to_close(request: HttpRequest) -> bool:
-    value = request.header("connection")
-    return value is not None and "close" in [token.strip() for token in value.lower().split(",")]
 
 
 def _describe_peer(stream: trio.SocketStream) -> str:

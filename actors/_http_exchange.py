@@ -1,10 +1,10 @@
 """One HTTP exchange of ``actors.http_server``: the request and its response writer.
 
-h11 parses requests; responses are encoded here, because building them through
-h11's events costs more than half of the server's CPU per request (h11 validates
-every header twice). The encoding is small: a status line, the caller's headers
-(checked so no value can split the head), framing, ``Date``, ``Connection: close``
-when the connection ends, and chunked framing for streams.
+``actors._http11`` parses requests; responses are encoded here, directly: a
+status line, the caller's headers (checked so no value can split the head),
+framing, ``Date``, ``Connection: close`` when the connection ends (or
+``Connection: keep-alive`` to an HTTP/1.0 client that asked for it), and chunked
+framing for streams.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 # with one LF per header, no value can smuggle in a line of its own.
 _HEADER_LINES = re.compile(r"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+: [^\r\n\x00]*\r\n)*")
 _CLOSE_LINE = "connection: close\r\n"
+_KEEP_ALIVE_LINE = "connection: keep-alive\r\n"
 _CHUNKED_LINE = "transfer-encoding: chunked\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 
@@ -161,6 +162,8 @@ class ResponseWriter:
             self.keep_alive = False
         if not self.keep_alive:
             framing += _CLOSE_LINE
+        elif self._http_1_0:  # HTTP/1.0 closes unless told otherwise
+            framing += _KEEP_ALIVE_LINE
         return encode_head(status, headers, framing + state.date_line())
 
     def _require(self, stage: int) -> None:

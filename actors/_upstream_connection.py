@@ -1,4 +1,7 @@
-"""One upstream HTTP/1.1 connection: URL targets, connect + TLS, h11 send and receive.
+"""One upstream HTTP/1.1 connection: URL targets, connect + TLS, send and receive.
+
+Request heads are encoded and response heads and bodies parsed by the strict,
+sans-I/O ``actors._http11`` and ``actors._http11_body``.
 
 The pool in `actors.http_client` owns these; nothing else should. The error
 types live here because the connection raises them; `actors.http_client`
@@ -8,14 +11,24 @@ re-exports them and draws their tree.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import h11
 import trio
+
+from actors._http11 import (
+    ProtocolError,
+    ResponseHead,
+    encode_request_head,
+    find_head_end,
+    parse_response_head,
+)
+from actors._http11_body import BodyReader
 
 RECEIVE_SIZE = 65536
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_POOL_FIELDS = frozenset({"host", "content-length", "transfer-encoding"})
 
 
 class UpstreamTransportError(Exception):
@@ -76,25 +89,57 @@ def parse_url(url: str) -> Target:
     return Target(origin=origin, path=path, host_header=host_header)
 
 
-def build_request(method: str, path: str, headers: list[tuple[str, str]]) -> h11.Request:
-    """Validate the request head before any connection is touched."""
-    try:
-        return h11.Request(method=method, target=path, headers=headers)
-    except (h11.LocalProtocolError, UnicodeError, TypeError):
-        # h11's message quotes the offending value, which may be a credential.
-        raise ValueError("request method, path or headers are not valid HTTP/1.1") from None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedRequest:
+    """A request head, encoded and validated before any connection is touched."""
+
+    head: bytes
+    head_only: bool  # a HEAD request: the response has no body
+    keep_alive: bool  # False when the caller asked for ``Connection: close``
+
+
+def build_request(
+    method: str, path: str, framing: list[tuple[str, str]], headers: Sequence[tuple[str, str]]
+) -> PreparedRequest:
+    """Encode ``framing`` (the pool's Host and Content-Length) then the caller's headers.
+
+    ValueError, naming no value (it may be a credential), for anything invalid in
+    HTTP/1.1 or a caller header that the pool sets itself.
+    """
+    keep_alive = True
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in _POOL_FIELDS:
+            raise ValueError("request method, path or headers are not valid HTTP/1.1") from None
+        if lowered == "connection" and "close" in [t.strip() for t in value.lower().split(",")]:
+            keep_alive = False
+    head = encode_request_head(method, path, [*framing, *headers])
+    return PreparedRequest(head=head, head_only=method == "HEAD", keep_alive=keep_alive)
 
 
 class Connection:
-    """One socket, its h11 state machine, and what the pool needs to know about it."""
+    """One socket, its receive buffer and parse state, and what the pool needs to know."""
 
-    __slots__ = ("eof", "h11", "idle_since", "label", "received", "reused", "socket", "stream")
+    __slots__ = (
+        "body",
+        "buffer",
+        "eof",
+        "idle_since",
+        "keep_alive",
+        "label",
+        "received",
+        "reused",
+        "socket",
+        "stream",
+    )
 
     def __init__(self, stream: trio.abc.Stream, socket: trio.socket.SocketType, label: str) -> None:
         self.stream = stream
         self.socket = socket
         self.label = label
-        self.h11 = h11.Connection(h11.CLIENT)
+        self.buffer = bytearray()
+        self.body = BodyReader(content_length=0, chunked=False)  # the current response's
+        self.keep_alive = False  # whether the current exchange allows another one after it
         self.idle_since = 0.0
         self.reused = False
         self.received = 0  # bytes received in the current request/response cycle
@@ -108,39 +153,62 @@ class Connection:
         """Whether a failure so far may be the server having dropped it while idle."""
         return self.reused and self.received == 0
 
-    async def send_request(self, request: h11.Request, body: bytes) -> h11.Response:
+    def reusable(self) -> bool:
+        """Whether the exchange ended cleanly and the connection may carry the next one."""
+        return self.keep_alive and self.body.done and not self.eof and not self.buffer
+
+    async def send_request(self, request: PreparedRequest, body: bytes) -> ResponseHead:
         """Send the whole request in one write and wait for the final response head."""
-        wire = self.h11.send(request) or b""
-        if body:
-            wire += b"".join(self.h11.send_with_data_passthrough(h11.Data(data=body)) or ())
-        wire += self.h11.send(h11.EndOfMessage()) or b""
         try:
-            await self.stream.send_all(wire)
+            await self.stream.send_all(request.head + body if body else request.head)
         except trio.BrokenResourceError as exc:
             raise UpstreamWriteError(f"connection to {self.label} broke while sending") from exc
         while True:
-            event = await self.next_event()
-            if type(event) is h11.Response:
-                return event
-            if type(event) is not h11.InformationalResponse:
-                raise UpstreamProtocolError(f"{self.label} sent no response head")
+            head = await self._read_head(request.head_only)
+            if head.status >= 200:
+                break
+            if head.status == 101:  # we never ask to switch protocols
+                raise UpstreamProtocolError(f"{self.label} switched protocols unasked")
+        self.body = BodyReader(
+            content_length=head.content_length, chunked=head.chunked, response=True
+        )
+        self.keep_alive = head.keep_alive and request.keep_alive
+        return head
 
-    async def next_event(self) -> h11.Event:
-        """The next h11 event, receiving from the socket as needed."""
+    async def next_piece(self) -> bytes:
+        """The next piece of the response body, receiving as needed; b"" at its end."""
+        body = self.body
         while True:
             try:
-                event = self.h11.next_event()
-            except h11.RemoteProtocolError as exc:
+                piece = body.read(self.buffer)
+                if piece is not None:
+                    return piece
                 if self.eof:
-                    message = f"{self.label} closed the connection mid-response"
-                    raise UpstreamReadError(message) from exc
-                raise UpstreamProtocolError(f"{self.label} sent invalid HTTP/1.1") from exc
-            if event is h11.NEED_DATA:
+                    body.read_eof()
+                    continue
+            except ProtocolError as exc:
+                raise self._protocol_failure() from exc
+            await self._receive()
+
+    async def _read_head(self, head_request: bool) -> ResponseHead:
+        buffer = self.buffer
+        searched = 0
+        try:
+            while (end := find_head_end(buffer, searched)) < 0:
+                if self.eof:
+                    raise ProtocolError("the connection closed within a response head")
+                searched = len(buffer)
                 await self._receive()
-            elif event is h11.PAUSED:
-                raise UpstreamProtocolError(f"{self.label} sent data out of turn")
-            else:
-                return event  # type: ignore[return-value]  # the two sentinels are handled above
+            head = parse_response_head(buffer[:end], head_request=head_request)
+        except ProtocolError as exc:
+            raise self._protocol_failure() from exc
+        del buffer[:end]
+        return head
+
+    def _protocol_failure(self) -> UpstreamTransportError:
+        if self.eof:
+            return UpstreamReadError(f"{self.label} closed the connection mid-response")
+        return UpstreamProtocolError(f"{self.label} sent invalid HTTP/1.1")
 
     async def _receive(self) -> None:
         try:
@@ -149,11 +217,11 @@ class Connection:
             raise UpstreamReadError(f"connection to {self.label} was reset") from exc
         if data:
             self.received += len(data)
+            self.buffer += data
         elif self.received == 0:
             raise UpstreamReadError(f"{self.label} closed the connection before responding")
         else:
             self.eof = True
-        self.h11.receive_data(data)  # type: ignore[arg-type]  # h11 takes bytearray too
 
 
 async def open_connection(

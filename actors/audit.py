@@ -8,9 +8,15 @@ worker thread (``CapacityLimiter(1)``: the sync SQLAlchemy engine, one writer).
 While a write runs the inbox keeps filling; when it is full, senders see
 ``WouldBlock`` and shed load rather than lose a trail.
 
+With a ``Meter`` (``budgets.metering``) every event is priced on arrival, before it is
+sequenced: attempts and requests get their ``cost_usd``, and each terminal event's
+settlement goes to the budget accountant without waiting (a full accountant inbox
+keeps it, in order, for the next batch rather than drop it). So the trail's costs and the
+accountant's counters come from the same numbers.
+
 At each terminal event it logs one canonical line per request on the
-``switchyard.request`` logger (ids, status, latency, provider, tokens; never bodies or
-secrets). A write that raises is a bug and propagates. When the inbox closes, the
+``switchyard.request`` logger (ids, status, latency, provider, tokens, cost; never
+bodies or secrets). A write that raises is a bug and propagates. When the inbox closes, the
 rest is written; when cancelled, what was received (and what is still buffered) is
 written under a shielded ``CLEANUP_TIMEOUT_S``.
 """
@@ -25,6 +31,9 @@ from dataclasses import dataclass
 import structlog
 import trio
 
+from budgets.metering import Meter
+from budgets.pricing import PriceTable
+from messages.budget import AccountantInbox, Settle
 from messages.events import RequestReceived, ResponseCompleted, ResponseFailed, TrailEvent
 from storage import Recorder, SequencedEvent
 
@@ -98,7 +107,13 @@ class _Sequencer:
 
 class AuditLogger:
     def __init__(
-        self, recorder: Recorder, *, batch_max: int = 2048, flush_interval_s: float = 0.02
+        self,
+        recorder: Recorder,
+        *,
+        batch_max: int = 2048,
+        flush_interval_s: float = 0.02,
+        meter: Meter | None = None,
+        settle: trio.MemorySendChannel[AccountantInbox] | None = None,
     ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be at least 1, not {batch_max}")
@@ -116,6 +131,9 @@ class AuditLogger:
         self._last_batch_size = 0
         self._lags_ms: deque[float] = deque(maxlen=_SAMPLE_WINDOW)
         self._writes_ms: deque[float] = deque(maxlen=_SAMPLE_WINDOW)
+        self._meter = meter
+        self._settle = settle
+        self._unsent: deque[Settle] = deque()
 
     async def run(
         self,
@@ -131,6 +149,14 @@ class AuditLogger:
             except trio.Cancelled:
                 await self._final_flush(inbox)
                 raise
+            finally:
+                if self._settle is not None:
+                    self._settle.close()
+
+    def use_prices(self, prices: PriceTable) -> None:
+        """Price with ``prices`` from now on (a config reload)."""
+        if self._meter is not None:
+            self._meter.pricer.use(prices)
 
     def statistics(self) -> AuditStatistics:
         return AuditStatistics(
@@ -151,6 +177,7 @@ class AuditLogger:
             except trio.EndOfChannel:
                 return
             ended = await self._gather(inbox)
+            await self._send_unsent()
             await self._flush()
             if ended:
                 return
@@ -186,11 +213,39 @@ class AuditLogger:
             )
 
     def _accept(self, event: TrailEvent) -> None:
+        if self._meter is not None:
+            event, settle = self._meter.observe(event)
+            if settle is not None:
+                self._send_settle(settle)
         sequenced, request = self._sequencer.assign(event)
         self._forming.append(sequenced)
         self._received += 1
         if isinstance(event, ResponseCompleted | ResponseFailed):
             _log_request(event, request.session_id)
+
+    def _send_settle(self, settle: Settle) -> None:
+        if self._settle is None:
+            return
+        if self._unsent:
+            self._unsent.append(settle)
+            return
+        try:
+            self._settle.send_nowait(settle)
+        except trio.WouldBlock:
+            self._unsent.append(settle)
+            _log.warning("budget accountant inbox full: settlements wait for the next flush")
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the accountant has stopped (shutdown): its counters are rebuilt from SQL
+
+    async def _send_unsent(self) -> None:
+        """Hand over settlements a full accountant inbox could not take (in order)."""
+        while self._unsent and self._settle is not None:
+            try:
+                await self._settle.send(self._unsent[0])
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._unsent.clear()
+                return
+            self._unsent.popleft()
 
     async def _flush(self) -> None:
         """Write everything formed so far, ``batch_max`` events at a time."""
@@ -228,6 +283,7 @@ def _log_request(event: ResponseCompleted | ResponseFailed, session_id: str | No
         cached_input_tokens=usage.cached_input_tokens if usage else 0,
         output_tokens=usage.output_tokens if usage else 0,
         reasoning_tokens=usage.reasoning_tokens if usage else 0,
+        cost_usd=event.cost_usd,
         session_id=session_id,
     )
 

@@ -1,14 +1,17 @@
-"""Pooled keep-alive HTTP/1.1 client for upstream providers, on trio + h11.
+"""Pooled keep-alive HTTP/1.1 client for upstream providers, on trio.
 
 The provider worker sends every upstream call through one `UpstreamPool`. It
 exists because httpx under trio costs several times the CPU per request (see
 ``scripts/bench_client.py``), and the gateway's whole overhead budget is a
-fraction of a millisecond.
+fraction of a millisecond; for the same reason it speaks HTTP/1.1 through the
+small strict parser in ``actors._http11`` rather than h11 (which cost about
+half of the client's CPU per request).
 
 What the pool does and does not do:
 
 - one keep-alive pool per origin (scheme, host, port); a connection is reused
-  only after its response was read to the end and h11 allows it;
+  only after its response was read to the end, with nothing after it, and when
+  neither side said ``Connection: close`` (nor HTTP/1.0, nor a body ended by close);
 - a reused connection that turns out to be dead before any response byte
   arrived is replaced once, transparently (a new one never is);
 - the connect timeout (TCP + TLS) is the pool's; every other deadline is the
@@ -35,12 +38,13 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import certifi
-import h11
 import trio
 
+from actors._http11 import ResponseHead
 from actors._upstream_connection import (
     Connection,
     Origin,
+    PreparedRequest,
     Target,
     UpstreamConnectError,
     UpstreamProtocolError,
@@ -92,11 +96,10 @@ class UpstreamResponse:
 
     __slots__ = ("_complete", "_connection", "headers", "status")
 
-    def __init__(self, head: h11.Response, connection: Connection) -> None:
-        self.status: int = head.status_code
-        self.headers: tuple[tuple[str, str], ...] = tuple(
-            (name.decode("ascii"), value.decode("latin-1")) for name, value in head.headers
-        )
+    def __init__(self, head: ResponseHead, connection: Connection) -> None:
+        self.status: int = head.status
+        self.headers: tuple[tuple[str, str], ...] = head.headers
+        """Names lower-cased, values decoded as latin-1, in arrival order."""
         self._connection = connection
         self._complete = False
 
@@ -119,16 +122,12 @@ class UpstreamResponse:
 
     async def _next_chunk(self) -> bytes:
         """The next piece of body data, or b"" once the body is complete."""
-        while not self._complete:
-            event = await self._connection.next_event()
-            if type(event) is h11.Data:
-                if event.data:
-                    return bytes(event.data)
-            elif type(event) is h11.EndOfMessage:
-                self._complete = True
-            else:
-                raise UpstreamProtocolError(f"{self._connection.label} sent an unexpected event")
-        return b""
+        if self._complete:
+            return b""
+        piece = await self._connection.next_piece()
+        if not piece:
+            self._complete = True
+        return piece
 
 
 class _BodyChunks:
@@ -166,7 +165,7 @@ class _Exchange:
     __slots__ = ("_body", "_pool", "_request", "_response", "_slot")
 
     def __init__(
-        self, pool: UpstreamPool, slot: _OriginSlot, request: h11.Request, body: bytes
+        self, pool: UpstreamPool, slot: _OriginSlot, request: PreparedRequest, body: bytes
     ) -> None:
         self._pool = pool
         self._slot = slot
@@ -243,7 +242,7 @@ class UpstreamPool:
             framing = [("Host", target.host_header), ("Content-Length", str(len(body)))]
         else:
             framing = [("Host", target.host_header)]
-        request = build_request(method, target.path, [*framing, *headers])
+        request = build_request(method, target.path, framing, headers)
         slot = self._slots.get(target.origin)
         if slot is None:
             slot = self._slots[target.origin] = _OriginSlot(target.origin, self._max_connections)
@@ -273,7 +272,7 @@ class UpstreamPool:
         return target
 
     async def _begin(
-        self, slot: _OriginSlot, request: h11.Request, body: bytes
+        self, slot: _OriginSlot, request: PreparedRequest, body: bytes
     ) -> UpstreamResponse:
         try:
             slot.limit.acquire_nowait()
@@ -291,23 +290,18 @@ class UpstreamPool:
         self._active -= 1
         slot.limit.release()
         connection = response._connection
-        state = connection.h11
         if (
             response._complete
-            and not connection.eof  # a body delimited by the server closing
+            and connection.reusable()
             and not self._closed
-            and state.our_state is h11.DONE
-            and state.their_state is h11.DONE
-            and not state.trailing_data[0]
             and len(slot.idle) < self._max_idle
         ):
-            state.start_next_cycle()
             self._check_in(slot, connection)
         else:
             connection.close_now()
 
     async def _exchange(
-        self, slot: _OriginSlot, request: h11.Request, body: bytes
+        self, slot: _OriginSlot, request: PreparedRequest, body: bytes
     ) -> UpstreamResponse:
         connection = self._check_out(slot) or await self._connect(slot.origin)
         try:
@@ -321,7 +315,7 @@ class UpstreamPool:
 
     @staticmethod
     async def _send_on(
-        connection: Connection, request: h11.Request, body: bytes
+        connection: Connection, request: PreparedRequest, body: bytes
     ) -> UpstreamResponse:
         try:
             head = await connection.send_request(request, body)

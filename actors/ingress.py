@@ -1,24 +1,28 @@
 """The ingress actor: HTTP in, one parsed and authenticated request message out, and the
 answer relayed back to the socket chunk by chunk as the provider worker sends it.
 
-Per request: one JSON parse, the key resolved, ``request.received`` to the audit logger,
-a ``RouteRequest`` carrying a fresh reply channel to the router (``send_nowait``: a full
-inbox sheds load with a 503 instead of queueing without bound), then the relay. Errors
-are rendered in OpenAI's shape with the right status.
+Per request: one JSON parse, the key resolved (config and stored keys; unknown, revoked
+or expired → 401), ``request.received`` to the audit logger, a budget reservation if a
+budget covers the key (402 / 429; settled later from the trail, by the audit logger's
+meter), a ``RouteRequest`` carrying a fresh reply channel to the router (``send_nowait``:
+a full inbox sheds load with a 503 instead of queueing without bound), then the relay.
+Errors are rendered in OpenAI's shape with the right status.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import orjson
 import structlog
 import trio
 
 from actors.http_server import ClientGone, HttpRequest, ResponseWriter
-from actors.keys import KeyRing
-from config.model import GatewayConfig
+from actors.reservation import Reservations
+from budgets.keys import KeyDirectory, KeyLookup, StoredKey
+from config.model import GatewayConfig, VirtualKeyConfig
 from messages.chat import ClientFormat
 from messages.commands import (
     ClientRequest,
@@ -81,9 +85,12 @@ class Ingress:
         router: trio.MemorySendChannel[RouterInbox],
         audit: trio.MemorySendChannel[TrailEvent],
         total_timeout_s: float,
+        reservations: Reservations | None = None,
+        stored_keys: Sequence[StoredKey] = (),
     ) -> None:
         self._config = config
-        self._keys = KeyRing.from_config(config)
+        self._keys = KeyDirectory(config.virtual_keys, stored_keys)
+        self._reservations = reservations or Reservations(None)
         self._router = router
         self._audit = audit
         self._total_timeout_s = total_timeout_s
@@ -99,9 +106,16 @@ class Ingress:
         """Use ``config`` for every request parsed from now on; those already parsed keep
         the config (and deadline) they started with."""
         self._config = config
-        self._keys = KeyRing.from_config(config)
+        self._keys = self._keys.with_config_keys(config.virtual_keys)
         self._total_timeout_s = total_timeout_s
         self._max_inflight = config.server.max_inflight
+
+    def use_stored_keys(self, keys: Sequence[StoredKey]) -> None:
+        """The virtual keys stored in SQL, as the store watcher last read them."""
+        self._keys = self._keys.with_stored(keys)
+
+    def _resolve(self, request: HttpRequest) -> KeyLookup:
+        return self._keys.resolve(request.header("authorization"), now=time.time())
 
     async def handle(self, request: HttpRequest, writer: ResponseWriter) -> None:
         path = request.target.partition("?")[0]
@@ -119,7 +133,7 @@ class Ingress:
             await _send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 
     async def _handle_models(self, request: HttpRequest, writer: ResponseWriter) -> None:
-        key = self._keys.resolve(request.header("authorization"))
+        key = self._resolve(request).key
         if key is None:
             await _send_error(writer, _unauthenticated(request))
             return
@@ -138,8 +152,12 @@ class Ingress:
         request_id = "req_" + os.urandom(12).hex()
         started = trio.current_time()
         received_at = time.time()
-        key = self._keys.resolve(request.header("authorization"))
+        lookup = self._resolve(request)
+        key = lookup.key
         try:
+            if lookup.problem in ("revoked", "expired"):
+                error, key_id = lookup.error(), lookup.key_id
+                raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
             parsed = parse_request(request.body, fmt, self._config, key)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
@@ -161,11 +179,17 @@ class Ingress:
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
         )
-        self._emit(_received(message, request, request.body))
-        shed = self._admission_problem()
-        if shed is not None:
-            self._fail(message, shed)
-            await _send_error(writer, shed, _request_id_header(message.request_id))
+        self._emit(_received(message, request, key))
+        problem = self._admission_problem() or await self._reservations.reserve(
+            message,
+            key,
+            self._config,
+            body_size=len(request.body),
+            expires_at=message.received_at + self._total_timeout_s + DEADLINE_GRACE_S,
+        )
+        if problem is not None:
+            self._fail(message, problem)
+            await _send_error(writer, problem, _request_id_header(message.request_id))
             return
         await self._dispatch(message, writer)
 
@@ -351,7 +375,9 @@ def _unauthenticated(request: HttpRequest) -> ErrorInfo:
     return _error(ErrorKind.UNAUTHENTICATED, 401, f"invalid API key: the request carried {given}")
 
 
-def _received(message: ClientRequest, request: HttpRequest, body: bytes) -> RequestReceived:
+def _received(
+    message: ClientRequest, request: HttpRequest, key: VirtualKeyConfig
+) -> RequestReceived:
     return RequestReceived(
         request_id=message.request_id,
         at=message.received_at,
@@ -364,7 +390,9 @@ def _received(message: ClientRequest, request: HttpRequest, body: bytes) -> Requ
         session_id=message.session_id,
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
-        body=body,
+        body=request.body,
+        team=key.team,
+        customer=key.customer,
     )
 
 

@@ -6,13 +6,21 @@ Every channel is opened here, every actor is started here, in dependency order::
                 ▲                                                   │
                 └────────────── per-request reply channel ◄─────────┘
     ingress, router, provider worker ──TrailEvent──► audit logger ──► SQL (one thread)
+    ingress ──Reserve──► budget accountant ◄──Settle── audit logger (prices the trail)
+    store watcher ──UseBudgets──► budget accountant;  accountant ──BudgetBoard──► router
 
 Inbox sizes (bounded; a full inbox sheds the request with a 503):
   audit 65 536 events (≈ 10 000 requests of trail; the ingress stops admitting at 80 %),
-  router 4 096 requests, provider worker 4 096 jobs, per-request replies 32 chunks.
+  router 4 096 requests, provider worker 4 096 jobs, per-request replies 32 chunks,
+  budget accountant 16 384 messages (it never awaits while handling one).
 
 The provider worker also holds a clone of the router's inbox, for its attempt reports
 (sent without waiting; the router feeds its circuit breakers with them).
+
+Budgets (``actors.budget_wiring``): the accountant starts before the router and the
+ingress, its counters rebuilt from SQL; the router skips providers through the
+``BudgetBoard``'s gate (its ``checks``); the store watcher hands the CLI's keys and
+budgets to the ingress and the accountant every two seconds.
 
 Reload (SIGHUP, or the config file changing; see ``actors.config_watcher``): the new
 config goes to the ingress, then — as a ``ReloadConfig`` message, behind every request
@@ -35,14 +43,19 @@ import structlog
 import trio
 
 from actors.audit import AuditLogger
+from actors.budget import Accountant
+from actors.budget_wiring import BudgetWiring
 from actors.config_watcher import POLL_S, ConfigWatcher
 from actors.http_client import UpstreamPool
 from actors.http_server import HttpServer
 from actors.ingress import Ingress, render_error
 from actors.provider_worker import ProviderWorker
+from actors.reservation import Reservations
 from actors.router import Router
+from actors.store_watcher import POLL_S as STORE_POLL_S
 from actors.supervisor import supervised
 from config.model import GatewayConfig
+from messages.budget import AccountantInbox
 from messages.commands import ProviderJob, ReloadConfig, RouterInbox
 from messages.events import TrailEvent
 from storage.database import ensure_migrated, make_engine
@@ -53,6 +66,7 @@ log = structlog.get_logger("switchyard.system")
 AUDIT_INBOX = 65_536
 ROUTER_INBOX = 4_096
 WORKER_INBOX = 4_096
+ACCOUNTANT_INBOX = 16_384
 DRAIN_TIMEOUT_S = 30.0
 
 
@@ -64,6 +78,7 @@ class GatewayHandle:
     port: int
     database_url: str
     config: GatewayConfig  # the config in force (a reload replaces it)
+    accountant: Accountant | None = None  # for its statistics
     _stop: trio.Event = field(default_factory=trio.Event)
 
     @property
@@ -85,33 +100,37 @@ async def run_gateway(
     ssl_context: ssl.SSLContext | None = None,
     config_path: str | Path | None = None,
     reload_poll_s: float = POLL_S,
+    store_poll_s: float = STORE_POLL_S,
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs until ``GatewayHandle.stop`` (or a signal, with ``handle_signals``).
 
     ``ssl_context`` replaces the default certificate verification (tests use a test CA).
     ``config_path`` is reloaded when it changes (polled every ``reload_poll_s``) and, with
-    ``handle_signals``, on SIGHUP; with ``handle_signals`` it defaults to the file the
-    config was loaded from."""
+    ``handle_signals``, on SIGHUP (by default the file the config came from, then).
+    Keys and budgets the CLI stores are read every ``store_poll_s``."""
     if config_path is None and handle_signals:
         config_path = _loaded_from(config)
     url = database_url or config.database_url
     await trio.to_thread.run_sync(ensure_migrated, url)
     engine = make_engine(url)
     pool = UpstreamPool(ssl_context=ssl_context)
+    budgets = await BudgetWiring.prepare(engine, config, store_poll_s=store_poll_s)
     audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
-    audit = AuditLogger(SqlRecorder(engine))
+    budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
+    audit = AuditLogger(SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone())
     try:
         async with trio.open_nursery() as root:
             await root.start(audit.run, audit_receive)
-            async with audit_send, router_send, worker_send:
+            async with audit_send, router_send, worker_send, budget_send:
                 handle = GatewayHandle(
                     host=host or config.server.host,
                     port=port if port is not None else config.server.port,
                     database_url=url,
                     config=config,
+                    accountant=budgets.accountant,
                 )
                 watch = None if config_path is None else _Watch(config_path, reload_poll_s)
                 await _run_actors(
@@ -120,6 +139,7 @@ async def run_gateway(
                     audit=audit_send,
                     router=(router_send, router_receive),
                     workers=(worker_send, worker_receive),
+                    budgets=(budgets, budget_send, budget_receive),
                     watch=watch,
                     handle_signals=handle_signals,
                     task_status=task_status,
@@ -147,6 +167,13 @@ def _total_timeout(config: GatewayConfig) -> float:
     return max((p.timeouts.total_s for a in config.accounts for p in a.providers), default=600.0)
 
 
+_Budgets = tuple[
+    BudgetWiring,
+    trio.MemorySendChannel[AccountantInbox],
+    trio.MemoryReceiveChannel[AccountantInbox],
+]
+
+
 async def _run_actors(
     handle: GatewayHandle,
     *,
@@ -154,11 +181,13 @@ async def _run_actors(
     audit: trio.MemorySendChannel[TrailEvent],
     router: tuple[trio.MemorySendChannel[RouterInbox], trio.MemoryReceiveChannel[RouterInbox]],
     workers: tuple[trio.MemorySendChannel[ProviderJob], trio.MemoryReceiveChannel[ProviderJob]],
+    budgets: _Budgets,
     watch: _Watch | None,
     handle_signals: bool,
     task_status: trio.TaskStatus[GatewayHandle],
 ) -> None:
     config = handle.config
+    wiring, accountant, accountant_inbox = budgets
     async with (
         audit.clone() as worker_audit,
         audit.clone() as router_audit,
@@ -167,57 +196,101 @@ async def _run_actors(
         router[0].clone() as ingress_router,
         router[0].clone() as worker_router,
         router[0].clone() as reload_router,
+        accountant.clone() as ingress_accountant,
+        accountant.clone() as watcher_accountant,
+        accountant.clone() as reload_accountant,
         workers[1],
         router[1],
+        accountant_inbox,
     ):
         worker = ProviderWorker(pool=pool, audit=worker_audit, router=worker_router)
-        router_actor = Router(config, workers=router_workers, audit=router_audit)
+        router_actor = Router(
+            config,
+            workers=router_workers,
+            audit=router_audit,
+            checks=(wiring.board.provider_check,),
+        )
         ingress = Ingress(
             config,
             router=ingress_router,
             audit=ingress_audit,
             total_timeout_s=_total_timeout(config),
+            reservations=Reservations(ingress_accountant, wiring.board),
+            stored_keys=wiring.stored_keys,
         )
         server = HttpServer(
             ingress.handle, render_error=render_error, max_body_bytes=config.server.max_body_bytes
         )
         async with trio.open_nursery() as actors:
+            await wiring.start(
+                actors,
+                accountant_inbox,
+                watcher_outbox=watcher_accountant,
+                use_keys=ingress.use_stored_keys,
+            )
             await actors.start(supervised, "provider_worker", worker.run, workers[1])
             await actors.start(supervised, "router", router_actor.run, router[1])
             handle.port = await actors.start(server.serve, handle.host, handle.port)
-            if watch is not None:
-                apply = _applier(handle, ingress, reload_router)
-                watcher = ConfigWatcher(
-                    watch.path, config, apply=apply, poll_s=watch.poll_s, on_sighup=handle_signals
-                )
-                await actors.start(supervised, "config_watcher", watcher.run)
-            if handle_signals:
-                actors.start_soon(_stop_on_signal, handle)
-            log.info("gateway listening", url=handle.base_url, config=config.source)
-            task_status.started(handle)
-            await handle._stop.wait()
-            log.info("shutting down: draining in-flight requests")
-            server.stop_accepting()
-            with trio.move_on_after(DRAIN_TIMEOUT_S):
-                await server.wait_idle()
-            actors.cancel_scope.cancel()
+            reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant)
+            await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
 
 
-def _applier(
-    handle: GatewayHandle, ingress: Ingress, router: trio.MemorySendChannel[RouterInbox]
-) -> Callable[[GatewayConfig], Awaitable[None]]:
+@dataclass(frozen=True, slots=True)
+class _Reload:
+    handle: GatewayHandle
+    ingress: Ingress
+    router: trio.MemorySendChannel[RouterInbox]
+    budgets: BudgetWiring
+    accountant: trio.MemorySendChannel[AccountantInbox]
+
+
+async def _serve(
+    actors: trio.Nursery,
+    server: HttpServer,
+    handle: GatewayHandle,
+    reload: _Reload,
+    watch: _Watch | None,
+    handle_signals: bool,
+    task_status: trio.TaskStatus[GatewayHandle],
+) -> None:
+    """Watch the config, answer until told to stop, then drain and stop the actors."""
+    config = handle.config
+    if watch is not None:
+        watcher = ConfigWatcher(
+            watch.path,
+            config,
+            apply=_applier(reload),
+            poll_s=watch.poll_s,
+            on_sighup=handle_signals,
+        )
+        await actors.start(supervised, "config_watcher", watcher.run)
+    if handle_signals:
+        actors.start_soon(_stop_on_signal, handle)
+    log.info("gateway listening", url=handle.base_url, config=config.source)
+    task_status.started(handle)
+    await handle._stop.wait()
+    log.info("shutting down: draining in-flight requests")
+    server.stop_accepting()
+    with trio.move_on_after(DRAIN_TIMEOUT_S):
+        await server.wait_idle()
+    actors.cancel_scope.cancel()
+
+
+def _applier(reload: _Reload) -> Callable[[GatewayConfig], Awaitable[None]]:
     """How a reloaded config takes effect: the ingress first, then the router, with no
     checkpoint in between when the router's inbox has room — so every request the
-    ingress parsed under the old config is queued at the router ahead of the switch."""
+    ingress parsed under the old config is queued at the router ahead of the switch.
+    Then the budgets and prices."""
 
     async def apply(config: GatewayConfig) -> None:
-        ingress.reload(config, total_timeout_s=_total_timeout(config))
-        handle.config = config
+        reload.ingress.reload(config, total_timeout_s=_total_timeout(config))
+        reload.handle.config = config
         message = ReloadConfig(config=config)
         try:
-            router.send_nowait(message)
+            reload.router.send_nowait(message)
         except trio.WouldBlock:
-            await router.send(message)
+            await reload.router.send(message)
+        await reload.budgets.reload(config, reload.accountant)
 
     return apply
 
@@ -230,4 +303,4 @@ async def _stop_on_signal(handle: GatewayHandle) -> None:
             return
 
 
-__all__ = ["AUDIT_INBOX", "GatewayHandle", "run_gateway"]
+__all__ = ["ACCOUNTANT_INBOX", "AUDIT_INBOX", "STORE_POLL_S", "GatewayHandle", "run_gateway"]

@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from cli import budgets, cost, keys
+from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
 
@@ -32,7 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
+    for module in (keys, budgets, cost):
+        module.add_parser(commands)
     return parser
+
+
+_REPORTING = {"keys": keys.run, "budgets": budgets.run, "cost": cost.run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(host=args.host, port=args.port, database_url=args.db)
     if args.command == "migrate":
         return _migrate(args)
-    raise AssertionError(args.command)
+    try:
+        return _REPORTING[args.command](args)
+    except CommandError as exc:
+        print(f"switchyard {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -61,17 +72,30 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from storage.database import migrate
+    import time
+
+    from budgets.pricing import PriceTable
+    from storage.database import make_engine, migrate
+    from storage.price_store import sync_prices
 
     url = args.db
-    if url is None and args.config:
+    config = None
+    if args.config:
         try:
-            url = load_config(args.config).database_url
+            config = load_config(args.config)
         except ConfigError as exc:
             print(f"switchyard: invalid config: {exc}", file=sys.stderr)
             return 2
-    migrate(url or "sqlite:///switchyard.db")
-    print("database is at the latest schema")
+        url = url or config.database_url
+    url = url or "sqlite:///switchyard.db"
+    migrate(url)
+    prices = PriceTable.shipped().with_overrides(config.pricing if config else ())
+    engine = make_engine(url)
+    try:
+        added = sync_prices(engine, prices, now=time.time())
+    finally:
+        engine.dispose()
+    print(f"database is at the latest schema; {added} new model prices recorded")
     return 0
 
 

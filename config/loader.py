@@ -19,6 +19,7 @@ import yaml
 from config._budgets import read_budgets
 from config._nodes import ConfigError, Fields, NodeReader, line_of
 from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
+from config._pricing import read_pricing
 from config.model import (
     AccountConfig,
     GatewayConfig,
@@ -32,7 +33,9 @@ from config.provider_types import PROVIDER_TYPES
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-_TOP_KEYS = frozenset({"server", "database", "defaults", "accounts", "virtual_keys", "budgets"})
+_TOP_KEYS = frozenset(
+    {"server", "database", "defaults", "accounts", "virtual_keys", "budgets", "pricing"}
+)
 _SERVER_KEYS = frozenset(field.name for field in fields(ServerConfig))
 _ACCOUNT_KEYS = frozenset({"id", "providers"})
 _PROVIDER_KEYS = frozenset(
@@ -79,6 +82,7 @@ def parse_config(
         accounts=accounts,
         virtual_keys=virtual_keys,
         budgets=read_budgets(reader, top.get("budgets"), known_ids),
+        pricing=read_pricing(reader, top.get("pricing")),
         server=_read_server(top.mapping("server", _SERVER_KEYS)),
         database_url=_read_database_url(top.mapping("database", frozenset({"url"}))),
         source=source,

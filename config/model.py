@@ -1,7 +1,8 @@
 """The gateway's configuration as frozen values (what ``config.load`` returns).
 
 The YAML file follows the seed's format (``accounts`` → ``providers``), plus
-``virtual_keys``, ``budgets``, ``server`` and ``database``. See README "Config reference".
+``virtual_keys``, ``budgets``, ``pricing``, ``server`` and ``database``.
+See README "Config reference".
 """
 
 from __future__ import annotations
@@ -87,6 +88,23 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PriceOverride:
+    """A model's price from the ``pricing:`` section, in USD per million tokens; it
+    replaces the shipped price of ``(provider, model)`` (``provider`` is a type)."""
+
+    provider: str
+    model: str
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+    default_output_tokens: int | None = None
+    effective_from: str | None = None  # ISO date; None: from when the gateway loads it
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -100,6 +118,7 @@ class GatewayConfig:
     accounts: tuple[AccountConfig, ...]
     virtual_keys: tuple[VirtualKeyConfig, ...]
     budgets: tuple[BudgetConfig, ...] = ()
+    pricing: tuple[PriceOverride, ...] = ()
     server: ServerConfig = ServerConfig()
     database_url: str = "sqlite:///switchyard.db"
     source: str = "<memory>"
@@ -116,6 +135,7 @@ __all__ = [
     "BreakerPolicy",
     "BudgetConfig",
     "GatewayConfig",
+    "PriceOverride",
     "ProviderConfig",
     "ProviderKey",
     "RetryPolicy",

@@ -31,6 +31,8 @@ class RequestReceived:
     thread_id: str | None
     user_agent: str | None
     body: bytes
+    team: str | None = None  # the virtual key's team and customer when the request came
+    customer: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +34,19 @@ import trio
 from benchlib import peers
 from benchlib.load import WORKLOADS, Target, run_cell
 from benchlib.memory import run_memory
-from benchlib.processes import REPO, Server, StartFailed, pinning_cores, start_fake, stop, usage
+from benchlib.processes import (
+    REPO,
+    Server,
+    StartFailed,
+    machine_busy_s,
+    pinning_cores,
+    start_fake,
+    stop,
+    tail,
+    usage,
+)
 from benchlib.report import (
+    NOISY_SHARE,
     SATURATED_SHARE,
     CellStats,
     Probe,
@@ -75,6 +88,18 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def warn_if_busy(seconds: float = 2.0) -> None:
+    """Say so when other processes keep the machine busy before the run starts."""
+    before = machine_busy_s()
+    time.sleep(seconds)
+    share = (machine_busy_s() - before) / seconds
+    if share >= NOISY_SHARE:
+        say(
+            f"WARNING: before starting, other processes used {share:.0%} of a core; the "
+            "figures will be disturbed (see the other % column)"
+        )
+
+
 def pin_self(args: argparse.Namespace) -> tuple[int | None, int | None]:
     """(server core, fake core); this process moves to the fake's core."""
     cores = None if args.no_pin else pinning_cores()
@@ -112,8 +137,14 @@ def start_peers(
     return started, unavailable
 
 
+class TargetDied(RuntimeError):
+    """A server under test exited in the middle of the run."""
+
+
 def prober(server: Server, fake: Server) -> Callable[[], Probe]:
-    return lambda: Probe(server=usage(server.pid), fake=usage(fake.pid))
+    return lambda: Probe(
+        server=usage(server.pid), fake=usage(fake.pid), machine_busy_s=machine_busy_s()
+    )
 
 
 def run_rounds(
@@ -127,6 +158,11 @@ def run_rounds(
         for workload in args.workloads:
             for clients in args.clients:
                 for server, target in everyone:
+                    if server.process.poll() is not None:
+                        raise TargetDied(
+                            f"{server.name} exited with {server.process.returncode}; "
+                            f"the end of {server.log}:\n{tail(server.log, 3000)}"
+                        )
                     load = trio.run(
                         partial(
                             run_cell,
@@ -156,6 +192,8 @@ def run_rounds(
 def _progress(cell: CellStats) -> str:
     errors = f" ERRORS {cell.errors}: {cell.first_error}" if cell.errors else ""
     core1 = cell.loadgen_core_share + cell.fake_core_share
+    if cell.other_core_share >= NOISY_SHARE:
+        errors += f"  [other processes: {cell.other_core_share:.0%} of a core]"
     if cell.target != "direct" and core1 >= SATURATED_SHARE:
         errors += (
             f"  [core 1 saturated: load gen {cell.loadgen_core_share:.0%}, "
@@ -190,23 +228,26 @@ def meta(
         "clients": args.clients,
         "workloads": args.workloads,
         "events_per_stream": args.events,
-        "git_commit": _git_commit(),
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_modified": (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines(),
     }
 
 
-def _git_commit() -> str | None:
-    head = REPO / ".git" / "HEAD"
-    with contextlib.suppress(OSError):
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            return (REPO / ".git" / ref[5:]).read_text().strip()
-        return ref
-    return None
+def _git(*arguments: str) -> str | None:
+    """Read-only git output (the commit and which tracked files differ from it)."""
+    try:
+        done = subprocess.run(
+            ["git", *arguments], cwd=REPO, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.rstrip()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.time()
+    warn_if_busy()
     cores = pin_self(args)
     workdir = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
     say(f"work directory: {workdir}")
@@ -225,30 +266,36 @@ def main(argv: list[str] | None = None) -> int:
                 timeout_s=args.request_timeout,
             )
             stop_gateway()
-            write_json(args.json, {"meta": meta(args, cores, started), "memory": memory})
-            return 0
-        others, unavailable = start_peers(args, workdir, fake, cores[0], stack)
-        cells, answered = run_rounds(args, fake, [(gateway, gateway_target), *others])
-        stop_gateway()
-        trail = check_trail(workdir / "trail.db", gateway.log, answered=answered)
-    print_report(cells, trail, unavailable)
-    document: dict[str, object] = {
-        "meta": meta(args, cores, started),
-        "rows": [asdict(row) for row in summarise(cells)],
-        "trail": asdict(trail),
-        "unavailable_peers": unavailable,
-        "cells": [asdict(cell) for cell in cells],
-    }
-    write_json(args.json, document)
-    return 0 if trail.missing == 0 and not any(cell.errors for cell in cells) else 1
+            trail = check_trail(workdir / "trail.db", gateway.log, answered=memory.requests)
+            print(describe(trail))
+            results: dict[str, object] = {"memory": asdict(memory)}
+            failed = memory.errors > 0
+        else:
+            others, unavailable = start_peers(args, workdir, fake, cores[0], stack)
+            cells, answered = run_rounds(args, fake, [(gateway, gateway_target), *others])
+            stop_gateway()
+            trail = check_trail(workdir / "trail.db", gateway.log, answered=answered)
+            print_report(cells, trail, unavailable)
+            results = {
+                "rows": [asdict(row) for row in summarise(cells)],
+                "unavailable_peers": unavailable,
+                "cells": [asdict(cell) for cell in cells],
+            }
+            failed = any(cell.errors for cell in cells)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    write_json(args.json, {"meta": meta(args, cores, started), "trail": asdict(trail), **results})
+    return 1 if failed or trail.missing else 0
 
 
 def print_report(cells: list[CellStats], trail: TrailCheck, unavailable: dict[str, str]) -> None:
     streaming = {name for name, workload in WORKLOADS.items() if workload.streaming}
     print(
         "\nOverhead = target minus direct to the fake, same workload, clients and round, "
-        "per percentile; medians across rounds. TTFB = first body byte. core0 % = the "
-        "target's CPU; core1 % = fake + load generator (! = saturated).\n"
+        "per percentile; medians across rounds. TTFB = first body byte. CPU = the target's "
+        "process tree; main thr = its main thread alone (for Switchyard the rest is the trail "
+        "writer thread). core0 % = the target's CPU; core1 % = fake + load generator "
+        "(! = saturated); other % = everything else running on the machine meanwhile.\n"
     )
     rows = summarise(cells)
     print(table(rows, streaming))
@@ -265,11 +312,26 @@ def print_report(cells: list[CellStats], trail: TrailCheck, unavailable: dict[st
             f"{len(saturated)} row(s); their req/s and overheads may be capped by the client "
             "side, not by the target."
         )
+    noisy = [row for row in rows if row.other_core_share >= NOISY_SHARE]
+    if noisy:
+        print(
+            f"\nWARNING: other processes on this machine used >= {NOISY_SHARE:.0%} of a core "
+            f"during {len(noisy)} row(s) (column other %): those figures are disturbed; "
+            "rerun on a quiet machine."
+        )
     print("\n" + describe(trail))
     for name, reason in unavailable.items():
         print(f"peer {name} could not run: {reason}")
     sys.stdout.flush()
 
 
+def run() -> int:
+    try:
+        return main()
+    except (TargetDied, StartFailed) as problem:
+        print(f"scripts/bench: {problem}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -87,6 +87,8 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         "latency_ms": None,
         "virtual_key": event.virtual_key_id,
         "account_id": event.account_id,
+        "team": event.team,
+        "customer": event.customer,
         "client_format": event.client_format,
         "endpoint": event.endpoint,
         "stream": event.stream,

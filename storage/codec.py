@@ -82,6 +82,8 @@ def _received_fields(event: RequestReceived) -> Fields:
         "session_id": event.session_id,
         "thread_id": event.thread_id,
         "user_agent": event.user_agent,
+        "team": event.team,
+        "customer": event.customer,
         **_document("body", event.body),
     }
 
@@ -201,6 +203,8 @@ def _decode_received(request_id: str, f: Fields) -> RequestReceived:
         thread_id=f["thread_id"],
         user_agent=f["user_agent"],
         body=_read_document("body", f),
+        team=f.get("team"),  # absent from trails written before budgets
+        customer=f.get("customer"),
     )
 
 

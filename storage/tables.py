@@ -1,6 +1,6 @@
 """The trail's SQL schema as SQLAlchemy Core tables; ``migrations/`` follows this file.
 
-Three tables:
+The trail's three tables:
 
 ``events``
     the append-only trail, one row per event, ``(request_id, seq)`` unique; ``id``
@@ -10,6 +10,11 @@ Three tables:
     terminal event: the table to query for traffic, latency, tokens and cost.
 ``attempts``
     one row per upstream attempt (retries and failovers each get one).
+
+And four for budgets, keys and prices (``storage/budget_tables.py`` explains them):
+``model_prices``, ``virtual_keys``, ``budgets`` and ``budget_counters``; plus the views
+``cost_by_model``, ``cost_by_key``, ``cost_by_day`` and ``budget_status``, which the
+migrations create (they are not in this metadata).
 
 Every timestamp is UTC. On SQLite they are stored as ``YYYY-MM-DD HH:MM:SS.ffffff``
 so ``WHERE started_at >= datetime('now', '-7 days')`` compares correctly; on
@@ -126,6 +131,8 @@ requests = sa.Table(
     sa.Column("latency_ms", sa.Float(), nullable=True),
     sa.Column("virtual_key", sa.Text(), nullable=True),
     sa.Column("account_id", sa.Text(), nullable=True),
+    sa.Column("team", sa.Text(), nullable=True),
+    sa.Column("customer", sa.Text(), nullable=True),
     sa.Column("client_format", sa.Text(), nullable=False),
     sa.Column("endpoint", sa.Text(), nullable=False),
     sa.Column("stream", sa.Boolean(), nullable=False),
@@ -142,6 +149,7 @@ requests = sa.Table(
     sa.Index(None, "started_at"),
     sa.Index(None, "session_id"),
     sa.Index(None, "provider", "model"),
+    sa.Index(None, "finished_at"),
 )
 
 attempts = sa.Table(
@@ -166,13 +174,20 @@ attempts = sa.Table(
     sa.Index(None, "started_at"),
 )
 
+# the budget tables register themselves on ``metadata`` (imported last: they use it)
+from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys  # noqa: E402
+
 __all__ = [
     "NAMING_CONVENTION",
     "REQUEST_STATUSES",
     "JsonDocument",
     "UtcDateTime",
     "attempts",
+    "budget_counters",
+    "budgets",
     "events",
     "metadata",
+    "model_prices",
     "requests",
+    "virtual_keys",
 ]

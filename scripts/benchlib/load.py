@@ -220,11 +220,13 @@ class _Window(Generic[Probe]):
         self.started_at = 0.0
         self.stop_at = float("inf")
         self.start_probe: Probe | None = None
+        self.cpu_at_start = 0.0
 
     async def arrive(self) -> None:
         self._waiting -= 1
         if self._waiting == 0:
             self.start_probe = self._probe()
+            self.cpu_at_start = time.process_time()
             self.started_at = time.perf_counter()
             self.stop_at = self.started_at + self._duration_s
             self._open.set()
@@ -267,7 +269,6 @@ async def run_cell(
     window = _Window(clients=clients, duration_s=duration_s, max_requests=max_requests, probe=probe)
     recorder = _Recorder()
     request = target.request(workload)
-    cpu_before = time.process_time()
     with trio.move_on_after(duration_s + request_timeout_s + 10) as scope:
         async with trio.open_nursery() as nursery:
             for _ in range(clients):
@@ -290,7 +291,7 @@ async def run_cell(
         first_error=recorder.first_error,
         answered=recorder.answered,
         wall_s=max(ended_at - started, 1e-9),
-        loadgen_cpu_s=time.process_time() - cpu_before,
+        loadgen_cpu_s=time.process_time() - (window.cpu_at_start or time.process_time()),
         start_probe=window.start_probe if window.start_probe is not None else end_probe,
         end_probe=end_probe,
         timed_out=scope.cancelled_caught,

@@ -7,6 +7,7 @@ answer at all ends the check early (the gateway is gone or wedged).
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import partial
 
 import trio
@@ -19,6 +20,25 @@ CLIENTS = 16
 BLOCK_LIMIT_S = 3600.0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryCheck:
+    requests: int
+    errors: int
+    rss_start_mb: float
+    rss_at_10k_mb: float | None
+    rss_final_mb: float | None
+    clients: int
+    samples: tuple[MemorySample, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemorySample:
+    requests: int
+    rss_mb: float
+    workload: str
+    requests_per_s: float
+
+
 def run_memory(
     gateway: Server,
     target: Target,
@@ -26,10 +46,10 @@ def run_memory(
     requests: int,
     workloads: list[str],
     timeout_s: float,
-) -> dict[str, object]:
+) -> MemoryCheck:
     """RSS of the gateway at the start and after every block; printed and returned."""
     start_mb = usage(gateway.pid).rss_bytes / 2**20
-    samples: list[dict[str, object]] = []
+    samples: list[MemorySample] = []
     answered = errors = 0
     block = 0
     while answered < requests:
@@ -49,36 +69,33 @@ def run_memory(
         block += 1
         answered += load.answered
         errors += load.errors
-        rss_mb = round(load.end_probe.rss_bytes / 2**20, 1)
-        rate = round(len(load.latencies_s) / load.wall_s, 1)
-        samples.append(
-            {
-                "requests": answered,
-                "rss_mb": rss_mb,
-                "workload": workload.name,
-                "requests_per_s": rate,
-            }
+        sample = MemorySample(
+            requests=answered,
+            rss_mb=round(load.end_probe.rss_bytes / 2**20, 1),
+            workload=workload.name,
+            requests_per_s=round(len(load.latencies_s) / load.wall_s, 1),
         )
+        samples.append(sample)
         print(
-            f"  {answered:>8} requests  RSS {rss_mb:7.1f} MB  ({workload.name}, {rate} req/s, "
-            f"{errors} errors)",
+            f"  {answered:>8} requests  RSS {sample.rss_mb:7.1f} MB  ({workload.name}, "
+            f"{sample.requests_per_s} req/s, {errors} errors)",
             file=sys.stderr,
             flush=True,
         )
         if load.answered == 0:
             break
-    at_10k = next((s["rss_mb"] for s in samples if int(str(s["requests"])) >= BLOCK), None)
-    final = samples[-1]["rss_mb"] if samples else None
+    at_10k = next((s.rss_mb for s in samples if s.requests >= BLOCK), None)
+    final = samples[-1].rss_mb if samples else None
     print(
         f"\nRSS: {start_mb:.1f} MB at start, {at_10k} MB after ~{BLOCK} requests, "
         f"{final} MB after {answered} requests ({errors} errors)"
     )
-    return {
-        "requests": answered,
-        "errors": errors,
-        "rss_start_mb": round(start_mb, 1),
-        "rss_at_10k_mb": at_10k,
-        "rss_final_mb": final,
-        "clients": CLIENTS,
-        "samples": samples,
-    }
+    return MemoryCheck(
+        requests=answered,
+        errors=errors,
+        rss_start_mb=round(start_mb, 1),
+        rss_at_10k_mb=at_10k,
+        rss_final_mb=final,
+        clients=CLIENTS,
+        samples=tuple(samples),
+    )

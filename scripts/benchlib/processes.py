@@ -191,9 +191,12 @@ def _signal_group(pid: int, signum: signal.Signals) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Usage:
-    """CPU seconds (user + system) and resident bytes of a process tree."""
+    """CPU seconds (user + system) and resident bytes of a process tree; and the CPU
+    seconds of the top process's main thread alone (the rest is helper threads, such
+    as the gateway's trail writer, and child processes)."""
 
     cpu_s: float
+    main_thread_cpu_s: float
     rss_bytes: int
 
 
@@ -207,9 +210,30 @@ def usage(pid: int) -> Usage:
             status = Path(f"/proc/{member}/status").read_text()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        cpu_ticks += int(fields[11]) + int(fields[12])
+        cpu_ticks += _cpu_ticks(fields)
         rss_bytes += _vm_rss_bytes(status)
-    return Usage(cpu_s=cpu_ticks / CLOCK_TICKS, rss_bytes=rss_bytes)
+    try:
+        main = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        main = []
+    return Usage(
+        cpu_s=cpu_ticks / CLOCK_TICKS,
+        main_thread_cpu_s=_cpu_ticks(main) / CLOCK_TICKS if main else 0.0,
+        rss_bytes=rss_bytes,
+    )
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all processes used (all cores), plus time stolen by the hypervisor,
+    from /proc/stat; interrupt time is left out (loopback traffic lands there)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, _irq, _softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + steal) / CLOCK_TICKS
+
+
+def _cpu_ticks(stat_fields: list[str]) -> int:
+    """utime + stime, from the fields after the command name in a stat line."""
+    return int(stat_fields[11]) + int(stat_fields[12])
 
 
 def _vm_rss_bytes(status: str) -> int:

@@ -17,6 +17,8 @@ from benchlib.processes import Usage
 
 SATURATED_SHARE = 0.9
 """A core busier than this caps the figures measured against it."""
+NOISY_SHARE = 0.1
+"""Other processes using more than this share of a core make a cell's figures suspect."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,6 +27,7 @@ class Probe:
 
     server: Usage
     fake: Usage
+    machine_busy_s: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +44,9 @@ class CellStats:
     latency_ms: dict[str, float]
     ttfb_ms: dict[str, float]
     server_cpu_us_per_request: float | None
+    server_main_thread_cpu_us_per_request: float | None
     server_core_share: float
+    other_core_share: float
     server_rss_mb: float
     fake_cpu_us_per_request: float | None
     fake_core_share: float
@@ -74,6 +79,8 @@ def cell_stats(
     requests = len(load.latencies_s)
     server_cpu = end.server.cpu_s - start.server.cpu_s
     fake_cpu = end.fake.cpu_s - start.fake.cpu_s
+    ours = load.loadgen_cpu_s + fake_cpu + (server_cpu if target != "direct" else 0.0)
+    others = end.machine_busy_s - start.machine_busy_s - ours
     return CellStats(
         round=round_index,
         workload=workload,
@@ -87,7 +94,11 @@ def cell_stats(
         latency_ms=_spread_ms(load.latencies_s),
         ttfb_ms=_spread_ms(load.ttfbs_s),
         server_cpu_us_per_request=_per_request_us(server_cpu, requests),
+        server_main_thread_cpu_us_per_request=_per_request_us(
+            end.server.main_thread_cpu_s - start.server.main_thread_cpu_s, requests
+        ),
         server_core_share=round(server_cpu / load.wall_s, 3),
+        other_core_share=round(max(0.0, others) / load.wall_s, 3),
         server_rss_mb=round(end.server.rss_bytes / 2**20, 1),
         fake_cpu_us_per_request=_per_request_us(fake_cpu, requests),
         fake_core_share=round(fake_cpu / load.wall_s, 3),
@@ -112,10 +123,12 @@ class Row:
     requests_per_s: float
     direct_requests_per_s: float
     cpu_us_per_request: float | None
+    main_thread_cpu_us_per_request: float | None
     rss_mb: float
     errors: int
     load_core_share: float
     server_core_share: float
+    other_core_share: float
 
 
 def _median(values: Iterable[float | None]) -> float:
@@ -154,10 +167,16 @@ def _row(key: tuple[str, int, str], pairs: list[tuple[CellStats, CellStats]]) ->
         requests_per_s=_median(cell.requests_per_s for cell, _ in pairs),
         direct_requests_per_s=_median(base.requests_per_s for _, base in pairs),
         cpu_us_per_request=_median(cell.server_cpu_us_per_request for cell, _ in pairs),
+        main_thread_cpu_us_per_request=_median(
+            cell.server_main_thread_cpu_us_per_request for cell, _ in pairs
+        ),
         rss_mb=pairs[-1][0].server_rss_mb,
         errors=sum(cell.errors + base.errors for cell, base in pairs),
         load_core_share=_median(c.loadgen_core_share + c.fake_core_share for c, _ in pairs),
         server_core_share=_median(cell.server_core_share for cell, _ in pairs),
+        other_core_share=_median(
+            max(cell.other_core_share, base.other_core_share) for cell, base in pairs
+        ),
     )
 
 
@@ -172,15 +191,21 @@ HEADER = (
     "req/s",
     "direct req/s",
     "CPU µs/req",
+    "main thr µs/req",
     "RSS MB",
     "errors",
     "core0 %",
     "core1 %",
+    "other %",
 )
 
 
 def _ms(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.2f} ms"
+
+
+def _us(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.0f}"
 
 
 def table(rows: Sequence[Row], streaming: set[str]) -> str:
@@ -198,13 +223,14 @@ def table(rows: Sequence[Row], streaming: set[str]) -> str:
             _ms(row.ttfb_overhead_p50_ms) if row.workload in streaming else "—",
             f"{row.requests_per_s:.0f}",
             f"{row.direct_requests_per_s:.0f}",
-            "—"
-            if row.cpu_us_per_request is None or math.isnan(row.cpu_us_per_request)
-            else f"{row.cpu_us_per_request:.0f}",
+            _us(row.cpu_us_per_request),
+            _us(row.main_thread_cpu_us_per_request),
             f"{row.rss_mb:.0f}",
             str(row.errors),
             f"{row.server_core_share * 100:.0f}",
             load,
+            f"{row.other_core_share * 100:.0f}"
+            + ("!" if row.other_core_share >= NOISY_SHARE else ""),
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

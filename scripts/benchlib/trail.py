@@ -17,6 +17,7 @@ class TrailCheck:
     events_rows: int
     events_written_logged: int | None
     missing: int
+    problem: str | None = None
 
 
 def check_trail(database: Path, log: Path, *, answered: int) -> TrailCheck:
@@ -24,11 +25,22 @@ def check_trail(database: Path, log: Path, *, answered: int) -> TrailCheck:
 
     Read once the gateway has stopped (it drains the trail on SIGINT).
     """
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        requests_rows, completed_rows = connection.execute(
-            "SELECT count(*), coalesce(sum(status = 'completed'), 0) FROM requests"
-        ).fetchone()
-        (events_rows,) = connection.execute("SELECT count(*) FROM events").fetchone()
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            requests_rows, completed_rows = connection.execute(
+                "SELECT count(*), coalesce(sum(status = 'completed'), 0) FROM requests"
+            ).fetchone()
+            (events_rows,) = connection.execute("SELECT count(*) FROM events").fetchone()
+    except sqlite3.Error as error:
+        return TrailCheck(
+            answered=answered,
+            requests_rows=0,
+            completed_rows=0,
+            events_rows=0,
+            events_written_logged=_events_written(log),
+            missing=answered,
+            problem=f"{database}: {error}",
+        )
     return TrailCheck(
         answered=answered,
         requests_rows=int(requests_rows),
@@ -52,6 +64,8 @@ def _events_written(log: Path) -> int | None:
 
 
 def describe(check: TrailCheck) -> str:
+    if check.problem is not None:
+        return f"trail: could not be read ({check.problem})"
     verdict = "none missing" if check.missing == 0 else f"{check.missing} MISSING"
     return (
         f"trail: {check.answered} complete answers through the gateway, "

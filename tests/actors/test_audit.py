@@ -222,6 +222,7 @@ async def test_one_summary_line_per_finished_request() -> None:
             "cached_input_tokens": 1000,
             "output_tokens": 300,
             "reasoning_tokens": 64,
+            "cost_usd": 0.0042,
             "session_id": "session-req-a",
         },
         {
@@ -240,6 +241,7 @@ async def test_one_summary_line_per_finished_request() -> None:
             "cached_input_tokens": 0,
             "output_tokens": 0,
             "reasoning_tokens": 0,
+            "cost_usd": None,
             "session_id": "session-req-b",
         },
     ]

@@ -17,10 +17,12 @@ CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 
 async def _failed_kind(rig: Rig, request_id: str) -> str:
     with trio.fail_after(5):
-        while not (rows := rig.trail.rows(
-            "SELECT error_kind FROM requests WHERE request_id = ? AND status = 'failed'",
-            request_id,
-        )):
+        while not (
+            rows := rig.trail.rows(
+                "SELECT error_kind FROM requests WHERE request_id = ? AND status = 'failed'",
+                request_id,
+            )
+        ):
             await trio.sleep(0.01)
     return str(rows[0]["error_kind"])
 

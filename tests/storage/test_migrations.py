@@ -11,6 +11,8 @@ from storage import DatabaseSchemaError, downgrade, ensure_migrated, make_engine
 from storage.tables import metadata
 
 TRAIL_TABLES = {"events", "requests", "attempts"}
+BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
+HEAD = "0002"
 
 
 def _differences(url: str) -> list[object]:
@@ -31,7 +33,7 @@ def _inspect(url: str) -> tuple[set[str], dict[str, set[str | None]], str | None
             names = {
                 table: {ix["name"] for ix in inspector.get_indexes(table)}
                 | {uq["name"] for uq in inspector.get_unique_constraints(table)}
-                for table in tables & TRAIL_TABLES
+                for table in tables & (TRAIL_TABLES | BUDGET_TABLES)
             }
             revision = MigrationContext.configure(connection).get_current_revision()
             return tables, names, revision
@@ -45,16 +47,21 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
     tables, names, revision = _inspect(empty_database_url)
-    assert tables == TRAIL_TABLES | {"alembic_version"}
-    assert revision == "0001"
+    assert tables == TRAIL_TABLES | BUDGET_TABLES | {"alembic_version"}
+    assert revision == HEAD
     assert names == {
         "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
         "requests": {
             "ix_requests_started_at",
             "ix_requests_session_id",
             "ix_requests_provider_model",
+            "ix_requests_finished_at",
         },
         "attempts": {"ix_attempts_started_at"},
+        "model_prices": set(),
+        "virtual_keys": {"uq_virtual_keys_secret_sha256"},
+        "budgets": set(),
+        "budget_counters": set(),
     }
 
 
@@ -76,7 +83,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_database_url: str) -> None:
     migrate(empty_database_url)
     downgrade(empty_database_url, "base")
     tables, _, revision = _inspect(empty_database_url)
-    assert tables & TRAIL_TABLES == set()
+    assert tables & (TRAIL_TABLES | BUDGET_TABLES) == set()
     assert revision is None
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
@@ -86,7 +93,7 @@ def test_ensure_migrated_upgrades_an_empty_database_and_then_does_nothing(
     empty_database_url: str,
 ) -> None:
     ensure_migrated(empty_database_url)
-    assert _inspect(empty_database_url)[2] == "0001"
+    assert _inspect(empty_database_url)[2] == HEAD
     ensure_migrated(empty_database_url)
     assert _differences(empty_database_url) == []
 

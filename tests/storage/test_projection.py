@@ -30,6 +30,8 @@ def _assert_completed_rows(engine: Engine) -> None:
         "latency_ms": 1501.0,
         "virtual_key": "vk-team-a",
         "account_id": "acct-1",
+        "team": None,
+        "customer": None,
         "client_format": "openai-responses",
         "endpoint": "/v1/responses",
         "stream": True,

@@ -1,0 +1,315 @@
+"""The budget ledger: every budget's spend and holds, reserve → settle, as pure state.
+
+``reserve`` admits a request only if, for each budget of its tiers (customer, team,
+virtual key), what is spent plus what requests in flight hold plus this request's
+estimate stays within the limit — so concurrent requests cannot overspend together;
+an overspend needs a request to cost more than its estimate. ``settle`` charges what
+a request really cost (to its tiers and to each provider it used) and drops its hold.
+Holds whose settlement never comes lapse at their ``expires_at``.
+
+Spend also rebuilds from SQL: a budget added while the gateway runs is loaded from the
+trail up to a ``cutoff`` and then replays the settlements of the last ``RECENT_S``
+seconds dated from the cutoff on, so a settlement is counted once whether or not the
+trail had it yet. Times are unix seconds, passed in (the actor injects the clock).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from budgets.periods import Period, parse_period
+from budgets.rates import RateEntry, RateWindow
+from budgets.spend import TOLERANCE_USD, SpendWindow
+from budgets.tiers import BudgetView, ProviderGate, provider_gate, settled_scopes
+from messages.budget import (
+    REQUEST_LEVELS,
+    BudgetId,
+    BudgetLevel,
+    BudgetRule,
+    LoadedSpend,
+    Refused,
+    Reserved,
+    Settle,
+)
+
+RECENT_S = 60.0
+"""How long settlements are kept to replay into budgets loaded while traffic flows."""
+
+Scope = tuple[str, str]  # (level, scope_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """What ``reserve`` needs: the request's scopes, its estimate, when the hold lapses."""
+
+    request_id: str
+    virtual_key_id: str
+    team: str | None
+    customer: str | None
+    estimate_usd: float | None
+    input_tokens: int
+    expires_at: float
+
+    def scopes(self) -> list[Scope]:
+        ids = {
+            BudgetLevel.CUSTOMER: self.customer,
+            BudgetLevel.TEAM: self.team,
+            BudgetLevel.VIRTUAL_KEY: self.virtual_key_id,
+        }
+        return [(str(level), ids[level] or "") for level in REQUEST_LEVELS if ids[level]]
+
+
+@dataclass(slots=True)
+class _Budget:
+    rule: BudgetRule
+    period: Period
+    spend: SpendWindow
+    reserved: float = 0.0
+
+
+@dataclass(slots=True)
+class _Hold:
+    amount: float
+    budgets: tuple[BudgetId, ...]
+    rate_entries: list[tuple[Scope, RateEntry]] = field(default_factory=list)
+    expires_at: float = 0.0
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self._budgets: dict[BudgetId, _Budget] = {}
+        self._by_scope: dict[Scope, list[BudgetId]] = {}
+        self._rates: dict[Scope, RateWindow] = {}
+        self._holds: dict[str, _Hold] = {}
+        self._recent: deque[Settle] = deque()
+
+    # -- rules -------------------------------------------------------------------------
+
+    def use_rules(self, rules: Sequence[BudgetRule], now: float) -> list[BudgetRule]:
+        """Apply these budgets from now on; returns those whose spend must be loaded."""
+        wanted = {rule.identity: rule for rule in rules}
+        added: list[BudgetRule] = []
+        for identity in list(self._budgets):
+            if identity not in wanted:
+                del self._budgets[identity]
+        for identity, rule in wanted.items():
+            current = self._budgets.get(identity)
+            if current is not None:
+                current.rule = rule
+                continue
+            period = parse_period(rule.period)
+            self._budgets[identity] = _Budget(rule=rule, period=period, spend=SpendWindow(period))
+            added.append(rule)
+        self._index_scopes()
+        return added
+
+    def load(self, loaded: Iterable[LoadedSpend], *, cutoff: float, now: float) -> None:
+        """Install spend read from SQL before ``cutoff``, plus recent settlements after it."""
+        self._prune_recent(now)
+        for spend in loaded:
+            budget = self._budgets.get(spend.identity)
+            if budget is None:
+                continue
+            budget.spend.load(spend.buckets, now)
+            for settle in self._recent:
+                for usd, at in _charges_for(budget.rule, settle):
+                    if at >= cutoff:
+                        budget.spend.charge(usd, at)
+
+    @property
+    def scopes(self) -> frozenset[Scope]:
+        return frozenset(self._by_scope)
+
+    # -- reserve / settle ----------------------------------------------------------------
+
+    def reserve(self, claim: Claim, now: float) -> Reserved | Refused:
+        amount = claim.estimate_usd or 0.0
+        scopes = claim.scopes()
+        refusal = self._budget_refusal(claim, scopes, amount, now) or self._rate_refusal(
+            claim, scopes, now
+        )
+        if refusal is not None:
+            return refusal
+        hold = _Hold(amount=amount, budgets=(), expires_at=claim.expires_at)
+        held: list[BudgetId] = []
+        for scope in scopes:
+            for identity in self._by_scope.get(scope, ()):
+                budget = self._budgets[identity]
+                if budget.rule.limit_usd is not None:
+                    budget.reserved += amount
+                    held.append(identity)
+            rate = self._rate_for(scope)
+            if rate is not None:
+                hold.rate_entries.append((scope, rate.admit(now, claim.input_tokens)))
+        hold.budgets = tuple(held)
+        self._holds[claim.request_id] = hold
+        return Reserved(request_id=claim.request_id, estimate_usd=claim.estimate_usd)
+
+    def settle(self, settle: Settle, now: float) -> None:
+        hold = self._holds.pop(settle.request_id, None)
+        if hold is not None:
+            self._release(hold)
+            for scope, entry in hold.rate_entries:
+                rate = self._rates.get(scope)
+                if rate is not None:
+                    rate.adjust(entry, settle.tokens)
+        for scope in settled_scopes(settle):
+            for identity in self._by_scope.get(scope, ()):
+                self._budgets[identity].spend.charge(settle.cost_usd, settle.at)
+        for charge in settle.provider_charges:
+            scope = (str(BudgetLevel.PROVIDER), charge.provider_id)
+            for identity in self._by_scope.get(scope, ()):
+                self._budgets[identity].spend.charge(charge.cost_usd, charge.at)
+            rate = self._rate_for(scope)
+            if rate is not None:
+                rate.admit(charge.at, charge.tokens)
+        self._recent.append(settle)
+        self._prune_recent(now)
+
+    def expire(self, now: float) -> int:
+        """Drop holds past their ``expires_at``; returns how many."""
+        stale = [rid for rid, hold in self._holds.items() if hold.expires_at <= now]
+        for request_id in stale:
+            self._release(self._holds.pop(request_id))
+        return len(stale)
+
+    # -- views ---------------------------------------------------------------------------
+
+    def views(self, now: float) -> list[BudgetView]:
+        views = []
+        for budget in self._budgets.values():
+            start, end = budget.spend.bounds(now)
+            views.append(
+                BudgetView(
+                    rule=budget.rule,
+                    spent_usd=budget.spend.spent(now),
+                    reserved_usd=budget.reserved,
+                    period_start=start,
+                    period_end=end,
+                    resets_at=budget.spend.resets_at(
+                        now, limit=budget.rule.limit_usd or 0.0, need=0.0
+                    ),
+                )
+            )
+        return views
+
+    def provider_gate(self, now: float) -> ProviderGate:
+        provider = str(BudgetLevel.PROVIDER)
+        views = [v for v in self.views(now) if v.rule.level == provider]
+        rates = {scope[1]: rate for scope, rate in self._rates.items() if scope[0] == provider}
+        return provider_gate(views, rates, now)
+
+    @property
+    def holds(self) -> int:
+        return len(self._holds)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _budget_refusal(
+        self, claim: Claim, scopes: list[Scope], amount: float, now: float
+    ) -> Refused | None:
+        for scope in scopes:
+            for identity in self._by_scope.get(scope, ()):
+                budget = self._budgets[identity]
+                limit = budget.rule.limit_usd
+                if limit is None:
+                    continue
+                spent = budget.spend.spent(now)
+                if spent + budget.reserved + amount > limit + TOLERANCE_USD:
+                    return Refused(
+                        request_id=claim.request_id,
+                        reason="budget",
+                        level=scope[0],
+                        scope_id=scope[1],
+                        period=budget.rule.period,
+                        limit=limit,
+                        unit="usd",
+                        used=spent,
+                        reserved=budget.reserved,
+                        estimate=amount,
+                        resets_at=budget.spend.resets_at(
+                            now, limit=limit - budget.reserved, need=amount
+                        ),
+                    )
+        return None
+
+    def _rate_refusal(self, claim: Claim, scopes: list[Scope], now: float) -> Refused | None:
+        for scope in scopes:
+            rate = self._rate_for(scope)
+            refusal = None if rate is None else rate.refusal(now, claim.input_tokens)
+            if refusal is not None:
+                return Refused(
+                    request_id=claim.request_id,
+                    reason="rate",
+                    level=scope[0],
+                    scope_id=scope[1],
+                    period="minute",
+                    limit=refusal.limit,
+                    unit=refusal.unit,
+                    used=refusal.used,
+                    estimate=claim.input_tokens,
+                    resets_at=now + refusal.retry_after_s,
+                    retry_after_s=max(refusal.retry_after_s, 0.0),
+                )
+        return None
+
+    def _release(self, hold: _Hold) -> None:
+        for identity in hold.budgets:
+            budget = self._budgets.get(identity)
+            if budget is not None:
+                budget.reserved = max(0.0, budget.reserved - hold.amount)
+
+    def _rate_for(self, scope: Scope) -> RateWindow | None:
+        return self._rates.get(scope)
+
+    def _index_scopes(self) -> None:
+        self._by_scope = {}
+        limits: dict[Scope, tuple[int | None, int | None]] = {}
+        for identity, budget in self._budgets.items():
+            scope = (identity[0], identity[1])
+            self._by_scope.setdefault(scope, []).append(identity)
+            rule = budget.rule
+            rpm, tpm = limits.get(scope, (None, None))
+            limits[scope] = (
+                _smallest(rpm, rule.requests_per_minute),
+                _smallest(tpm, rule.tokens_per_minute),
+            )
+        rates: dict[Scope, RateWindow] = {}
+        for scope, (rpm, tpm) in limits.items():
+            if rpm is None and tpm is None:
+                continue
+            rate = self._rates.get(scope) or RateWindow(
+                requests_per_minute=rpm, tokens_per_minute=tpm
+            )
+            rate.requests_per_minute, rate.tokens_per_minute = rpm, tpm
+            rates[scope] = rate
+        self._rates = rates
+
+    def _prune_recent(self, now: float) -> None:
+        recent = self._recent
+        while recent and recent[0].at < now - RECENT_S:
+            recent.popleft()
+
+
+def _smallest(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
+    """``(usd, at)`` that ``settle`` charges to ``rule``'s scope."""
+    if rule.level == BudgetLevel.PROVIDER:
+        return [
+            (c.cost_usd, c.at) for c in settle.provider_charges if c.provider_id == rule.scope_id
+        ]
+    if (rule.level, rule.scope_id) in settled_scopes(settle):
+        return [(settle.cost_usd, settle.at)]
+    return []
+
+
+__all__ = ["RECENT_S", "TOLERANCE_USD", "Claim", "Ledger", "Scope"]

@@ -1,0 +1,134 @@
+"""The meter: prices a request's trail as it passes and says what to settle.
+
+The audit logger runs every event through ``Meter.observe`` before writing it:
+
+- ``attempt.finished`` gets its ``cost_usd`` from its usage and the price of its
+  provider type (learnt from ``attempt.started``) and model;
+- ``response.completed`` / ``response.failed`` get the request's ``cost_usd``: the sum
+  of its attempts' costs — what the providers billed, retries and failovers included —
+  ``NULL`` if an attempt that used tokens has no price, 0.0 if nothing was billed;
+- each terminal event yields a ``Settle`` for the accountant: the cost added since the
+  last settlement (a second terminal event for the same request, as when the ingress
+  gave up before the worker finished, settles only the difference), the tokens used
+  and each attempt's charge to its provider.
+
+So SQL and the accountant's counters are fed by one computation and cannot disagree.
+Finished requests are remembered (the last ``CLOSED_MEMORY``) for late events.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from budgets.pricing import Pricer
+from messages.budget import ProviderCharge, Settle
+from messages.events import (
+    AttemptFinished,
+    AttemptStarted,
+    RequestReceived,
+    ResponseCompleted,
+    ResponseFailed,
+    TrailEvent,
+)
+
+CLOSED_MEMORY = 4096
+
+
+@dataclass(slots=True)
+class _Request:
+    virtual_key_id: str | None = None
+    team: str | None = None
+    customer: str | None = None
+    provider_types: dict[int, str] = field(default_factory=dict)
+    cost: float = 0.0
+    unpriced: bool = False
+    charged: float = 0.0
+    tokens: int = 0
+    pending: list[ProviderCharge] = field(default_factory=list)
+
+
+class Meter:
+    def __init__(self, pricer: Pricer) -> None:
+        self._pricer = pricer
+        self._open: dict[str, _Request] = {}
+        self._closed: OrderedDict[str, _Request] = OrderedDict()
+
+    @property
+    def pricer(self) -> Pricer:
+        return self._pricer
+
+    @property
+    def open_requests(self) -> int:
+        return len(self._open)
+
+    def observe(self, event: TrailEvent) -> tuple[TrailEvent, Settle | None]:
+        """The event as it should be stored (priced), and the settlement it triggers."""
+        match event:
+            case RequestReceived():
+                self._open[event.request_id] = _Request(
+                    virtual_key_id=event.virtual_key_id, team=event.team, customer=event.customer
+                )
+            case AttemptStarted():
+                self._state(event.request_id).provider_types[event.attempt] = event.provider_type
+            case AttemptFinished():
+                return self._attempt_finished(event), None
+            case ResponseCompleted() | ResponseFailed():
+                return self._terminal(event)
+        return event, None
+
+    def _attempt_finished(self, event: AttemptFinished) -> AttemptFinished:
+        state = self._state(event.request_id)
+        provider_type = state.provider_types.get(event.attempt)
+        usage = event.usage
+        if provider_type is None:
+            cost = 0.0 if usage is None else None
+        else:
+            cost = self._pricer.cost(provider_type, event.model, usage)
+        tokens = 0 if usage is None else usage.total_tokens
+        state.tokens += tokens
+        if cost is None:
+            state.unpriced = True
+        else:
+            state.cost += cost
+        state.pending.append(
+            ProviderCharge(
+                provider_id=event.provider_id, cost_usd=cost or 0.0, tokens=tokens, at=event.at
+            )
+        )
+        return replace(event, cost_usd=cost)
+
+    def _terminal(self, event: ResponseCompleted | ResponseFailed) -> tuple[TrailEvent, Settle]:
+        state = self._open.pop(event.request_id, None) or self._closed.pop(event.request_id, None)
+        if state is None:
+            state = _Request()
+        settle = Settle(
+            request_id=event.request_id,
+            at=event.at,
+            virtual_key_id=state.virtual_key_id,
+            team=state.team,
+            customer=state.customer,
+            cost_usd=state.cost - state.charged,
+            tokens=state.tokens,
+            provider_charges=tuple(state.pending),
+        )
+        state.charged = state.cost
+        state.tokens = 0
+        state.pending = []
+        self._remember(event.request_id, state)
+        cost = None if state.unpriced else state.cost
+        return replace(event, cost_usd=cost), settle
+
+    def _state(self, request_id: str) -> _Request:
+        state = self._open.get(request_id) or self._closed.get(request_id)
+        if state is None:
+            state = self._open[request_id] = _Request()
+        return state
+
+    def _remember(self, request_id: str, state: _Request) -> None:
+        self._closed[request_id] = state
+        if len(self._closed) > CLOSED_MEMORY:
+            self._closed.popitem(last=False)
+
+
+__all__ = ["CLOSED_MEMORY", "Meter"]

@@ -1,0 +1,242 @@
+"""Model prices, and what a ``Usage`` costs.
+
+The shipped table (``budgets/data/model_prices.json``, USD per million tokens, derived
+by ``scripts/derive_prices.py``) is keyed by provider *type* and upstream model; the
+config's ``pricing:`` section replaces entries. A model not in the table has no price:
+its cost is ``None`` (NULL in SQL), never a silent 0, and ``Pricer`` warns once per model.
+
+The arithmetic follows ``messages.usage``: ``input_tokens`` includes the cached and
+cache-write parts, ``output_tokens`` includes the reasoning part. So::
+
+    cost = (input - cached - cache_write) · input_price + cached · cached_input_price
+         + cache_write · cache_write_price + (output - reasoning) · output_price
+         + reasoning · reasoning_price
+
+A missing cached, cache-write or reasoning price bills those tokens at the plain input
+or output price. A long-context tier (Gemini above 200k, GPT-5.5 above 272k…) prices
+the *whole* request once its prompt (``input_tokens``) passes the tier's threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any
+
+import structlog
+
+from config.model import PriceOverride
+from messages.usage import Usage
+
+log = structlog.get_logger("switchyard.pricing")
+
+PER_TOKEN = 1e-6  # prices are per million tokens
+_DATED = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierPrice:
+    """The prices of a whole request whose prompt is above ``above_tokens``."""
+
+    above_tokens: int
+    input: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    output: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPrice:
+    provider: str  # provider type
+    model: str
+    input: float
+    output: float
+    cached_input: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+    max_output_tokens: int | None = None
+    default_output_tokens: int | None = None
+    tier: TierPrice | None = None
+    effective_from: date | None = None  # None: from when the gateway loads it
+    source: str = "shipped"
+
+    def at_prompt(self, input_tokens: int) -> ModelPrice:
+        """The prices that apply to a request whose prompt has ``input_tokens``."""
+        tier = self.tier
+        if tier is None or input_tokens <= tier.above_tokens:
+            return self
+        return replace(
+            self,
+            input=tier.input,
+            output=tier.output if tier.output is not None else self.output,
+            cached_input=tier.cached_input if tier.cached_input is not None else tier.input,
+            cache_write=tier.cache_write if tier.cache_write is not None else tier.input,
+            tier=None,
+        )
+
+
+def usage_cost(price: ModelPrice, usage: Usage) -> float:
+    """USD for ``usage`` at ``price`` (see the module docstring for the arithmetic)."""
+    p = price.at_prompt(usage.input_tokens)
+    cached = min(usage.cached_input_tokens, usage.input_tokens)
+    written = min(usage.cache_write_tokens, usage.input_tokens - cached)
+    fresh = usage.input_tokens - cached - written
+    reasoning = min(usage.reasoning_tokens, usage.output_tokens)
+    visible = usage.output_tokens - reasoning
+    dollars_per_m = (
+        fresh * p.input
+        + cached * _or(p.cached_input, p.input)
+        + written * _or(p.cache_write, p.input)
+        + visible * p.output
+        + reasoning * _or(p.reasoning, p.output)
+    )
+    return dollars_per_m * PER_TOKEN
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+class PriceTable:
+    """Prices by ``(provider type, model)``; models match case-insensitively, and a
+    dated snapshot (``…-20250929``, ``…-2026-04-23``) not listed falls back to its alias."""
+
+    def __init__(self, prices: Iterable[ModelPrice]) -> None:
+        self._prices = {(p.provider, p.model.lower()): p for p in prices}
+
+    @classmethod
+    def shipped(cls) -> PriceTable:
+        return cls(read_price_document(_shipped_document()))
+
+    def __iter__(self) -> Iterator[ModelPrice]:
+        return iter(self._prices.values())
+
+    def __len__(self) -> int:
+        return len(self._prices)
+
+    def find(self, provider_type: str, model: str) -> ModelPrice | None:
+        name = model.lower().removeprefix("models/")
+        found = self._prices.get((provider_type, name))
+        if found is None and (dated := _DATED.search(name)):
+            found = self._prices.get((provider_type, name[: dated.start()]))
+        return found
+
+    def with_overrides(self, overrides: Sequence[PriceOverride]) -> PriceTable:
+        prices = dict(self._prices)
+        for override in overrides:
+            price = _from_override(override)
+            prices[(price.provider, price.model)] = price
+        return PriceTable(prices.values())
+
+
+class Pricer:
+    """``PriceTable`` lookups that warn once per unpriced model (a log line, not a 0)."""
+
+    def __init__(self, table: PriceTable) -> None:
+        self._table = table
+        self._warned: set[tuple[str, str]] = set()
+
+    @property
+    def table(self) -> PriceTable:
+        return self._table
+
+    def use(self, table: PriceTable) -> None:
+        self._table = table
+        self._warned.clear()
+
+    def cost(self, provider_type: str, model: str, usage: Usage | None) -> float | None:
+        """USD for ``usage``; 0.0 without usage; ``None`` when the model has no price."""
+        if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
+            return 0.0
+        price = self._table.find(provider_type, model)
+        if price is None:
+            self._warn(provider_type, model)
+            return None
+        return usage_cost(price, usage)
+
+    def _warn(self, provider_type: str, model: str) -> None:
+        if (provider_type, model) in self._warned:
+            return
+        self._warned.add((provider_type, model))
+        log.warning(
+            "model has no price: its cost is recorded as NULL and budgets cannot count it",
+            provider_type=provider_type,
+            model=model,
+            fix="add it under 'pricing:' in the config",
+        )
+
+
+def read_price_document(document: Mapping[str, Any]) -> list[ModelPrice]:
+    """The prices of a document in the shipped file's layout."""
+    effective = date.fromisoformat(document["effective_from"])
+    return [_from_row(row, effective) for row in document["prices"]]
+
+
+def _from_row(row: Mapping[str, Any], effective: date) -> ModelPrice:
+    above = row.get("above")
+    tier = None
+    if above is not None and above.get("input") is not None:
+        tier = TierPrice(
+            above_tokens=above["tokens"],
+            input=above["input"],
+            cached_input=above.get("cached_input"),
+            cache_write=above.get("cache_write"),
+            output=above.get("output"),
+        )
+    return ModelPrice(
+        provider=row["provider"],
+        model=row["model"],
+        input=row["input"],
+        output=row["output"],
+        cached_input=row.get("cached_input"),
+        cache_write=row.get("cache_write"),
+        reasoning=row.get("reasoning"),
+        max_output_tokens=row.get("max_output_tokens"),
+        tier=tier,
+        effective_from=effective,
+    )
+
+
+def _from_override(override: PriceOverride) -> ModelPrice:
+    effective = override.effective_from
+    return ModelPrice(
+        provider=override.provider,
+        model=override.model.lower(),
+        input=override.input,
+        output=override.output,
+        cached_input=override.cached_input,
+        cache_write=override.cache_write,
+        reasoning=override.reasoning,
+        default_output_tokens=override.default_output_tokens,
+        effective_from=None if effective is None else date.fromisoformat(effective),
+        source="config",
+    )
+
+
+def _shipped_document() -> dict[str, Any]:
+    text = resources.files("budgets").joinpath("data/model_prices.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def effective_datetime(price: ModelPrice, *, loaded_at: float) -> datetime:
+    """When ``price`` took effect: its date at 00:00 UTC, or ``loaded_at`` if it has none."""
+    if price.effective_from is None:
+        return datetime.fromtimestamp(loaded_at, UTC)
+    return datetime.combine(price.effective_from, datetime.min.time(), UTC)
+
+
+__all__ = [
+    "PER_TOKEN",
+    "ModelPrice",
+    "PriceTable",
+    "Pricer",
+    "TierPrice",
+    "effective_datetime",
+    "read_price_document",
+    "usage_cost",
+]

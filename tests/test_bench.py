@@ -1,0 +1,144 @@
+"""``scripts/bench``'s own parts: the load generator reads answers whole, counts wrong
+ones, and the summary subtracts the direct cell of the same round."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from benchlib.load import WARMUP_REQUESTS, WORKLOADS, Target, run_cell
+from benchlib.processes import gateway_ready, usage
+from benchlib.report import CellStats, percentile, summarise
+
+from fakes.canned import CannedAnswers, CannedProviderServer
+
+
+def _no_probe() -> None:
+    return None
+
+
+@pytest.mark.parametrize("write_per_event", [False, True])
+@pytest.mark.parametrize("workload", sorted(WORKLOADS))
+async def test_every_workload_is_read_whole_over_keep_alive(
+    nursery: trio.Nursery, workload: str, write_per_event: bool
+) -> None:
+    server = CannedProviderServer(
+        CannedAnswers.build(events=10, reply_bytes=200), write_per_event=write_per_event
+    )
+    port = await nursery.start(server.serve)
+    load = await run_cell(
+        Target(name="direct", port=port),
+        WORKLOADS[workload],
+        clients=3,
+        duration_s=0.2,
+        max_requests=60,
+        request_timeout_s=5,
+        probe=_no_probe,
+    )
+    assert (load.errors, load.first_error) == (0, None)
+    assert 0 < len(load.latencies_s) <= 60
+    assert load.answered == len(load.latencies_s) + 3 * WARMUP_REQUESTS
+    assert all(0 < t <= total for t, total in zip(load.ttfbs_s, load.latencies_s, strict=True))
+    assert not load.timed_out
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/nothing", "404"), ("/models", "200")])
+async def test_a_wrong_status_or_a_missing_marker_is_an_error(
+    nursery: trio.Nursery, path: str, expected: str
+) -> None:
+    server = CannedProviderServer(CannedAnswers.build(events=3, reply_bytes=60))
+    port = await nursery.start(server.serve)
+    workload = replace(WORKLOADS["chat"], path=path)
+    load = await run_cell(
+        Target(name="direct", port=port),
+        workload,
+        clients=2,
+        duration_s=0.1,
+        max_requests=10,
+        request_timeout_s=5,
+        probe=_no_probe,
+    )
+    assert load.latencies_s == ()
+    assert load.answered == 0
+    assert load.errors > 0
+    assert load.first_error is not None and expected in load.first_error
+
+
+def _cell(round_index: int, target: str, p50: float, p99: float, rps: float) -> CellStats:
+    spread = {"p50": p50, "p90": p50, "p99": p99, "max": p99}
+    return CellStats(
+        round=round_index,
+        workload="chat",
+        clients=1,
+        target=target,
+        requests=100,
+        errors=0,
+        first_error=None,
+        wall_s=1.0,
+        requests_per_s=rps,
+        latency_ms=spread,
+        ttfb_ms=spread,
+        server_cpu_us_per_request=500.0,
+        server_main_thread_cpu_us_per_request=400.0,
+        server_core_share=0.5,
+        other_core_share=0.0,
+        server_rss_mb=60.0,
+        fake_cpu_us_per_request=100.0,
+        fake_core_share=0.2,
+        loadgen_cpu_us_per_request=100.0,
+        loadgen_core_share=0.2,
+        timed_out=False,
+    )
+
+
+def test_overhead_is_the_median_of_same_round_differences() -> None:
+    cells = [
+        _cell(1, "direct", 0.2, 0.5, 4000),
+        _cell(1, "switchyard", 1.2, 2.5, 600),
+        _cell(2, "direct", 0.4, 0.5, 3000),
+        _cell(2, "switchyard", 1.0, 4.5, 700),
+        _cell(3, "direct", 0.3, 0.6, 3500),
+        _cell(3, "switchyard", 2.3, 1.6, 500),
+    ]
+    (row,) = summarise(cells)
+    assert row.target == "switchyard"
+    assert row.rounds == 3
+    assert row.overhead_ms["p50"] == pytest.approx(1.0)  # of 1.0, 0.6, 2.0
+    assert row.overhead_ms["p99"] == pytest.approx(2.0)  # of 2.0, 4.0, 1.0
+    assert (row.requests_per_s, row.direct_requests_per_s) == (600, 3500)
+    assert row.load_core_share == pytest.approx(0.4)
+
+
+def test_a_target_without_its_direct_cell_is_left_out() -> None:
+    lonely = replace(_cell(1, "switchyard", 1.0, 2.0, 500), clients=16)
+    assert summarise([_cell(1, "direct", 0.2, 0.5, 4000), lonely]) == []
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    ordered = [float(n) for n in range(1, 101)]
+    assert (percentile(ordered, 0.5), percentile(ordered, 0.99), percentile(ordered, 1.0)) == (
+        50.0,
+        99.0,
+        100.0,
+    )
+    assert percentile([], 0.5) != percentile([], 0.5)  # NaN
+
+
+def test_usage_reads_cpu_and_rss_of_a_live_process() -> None:
+    sum(range(200_000))
+    measured = usage(os.getpid())
+    assert measured.cpu_s >= measured.main_thread_cpu_s > 0
+    assert measured.rss_bytes > 10 * 2**20
+
+
+def test_the_gateway_port_comes_from_its_listening_line() -> None:
+    log = b'{"event":"starting"}\n{"url":"http://127.0.0.1:43375","event":"gateway listening"}\n'
+    assert gateway_ready(log) == 43375
+    assert gateway_ready(b'{"event":"starting"}\n') is None
