@@ -6,7 +6,17 @@ import ast
 import sys
 from pathlib import Path
 
-PACKAGES = ("actors", "messages", "providers", "routing", "storage", "config", "cli", "fakes")
+PACKAGES = (
+    "actors",
+    "messages",
+    "providers",
+    "routing",
+    "budgets",
+    "storage",
+    "config",
+    "cli",
+    "fakes",
+)
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 

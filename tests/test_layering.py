@@ -26,6 +26,7 @@ FORBIDDEN = {
         "fakes",
     },
     "providers": {"trio", "httpx", "sqlalchemy", "actors", "storage", "fakes"},
+    "budgets": {"trio", "httpx", "sqlalchemy", "actors", "storage", "providers", "fakes"},
     "routing": {"trio", "httpx", "sqlalchemy", "actors", "storage", "fakes"},
     "config": {"trio", "httpx", "sqlalchemy", "actors", "storage", "providers", "fakes"},
     "storage": {"trio", "httpx", "actors", "providers", "fakes"},
