@@ -181,6 +181,8 @@ class Connection:
         while True:
             try:
                 piece = body.read(self.buffer)
+                if piece:
+                    return self._with_buffered_rest(piece)
                 if piece is not None:
                     return piece
                 if self.eof:
@@ -189,6 +191,17 @@ class Connection:
             except ProtocolError as exc:
                 raise self._protocol_failure() from exc
             await self._receive()
+
+    def _with_buffered_rest(self, piece: bytes) -> bytes:
+        """``piece`` and every further piece already in the buffer, as one: a stream whose
+        events arrived together is handled (and relayed to the client) in one go."""
+        more = self.body.read(self.buffer)
+        if not more:
+            return piece
+        pieces = [piece, more]
+        while more := self.body.read(self.buffer):
+            pieces.append(more)
+        return b"".join(pieces)
 
     async def _read_head(self, head_request: bool) -> ResponseHead:
         buffer = self.buffer
