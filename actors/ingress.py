@@ -3,10 +3,9 @@ answer relayed back to the socket chunk by chunk as the provider worker sends it
 
 Per request: one JSON parse, the key resolved (config and stored keys; unknown, revoked
 or expired → 401), ``request.received`` to the audit logger, a budget reservation if a
-budget covers the key (402 / 429; settled later from the trail, by the audit logger's
-meter), a ``RouteRequest`` carrying a fresh reply channel to the router (``send_nowait``:
-a full inbox sheds load with a 503 instead of queueing without bound), then the relay.
-Errors are rendered in OpenAI's shape with the right status.
+budget covers the key (402 / 429; settled later by the audit logger's meter), a
+``RouteRequest`` with a fresh reply channel to the router (``send_nowait``: a full inbox
+sheds load with a 503, never an unbounded queue), then the relay. Errors are OpenAI-shaped.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import orjson
 import structlog
 import trio
 
+from actors.health import HealthReport
 from actors.http_server import ClientGone, HttpRequest, ResponseWriter
 from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
@@ -56,9 +56,7 @@ _ENDPOINTS = {
     "/openai/v1/chat/completions": ClientFormat.CHAT,
     "/chat/completions": ClientFormat.CHAT,
 }
-_WORKER_LOST = ErrorInfo(
-    kind=ErrorKind.INTERNAL, status=500, message="internal error: the provider worker stopped"
-)
+_WORKER_LOST = ErrorInfo(kind=ErrorKind.INTERNAL, status=500, message="the provider worker stopped")
 
 
 class _WorkerLost(Exception):
@@ -97,6 +95,7 @@ class Ingress:
         self._inflight = 0
         self._max_inflight = config.server.max_inflight
         self._audit_high_water = max(1, int(audit.statistics().max_buffer_size * 0.8))
+        self.health = HealthReport()
 
     @property
     def inflight(self) -> int:
@@ -128,7 +127,7 @@ class Ingress:
         elif path in _MODELS and request.method == "GET":
             await self._handle_models(request, writer)
         elif path == "/healthz":
-            await writer.send_response(200, [_JSON], b'{"status":"ok"}')
+            await writer.send_response(200, [_JSON], self.health.render())
         else:
             await _send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 

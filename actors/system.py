@@ -46,6 +46,7 @@ from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
 from actors.config_watcher import POLL_S, ConfigWatcher
+from actors.health import HealthReport
 from actors.http_client import UpstreamPool
 from actors.http_server import HttpServer
 from actors.ingress import Ingress, render_error
@@ -79,6 +80,7 @@ class GatewayHandle:
     database_url: str
     config: GatewayConfig  # the config in force (a reload replaces it)
     accountant: Accountant | None = None  # for its statistics
+    audit: AuditLogger | None = None  # likewise
     _stop: trio.Event = field(default_factory=trio.Event)
 
     @property
@@ -104,7 +106,6 @@ async def run_gateway(
     task_status: trio.TaskStatus[GatewayHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs until ``GatewayHandle.stop`` (or a signal, with ``handle_signals``).
-
     ``ssl_context`` replaces the default certificate verification (tests use a test CA).
     ``config_path`` is reloaded when it changes (polled every ``reload_poll_s``) and, with
     ``handle_signals``, on SIGHUP (by default the file the config came from, then).
@@ -131,6 +132,7 @@ async def run_gateway(
                     database_url=url,
                     config=config,
                     accountant=budgets.accountant,
+                    audit=audit,
                 )
                 watch = None if config_path is None else _Watch(config_path, reload_poll_s)
                 await _run_actors(
@@ -221,6 +223,7 @@ async def _run_actors(
         server = HttpServer(
             ingress.handle, render_error=render_error, max_body_bytes=config.server.max_body_bytes
         )
+        _register_health(ingress.health, handle, server, router_actor, worker, pool)
         async with trio.open_nursery() as actors:
             await wiring.start(
                 actors,
@@ -233,6 +236,24 @@ async def _run_actors(
             handle.port = await actors.start(server.serve, handle.host, handle.port)
             reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
+
+
+def _register_health(
+    health: HealthReport,
+    handle: GatewayHandle,
+    server: HttpServer,
+    router: Router,
+    worker: ProviderWorker,
+    pool: UpstreamPool,
+) -> None:
+    health.register("server", server.statistics)
+    health.register("router", router.statistics)
+    health.register("provider_worker", worker.statistics)
+    health.register("upstream_pool", pool.statistics)
+    if handle.audit is not None:
+        health.register("audit", handle.audit.statistics)
+    if handle.accountant is not None:
+        health.register("budget_accountant", handle.accountant.statistics)
 
 
 @dataclass(frozen=True, slots=True)

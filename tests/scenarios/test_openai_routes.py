@@ -152,10 +152,22 @@ async def test_models_lists_the_configured_models(rig: Rig) -> None:
     assert (await rig.client.get("/v1/models")).status_code == 401
 
 
-async def test_healthz(rig: Rig) -> None:
+async def test_healthz_reports_each_actor(rig: Rig) -> None:
+    await rig.client.post(
+        "/v1/chat/completions",
+        json={"model": "gpt-5.5", "messages": [{"role": "user", "content": "x"}]},
+        headers=auth(),
+    )
     response = await rig.client.get("/healthz")
     assert response.status_code == 200
-    assert response.json()["status"] == "ok"
+    report = response.json()
+    assert report["status"] == "ok"
+    assert report["server"]["open_connections"] >= 1
+    assert report["router"]["routed"] >= 1
+    assert report["audit"]["events_received"] >= 6
+    assert "writer_lag_p99_ms" in report["audit"]
+    assert report["upstream_pool"]["connections_opened"] >= 1
+    assert set(report) >= {"provider_worker", "budget_accountant"}
 
 
 async def test_provider_pinned_by_prefix(rig: Rig) -> None:
