@@ -42,6 +42,7 @@ from fakes.script import (
 )
 from fakes.wire import (
     Answer,
+    BodyDescribed,
     JsonBody,
     WireContext,
     cut_in_half,
@@ -289,20 +290,13 @@ def read_conversation(body: JsonBody) -> Conversation:
     )
 
 
-class AnthropicFormat:
+class AnthropicFormat(BodyDescribed):
     """Anthropic Messages (``POST /v1/messages``, under any prefix)."""
 
     name = "anthropic"
 
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path.endswith("/messages")
-
-    def wants_stream(self, path: str, body: JsonBody) -> bool:
-        return body.get("stream") is True
-
-    def requested_model(self, path: str, body: JsonBody) -> str:
-        model = body.get("model")
-        return model if isinstance(model, str) else "unknown"
 
     def conversation(self, body: JsonBody) -> Conversation:
         return read_conversation(body)

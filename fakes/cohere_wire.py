@@ -38,7 +38,15 @@ from fakes.script import (
     Reply,
     Text,
 )
-from fakes.wire import Answer, JsonBody, WireContext, split_fragments, split_text, sse_event
+from fakes.wire import (
+    Answer,
+    BodyDescribed,
+    JsonBody,
+    WireContext,
+    split_fragments,
+    split_text,
+    sse_event,
+)
 
 Event = tuple[str, dict[str, object]]
 TEMPLATE_TOKENS = 480
@@ -251,20 +259,13 @@ def read_conversation(body: JsonBody) -> Conversation:
     )
 
 
-class CohereFormat:
+class CohereFormat(BodyDescribed):
     """Cohere v2 Chat (``POST /v2/chat``, under any prefix)."""
 
     name = "cohere"
 
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path.endswith("/v2/chat")
-
-    def wants_stream(self, path: str, body: JsonBody) -> bool:
-        return body.get("stream") is True
-
-    def requested_model(self, path: str, body: JsonBody) -> str:
-        model = body.get("model")
-        return model if isinstance(model, str) else "unknown"
 
     def conversation(self, body: JsonBody) -> Conversation:
         return read_conversation(body)

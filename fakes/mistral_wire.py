@@ -36,7 +36,7 @@ from fakes.default_reply import Conversation
 from fakes.openai_responses_wire import items_to_send
 from fakes.openai_wire import CHAT
 from fakes.script import CustomToolCall, FakeUsage, Fault, FunctionCall, Reasoning, Reply, Text
-from fakes.wire import Answer, JsonBody, WireContext, split_text, sse_event
+from fakes.wire import Answer, BodyDescribed, JsonBody, WireContext, split_text, sse_event
 
 DONE_LINE = b"data: [DONE]\n\n"
 VALID_CALL_ID = re.compile(r"[A-Za-z0-9]{9}")
@@ -219,7 +219,7 @@ def _call_ids(message: Mapping[str, object]) -> list[object]:
     return [c.get("id") for c in calls if isinstance(c, Mapping)] if isinstance(calls, list) else []
 
 
-class MistralFormat:
+class MistralFormat(BodyDescribed):
     """Mistral Chat Completions (``POST …/mistral/…/chat/completions``)."""
 
     name = "mistral"
@@ -229,10 +229,6 @@ class MistralFormat:
 
     def wants_stream(self, path: str, body: JsonBody) -> bool:
         return body.get("stream") is True and rejection(body) is None
-
-    def requested_model(self, path: str, body: JsonBody) -> str:
-        model = body.get("model")
-        return model if isinstance(model, str) else "unknown"
 
     def conversation(self, body: JsonBody) -> Conversation:
         return CHAT.conversation(body)

@@ -20,7 +20,7 @@ from fakes.default_reply import Conversation
 from fakes.openai_chat_wire import chat_answer, chat_stream
 from fakes.openai_responses_wire import responses_answer, responses_stream
 from fakes.script import Fault, Reply
-from fakes.wire import Answer, JsonBody, WireContext
+from fakes.wire import Answer, BodyDescribed, JsonBody, WireContext
 
 # status → (type, code, message) used when the Fault names none
 DEFAULT_ERRORS: dict[int, tuple[str, str | None, str]] = {
@@ -78,24 +78,13 @@ def _last_user_text(entries: Sequence[dict[str, object]]) -> str:
     return ""
 
 
-def _requested_model(body: JsonBody) -> str:
-    model = body.get("model")
-    return model if isinstance(model, str) else "unknown"
-
-
-class ResponsesFormat:
+class ResponsesFormat(BodyDescribed):
     """OpenAI Responses (``POST /v1/responses``)."""
 
     name = "openai-responses"
 
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path.endswith("/responses")
-
-    def wants_stream(self, path: str, body: JsonBody) -> bool:
-        return body.get("stream") is True
-
-    def requested_model(self, path: str, body: JsonBody) -> str:
-        return _requested_model(body)
 
     def conversation(self, body: JsonBody) -> Conversation:
         tools = frozenset(str(tool.get("name")) for tool in _entries(body, "tools"))
@@ -124,19 +113,13 @@ class ResponsesFormat:
         return error_body(status, fault)
 
 
-class ChatFormat:
+class ChatFormat(BodyDescribed):
     """OpenAI Chat Completions (``POST /v1/chat/completions``)."""
 
     name = "openai-chat"
 
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path.endswith("/chat/completions")
-
-    def wants_stream(self, path: str, body: JsonBody) -> bool:
-        return body.get("stream") is True
-
-    def requested_model(self, path: str, body: JsonBody) -> str:
-        return _requested_model(body)
 
     def conversation(self, body: JsonBody) -> Conversation:
         functions = [tool.get("function") for tool in _entries(body, "tools")]

@@ -84,6 +84,17 @@ class WireFormat(Protocol):
         ...
 
 
+class BodyDescribed:
+    """For formats whose body says ``stream`` and ``model`` (all but Gemini's)."""
+
+    def wants_stream(self, path: str, body: JsonBody) -> bool:
+        return body.get("stream") is True
+
+    def requested_model(self, path: str, body: JsonBody) -> str:
+        model = body.get("model")
+        return model if isinstance(model, str) else "unknown"
+
+
 def sse_event(name: str | None, data: object) -> bytes:
     """One server-sent event: optional ``event:`` line, compact JSON ``data:`` line."""
     payload = orjson.dumps(data)

@@ -13,6 +13,7 @@ from providers.chat_encoder import ChatStreamEncoder
 from providers.chat_format import chat_include_usage, decode_chat_request
 from providers.chat_passthrough import ChatPassthrough
 from providers.exchange import Exchange
+from providers.passthrough import ResponsesPassthrough
 from providers.registry import REGISTRY
 from providers.responses_encoder import ResponsesStreamEncoder
 from providers.responses_format import decode_responses_request
@@ -37,8 +38,6 @@ def open_exchange(
 ) -> Exchange:
     """Raises ``RequestInvalid`` when the body cannot be translated (a 400)."""
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
-        from providers.passthrough import ResponsesPassthrough
-
         return ResponsesPassthrough(body, model=model, api_key=api_key, path="/responses")
     if client_format is ClientFormat.CHAT and provider_type in CHAT_NATIVE:
         return ChatPassthrough(body, model=model, api_key=api_key, path="/chat/completions")
