@@ -18,6 +18,7 @@ from email.utils import formatdate
 
 import trio
 
+from actors._direct_socket import DirectSocket
 from actors._http11 import ProtocolError, RequestHead, find_head_end, parse_request_head
 from actors._http11_body import BodyReader, BodyTooLarge
 from actors._http_exchange import (
@@ -102,6 +103,7 @@ class HttpConnection:
     __slots__ = (
         "_buffer",
         "_client",
+        "_io",
         "_linger",
         "_scope",
         "_stream",
@@ -114,6 +116,10 @@ class HttpConnection:
     def __init__(self, state: ServerState, stream: trio.SocketStream) -> None:
         self.state = state
         self._stream = stream
+        # plain TCP: bytes straight through the socket (see actors._direct_socket)
+        self._io: DirectSocket | trio.SocketStream = (
+            DirectSocket(stream) if type(stream) is trio.SocketStream else stream
+        )
         self._scope = trio.CancelScope()
         self._buffer = bytearray()
         self.phase = _IDLE
@@ -149,7 +155,7 @@ class HttpConnection:
         if self.broken:
             raise ClientGone("the client disconnected")
         try:
-            await self._stream.send_all(data)
+            await self._io.send_all(data)
         except _SOCKET_FAILURES as exc:
             self.broken = True
             raise ClientGone("the client disconnected") from exc
@@ -293,7 +299,7 @@ class HttpConnection:
     async def _receive(self) -> bytes:
         """Up to RECEIVE_SIZE bytes; b"" once the client has closed or reset."""
         try:
-            return await self._stream.receive_some(RECEIVE_SIZE)
+            return await self._io.receive_some(RECEIVE_SIZE)
         except _SOCKET_FAILURES:
             self.broken = True
             return b""

@@ -122,8 +122,16 @@ class ResponseWriter:
         self._stage = STAGE_DONE
         await self._connection.write(head + body if body and not self._head_only else head)
 
-    async def start_stream(self, status: int, headers: Sequence[tuple[str, str]]) -> None:
-        """Send the head of a response whose body follows in chunks."""
+    async def start_stream(
+        self,
+        status: int,
+        headers: Sequence[tuple[str, str]],
+        first: bytes = b"",
+        *,
+        last: bool = False,
+    ) -> None:
+        """Send the head of a response whose body follows in chunks, with its ``first``
+        piece (and the body's end if ``last``) in the same write."""
         self._require(STAGE_UNSTARTED)
         if status in _NO_BODY_STATUSES:
             raise ValueError(f"a {status} response has no body to stream")
@@ -132,24 +140,30 @@ class ResponseWriter:
             head = self._head(status, headers, "")
         else:
             head = self._head(status, headers, _CHUNKED_LINE)
-        self._stage = STAGE_STREAMING
-        await self._connection.write(head)
+        self._stage = STAGE_DONE if last else STAGE_STREAMING
+        await self._connection.write(head + self._framed(first, last))
 
-    async def send_chunk(self, data: bytes) -> None:
-        """Send one piece of the body to the client now (an empty piece sends nothing)."""
+    async def send_chunk(self, data: bytes, *, last: bool = False) -> None:
+        """Send one piece of the body to the client now (an empty piece sends nothing),
+        and the body's end with it if ``last``."""
         self._require(STAGE_STREAMING)
-        if not data or self._head_only:
-            return
-        await self._connection.write(
-            data if self._http_1_0 else b"%x\r\n%b\r\n" % (len(data), data)
-        )
+        if last:
+            self._stage = STAGE_DONE
+        framed = self._framed(data, last)
+        if framed:
+            await self._connection.write(framed)
 
     async def end_stream(self) -> None:
         """Finish the streamed body."""
-        self._require(STAGE_STREAMING)
-        self._stage = STAGE_DONE
-        if not self._head_only and not self._http_1_0:
-            await self._connection.write(_LAST_CHUNK)
+        await self.send_chunk(b"", last=True)
+
+    def _framed(self, data: bytes, last: bool) -> bytes:
+        if self._head_only:
+            return b""
+        if self._http_1_0:
+            return data
+        piece = b"%x\r\n%b\r\n" % (len(data), data) if data else b""
+        return piece + _LAST_CHUNK if last else piece
 
     def close(self) -> int:
         """Refuse any further use (the request's cycle is over); return the last stage."""

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import trio
 
+from actors._direct_socket import DirectSocket
 from actors._http11 import (
     ProtocolError,
     ResponseHead,
@@ -125,6 +126,7 @@ class Connection:
         "buffer",
         "eof",
         "idle_since",
+        "io",
         "keep_alive",
         "label",
         "received",
@@ -136,6 +138,8 @@ class Connection:
     def __init__(self, stream: trio.abc.Stream, socket: trio.socket.SocketType, label: str) -> None:
         self.stream = stream
         self.socket = socket
+        # plain TCP: bytes straight through the socket (see actors._direct_socket)
+        self.io = DirectSocket(stream) if type(stream) is trio.SocketStream else stream
         self.label = label
         self.buffer = bytearray()
         self.body = BodyReader(content_length=0, chunked=False)  # the current response's
@@ -160,7 +164,7 @@ class Connection:
     async def send_request(self, request: PreparedRequest, body: bytes) -> ResponseHead:
         """Send the whole request in one write and wait for the final response head."""
         try:
-            await self.stream.send_all(request.head + body if body else request.head)
+            await self.io.send_all(request.head + body if body else request.head)
         except trio.BrokenResourceError as exc:
             raise UpstreamWriteError(f"connection to {self.label} broke while sending") from exc
         while True:
@@ -225,7 +229,7 @@ class Connection:
 
     async def _receive(self) -> None:
         try:
-            data = await self.stream.receive_some(RECEIVE_SIZE)
+            data = await self.io.receive_some(RECEIVE_SIZE)
         except trio.BrokenResourceError as exc:
             raise UpstreamReadError(f"connection to {self.label} was reset") from exc
         if data:

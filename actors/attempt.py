@@ -21,7 +21,7 @@ from actors.http_client import (
     UpstreamTransportError,
 )
 from config.model import ProviderKey
-from messages.commands import Candidate, ProviderJob, ReplyChunk, ReplyEnd, ReplyHead
+from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import (
     AttemptFinished,
@@ -158,11 +158,10 @@ class Attempt:
             body=body,
         )
         self._head_sent = True
-        await self._context.job.reply_to.send(head)
+        await self._put(head)
         return None
 
     async def _stream(self, response: UpstreamResponse) -> ErrorInfo | None:
-        reply_to = self._context.job.reply_to
         idle_s = self._context.candidate.provider.timeouts.idle_s
         deadline = self._context.job.deadline
         pending = self._exchange.start()
@@ -171,30 +170,42 @@ class Attempt:
             data = self._exchange.feed(chunk)
             if not data:
                 continue
-            if not self._head_sent:
-                await self._send_stream_head()
-            await reply_to.send(ReplyChunk(data=pending + data))
+            if response.body_done:  # nothing more to come: it goes with the end, below
+                pending += data
+                continue
+            await self._send_data(pending + data)
             pending = b""
         tail = self._exchange.finish()
         outcome = self._exchange.outcome()
         if not self._head_sent and outcome.failure is not None:
             return await self._failed(outcome.failure, status=response.status)
-        if not self._head_sent:
-            await self._send_stream_head()
         self._complete(response.status)
-        if pending + tail:
-            await reply_to.send(ReplyChunk(data=pending + tail))
-        await reply_to.send(ReplyEnd())
+        await self._send_data(pending + tail)
+        await self._put(ReplyEnd())
         return None
 
-    async def _send_stream_head(self) -> None:
+    async def _send_data(self, data: bytes) -> None:
+        """Stream ``data`` to the client; the first time, with the head (one message)."""
+        if self._head_sent:
+            if data:
+                await self._put(ReplyChunk(data=data))
+            return
         head = ReplyHead(
             status=200,
             headers=(("content-type", "text/event-stream"), *self._headers),
             streaming=True,
+            body=data,
         )
         self._head_sent = True
-        await self._context.job.reply_to.send(head)
+        await self._put(head)
+
+    async def _put(self, reply: Reply) -> None:
+        """Queue ``reply`` for the ingress without yielding while its channel has room:
+        the ingress then finds consecutive replies together and writes them at once."""
+        try:
+            self._context.job.reply_to.send_nowait(reply)
+        except trio.WouldBlock:
+            await self._context.job.reply_to.send(reply)
 
     async def _failed(self, error: ErrorInfo, *, status: int | None = None) -> ErrorInfo | None:
         """Record the failure; before the first byte, return it for the retry policy;

@@ -38,6 +38,8 @@ from messages.events import RequestReceived, ResponseCompleted, ResponseFailed, 
 from storage import Recorder, SequencedEvent
 
 CLEANUP_TIMEOUT_S = 5.0
+BACKLOG_CHECK_S = 0.005
+"""While a batch forms, how often the logger looks whether a full batch is waiting."""
 _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
 _CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
 
@@ -49,7 +51,9 @@ _log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditStatistics:
-    """``writer_lag_p99_ms``: from an event's ``at`` to its batch's commit.
+    """``events_received``: arrived in the inbox (taken or still queued there);
+    ``pending``: received, not written yet.
+    ``writer_lag_p99_ms``: from an event's ``at`` to its batch's commit.
     ``open_requests``: requests seen without their terminal event yet (a leak shows here).
     """
 
@@ -125,7 +129,8 @@ class AuditLogger:
         self._limiter = trio.CapacityLimiter(1)
         self._sequencer = _Sequencer()
         self._forming: list[SequencedEvent] = []
-        self._received = 0
+        self._received = 0  # taken from the inbox
+        self._inbox: trio.MemoryReceiveChannel[TrailEvent] | None = None
         self._written = 0
         self._batches = 0
         self._last_batch_size = 0
@@ -143,6 +148,7 @@ class AuditLogger:
     ) -> None:
         """Write the trail until ``inbox`` is closed and drained."""
         async with inbox:
+            self._inbox = inbox
             task_status.started()
             try:
                 await self._consume(inbox)
@@ -159,11 +165,13 @@ class AuditLogger:
             self._meter.pricer.use(prices)
 
     def statistics(self) -> AuditStatistics:
+        queued = 0 if self._inbox is None else self._inbox.statistics().current_buffer_used
+        received = self._received + queued
         return AuditStatistics(
-            events_received=self._received,
+            events_received=received,
             events_written=self._written,
             batches=self._batches,
-            pending=self._received - self._written,
+            pending=received - self._written,
             last_batch_size=self._last_batch_size,
             writer_lag_p99_ms=_percentile(self._lags_ms, 0.99),
             write_ms_p50=_percentile(self._writes_ms, 0.50),
@@ -183,17 +191,30 @@ class AuditLogger:
                 return
 
     async def _gather(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> bool:
-        """Fill the forming batch until full or the flush interval is up; True at the end."""
-        try:
-            with trio.move_on_after(self._flush_interval_s):
-                while len(self._forming) < self._batch_max:
-                    try:
-                        event = inbox.receive_nowait()
-                    except trio.WouldBlock:
-                        event = await inbox.receive()
-                    self._accept(event)
-        except trio.EndOfChannel:
-            return True
+        """Fill the forming batch; True when the inbox has ended.
+
+        Events queue in the inbox until the flush interval is up (or a full batch is
+        waiting, or every sender has gone: looked at every ``BACKLOG_CHECK_S``), then
+        are taken at once, up to ``batch_max``: this task wakes a few times per batch,
+        not once per event.
+        """
+        deadline = trio.current_time() + self._flush_interval_s
+        room = self._batch_max - len(self._forming)
+        while True:
+            backlog = inbox.statistics()
+            now = trio.current_time()
+            if backlog.current_buffer_used >= room or not backlog.open_send_channels:
+                break
+            if now >= deadline:
+                break
+            await trio.sleep_until(min(deadline, now + BACKLOG_CHECK_S))
+        while len(self._forming) < self._batch_max:
+            try:
+                self._accept(inbox.receive_nowait())
+            except trio.WouldBlock:
+                return False
+            except trio.EndOfChannel:
+                return True
         return False
 
     async def _final_flush(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:

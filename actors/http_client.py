@@ -56,7 +56,22 @@ from actors._upstream_connection import (
     parse_url,
 )
 
+# A connection back in the pool for less than this is taken without asking the kernel
+# whether the server closed it (a poll per request costs more than the rest of the
+# check-out): no server times keep-alive out that fast, and a connection that did close
+# fails before any byte is read, which ``UpstreamPool._exchange`` retries once, fresh.
+RECENTLY_IDLE_S = 1.0
+
+
+def _still_open(connection: Connection, now: float) -> bool:
+    """Readable while idle means EOF (the server closed it) or stray bytes: unusable."""
+    if now - connection.idle_since < RECENTLY_IDLE_S:
+        return True
+    return not connection.socket.is_readable()
+
+
 __all__ = [
+    "RECENTLY_IDLE_S",
     "PoolStatistics",
     "UpstreamConnectError",
     "UpstreamPool",
@@ -110,6 +125,11 @@ class UpstreamResponse:
             if key == wanted:
                 return value
         return None
+
+    @property
+    def body_done(self) -> bool:
+        """Whether the whole body has been received (what is left is buffered here)."""
+        return self._connection.body.done
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
         """Body data as each piece arrives from the socket; nothing after the end."""
@@ -328,11 +348,11 @@ class UpstreamPool:
         idle = slot.idle
         if not idle:
             return None
-        oldest_allowed = trio.current_time() - self._idle_keepalive_s
+        now = trio.current_time()
+        oldest_allowed = now - self._idle_keepalive_s
         while idle:
             connection = idle.pop()
-            # Readable while idle means EOF (the server closed it) or stray bytes: unusable.
-            if connection.idle_since >= oldest_allowed and not connection.socket.is_readable():
+            if connection.idle_since >= oldest_allowed and _still_open(connection, now):
                 connection.reused = True
                 connection.received = 0
                 self._reused += 1

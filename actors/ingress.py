@@ -5,12 +5,12 @@ Per request: one JSON parse, the key resolved (config and stored keys; unknown, 
 or expired → 401), ``request.received`` to the audit logger, a budget reservation if a
 budget covers the key (402 / 429; settled later by the audit logger's meter), a
 ``RouteRequest`` with a fresh reply channel to the router (``send_nowait``: a full inbox
-sheds load with a 503, never an unbounded queue), then the relay. Errors are OpenAI-shaped.
+sheds load with a 503, never an unbounded queue), then the relay (``actors.relay``).
+Errors are OpenAI-shaped.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 
@@ -20,6 +20,14 @@ import trio
 
 from actors.health import HealthReport
 from actors.http_server import ClientGone, HttpRequest, ResponseWriter
+from actors.relay import (
+    JSON_HEADER,
+    WORKER_LOST,
+    WorkerLost,
+    relay,
+    request_id_header,
+    send_error,
+)
 from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from config.model import GatewayConfig, VirtualKeyConfig
@@ -27,15 +35,12 @@ from messages.chat import ClientFormat
 from messages.commands import (
     ClientRequest,
     Reply,
-    ReplyChunk,
-    ReplyEnd,
-    ReplyError,
-    ReplyHead,
     RouteRequest,
     RouterInbox,
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
+from messages.ids import RequestIds
 from providers.inbound import ParsedRequest, RequestRejected, parse_request
 from providers.openai_errors import render_openai_error
 from providers.stream_failure import stream_failure
@@ -56,15 +61,7 @@ _ENDPOINTS = {
     "/openai/v1/chat/completions": ClientFormat.CHAT,
     "/chat/completions": ClientFormat.CHAT,
 }
-_WORKER_LOST = ErrorInfo(kind=ErrorKind.INTERNAL, status=500, message="the provider worker stopped")
-
-
-class _WorkerLost(Exception):
-    """The reply channel closed before a final reply."""
-
-
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
-_JSON = ("content-type", "application/json")
 
 
 def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
@@ -72,7 +69,7 @@ def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], byte
     kind = ErrorKind.PAYLOAD_TOO_LARGE if status == 413 else ErrorKind.BAD_REQUEST
     if status >= 500:
         kind = ErrorKind.INTERNAL
-    return [_JSON], render_openai_error(ErrorInfo(kind=kind, status=status, message=message))
+    return [JSON_HEADER], render_openai_error(ErrorInfo(kind=kind, status=status, message=message))
 
 
 class Ingress:
@@ -87,6 +84,7 @@ class Ingress:
         stored_keys: Sequence[StoredKey] = (),
     ) -> None:
         self._config = config
+        self._ids = RequestIds()
         self._keys = KeyDirectory(config.virtual_keys, stored_keys)
         self._reservations = reservations or Reservations(None)
         self._router = router
@@ -121,20 +119,20 @@ class Ingress:
         client_format = _ENDPOINTS.get(path)
         if client_format is not None:
             if request.method != "POST":
-                await _send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
+                await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
                 return
             await self._handle_inference(request, writer, client_format, path)
         elif path in _MODELS and request.method == "GET":
             await self._handle_models(request, writer)
         elif path == "/healthz":
-            await writer.send_response(200, [_JSON], self.health.render())
+            await writer.send_response(200, [JSON_HEADER], self.health.render())
         else:
-            await _send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
+            await send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 
     async def _handle_models(self, request: HttpRequest, writer: ResponseWriter) -> None:
         key = self._resolve(request).key
         if key is None:
-            await _send_error(writer, _unauthenticated(request))
+            await send_error(writer, _unauthenticated(request))
             return
         account = self._config.account(key.account)
         data = [
@@ -143,12 +141,12 @@ class Ingress:
             for name in (provider.model, f"{provider.id}/{provider.model}")
         ]
         body = orjson.dumps({"object": "list", "data": data})
-        await writer.send_response(200, [_JSON], body)
+        await writer.send_response(200, [JSON_HEADER], body)
 
     async def _handle_inference(
         self, request: HttpRequest, writer: ResponseWriter, fmt: ClientFormat, path: str
     ) -> None:
-        request_id = "req_" + os.urandom(12).hex()
+        request_id = self._ids.next()
         started = trio.current_time()
         received_at = time.time()
         lookup = self._resolve(request)
@@ -160,7 +158,7 @@ class Ingress:
             parsed = parse_request(request.body, fmt, self._config, key)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
-            await _send_error(writer, rejected.error, _request_id_header(request_id))
+            await send_error(writer, rejected.error, request_id_header(request_id))
             return
         assert key is not None  # parse_request rejects a missing key
         message = ClientRequest(
@@ -188,7 +186,7 @@ class Ingress:
         )
         if problem is not None:
             self._fail(message, problem)
-            await _send_error(writer, problem, _request_id_header(message.request_id))
+            await send_error(writer, problem, request_id_header(message.request_id))
             return
         await self._dispatch(message, writer)
 
@@ -210,18 +208,18 @@ class Ingress:
             receive.close()
             error = _shed("the router is saturated")
             self._fail(message, error)
-            await _send_error(writer, error, _request_id_header(message.request_id))
+            await send_error(writer, error, request_id_header(message.request_id))
             return
         self._inflight += 1
         try:
             async with receive:
                 with trio.move_on_at(deadline + DEADLINE_GRACE_S):
-                    await _relay(receive, writer, message)
+                    await relay(receive, writer, message)
                     return
                 await self._abandon(message, writer)
-        except _WorkerLost:
+        except WorkerLost:
             # the worker ended without a final reply (it crashed): the trail says so
-            self._fail(message, _WORKER_LOST)
+            self._fail(message, WORKER_LOST)
         except ClientGone:
             log.info("client gone", request_id=message.request_id)
         finally:
@@ -231,10 +229,9 @@ class Ingress:
         error = _error(ErrorKind.TIMEOUT, 504, "the request outlived its deadline")
         self._fail(message, error)
         if writer.started:
-            await writer.send_chunk(stream_failure(message.client_format, error, 0))
-            await writer.end_stream()
+            await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
         else:
-            await _send_error(writer, error, _request_id_header(message.request_id))
+            await send_error(writer, error, request_id_header(message.request_id))
 
     def _reject(
         self,
@@ -293,70 +290,6 @@ class Ingress:
         # The inbox is sized far above the admission high-water mark, so this never
         # fails while admission control holds; if it ever does, that is a bug to see.
         self._audit.send_nowait(event)
-
-
-async def _relay(
-    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
-) -> None:
-    try:
-        first = await receive.receive()
-    except trio.EndOfChannel:
-        await _send_error(writer, _WORKER_LOST, _request_id_header(message.request_id))
-        raise _WorkerLost from None
-    if isinstance(first, ReplyError):
-        await _send_error(writer, first.error, first.headers)
-        return
-    if not isinstance(first, ReplyHead):
-        raise AssertionError(f"reply began with {type(first).__name__}")
-    if not first.streaming:
-        await writer.send_response(first.status, first.headers, first.body)
-        return
-    await writer.start_stream(first.status, first.headers)
-    await _relay_stream(receive, writer, message)
-
-
-async def _relay_stream(
-    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
-) -> None:
-    while True:
-        try:
-            reply = await receive.receive()
-        except trio.EndOfChannel:
-            await writer.send_chunk(stream_failure(message.client_format, _WORKER_LOST, 0))
-            await writer.end_stream()
-            raise _WorkerLost from None
-        if isinstance(reply, ReplyEnd):
-            await writer.end_stream()
-            return
-        if not isinstance(reply, ReplyChunk):
-            raise AssertionError(f"unexpected {type(reply).__name__} mid-stream")
-        data = reply.data
-        while True:  # write whatever else is already waiting in one go
-            try:
-                more = receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
-            if isinstance(more, ReplyEnd):
-                await writer.send_chunk(data)
-                await writer.end_stream()
-                return
-            if isinstance(more, ReplyChunk):
-                data += more.data
-        await writer.send_chunk(data)
-
-
-async def _send_error(
-    writer: ResponseWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
-) -> None:
-    headers = [_JSON, *extra]
-    if error.status == 429 or error.retry_after is not None:
-        retry_after = error.retry_after if error.retry_after is not None else 1.0
-        headers.append(("retry-after", str(max(1, round(retry_after)))))
-    await writer.send_response(error.status, headers, render_openai_error(error))
-
-
-def _request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
-    return (("x-request-id", request_id),)
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

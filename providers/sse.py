@@ -21,15 +21,19 @@ class SseEvent:
 class SseParser:
     """Turns a byte stream into ``SseEvent``s; one instance per stream."""
 
-    __slots__ = ("_buffer",)
+    __slots__ = ("_after_cr", "_buffer")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = b""  # line endings already made ``\n``
+        self._after_cr = False
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
+        if self._after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the rest of a CRLF split between two chunks
+        self._after_cr = chunk.endswith(b"\r")
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buffer = self._buffer + chunk
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events: list[SseEvent] = []
         start = 0
         while True:
@@ -50,6 +54,25 @@ class SseParser:
 
 
 def _parse_block(block: bytes) -> SseEvent | None:
+    """One event from its block (``\n`` line endings, ending in a blank line)."""
+    return _parse_common_block(block) or _parse_any_block(block)
+
+
+def _parse_common_block(block: bytes) -> SseEvent | None:
+    """The shape nearly every provider sends, without splitting lines: an optional
+    ``event: name`` line, then one ``data: value`` line. None for anything else."""
+    name: str | None = None
+    data_line = block
+    if block.startswith(b"event: "):
+        end = block.find(b"\n")
+        name = block[7:end].decode("utf-8", "replace").strip()
+        data_line = block[end + 1 :]
+    if not data_line.startswith(b"data: ") or data_line.find(b"\n") != len(data_line) - 2:
+        return None
+    return SseEvent(event=name, data=data_line[6:-2].decode("utf-8", "replace"), raw=block)
+
+
+def _parse_any_block(block: bytes) -> SseEvent | None:
     name: str | None = None
     data_lines: list[str] = []
     for line in block.decode("utf-8", "replace").split("\n"):

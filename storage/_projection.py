@@ -2,8 +2,11 @@
 
 Pure: one pass over the batch sorts each event into the statement it feeds, so the
 SQL recorder runs one executemany per statement instead of a round trip per event.
-A request's terminal event may arrive in a later batch than its ``request.received``;
-the updates are keyed by primary key, so that needs nothing special.
+Most requests start and finish within one batch: their ``requests`` and ``attempts``
+rows are then inserted whole, with what the later events say already folded in, so a
+request costs two inserts and no update. A request's terminal event may arrive in a
+later batch than its ``request.received``; then it becomes an update keyed by primary
+key, run after the inserts (the row it updates is in an earlier batch).
 
 Timestamps go through ``stamp`` (unix seconds → the driver's value for a UTC
 timestamp), since the recorder hands these rows to the driver as they are.
@@ -46,21 +49,40 @@ class Projection:
 
 def project(batch: Sequence[SequencedEvent], stamp: Stamp) -> Projection:
     projection = Projection()
+    started_requests: dict[str, Params] = {}
+    started_attempts: dict[tuple[str, int], Params] = {}
     for item in batch:
         event = item.event
         match event:
             case RequestReceived():
-                projection.requests_started.append(_request_started(event, stamp))
+                row = _request_started(event, stamp)
+                started_requests[event.request_id] = row
+                projection.requests_started.append(row)
             case RouteDecided():
                 pass
             case AttemptStarted():
-                projection.attempts_started.append(_attempt_started(event, stamp))
+                row = _attempt_started(event, stamp)
+                started_attempts[event.request_id, event.attempt] = row
+                projection.attempts_started.append(row)
             case AttemptFirstByte():
-                projection.attempts_first_byte.append(_attempt_first_byte(event))
+                attempt = started_attempts.get((event.request_id, event.attempt))
+                if attempt is None:
+                    projection.attempts_first_byte.append(_attempt_first_byte(event))
+                else:
+                    attempt["first_byte_ms"] = event.ttfb_ms
+                    attempt["http_status"] = event.status
             case AttemptFinished():
-                projection.attempts_finished.append(_attempt_finished(event, stamp))
+                attempt = started_attempts.get((event.request_id, event.attempt))
+                if attempt is None:
+                    projection.attempts_finished.append(_attempt_finished(event, stamp))
+                else:
+                    _fold_attempt_finished(attempt, event, stamp)
             case ResponseCompleted() | ResponseFailed():
-                projection.requests_finished.append(_request_finished(event, stamp))
+                request = started_requests.get(event.request_id)
+                if request is None:
+                    projection.requests_finished.append(_request_finished(event, stamp))
+                else:
+                    request.update(_request_outcome(event, stamp))
             case _:
                 assert_never(event)
     return projection
@@ -105,9 +127,12 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
 
 
 def _request_finished(event: ResponseCompleted | ResponseFailed, stamp: Stamp) -> Params:
+    return {"key_request_id": event.request_id, **_request_outcome(event, stamp)}
+
+
+def _request_outcome(event: ResponseCompleted | ResponseFailed, stamp: Stamp) -> Params:
     failed = isinstance(event, ResponseFailed)
     return {
-        "key_request_id": event.request_id,
         "finished_at": stamp(event.at),
         "latency_ms": event.latency_ms,
         "provider": event.provider_id,
@@ -152,13 +177,26 @@ def _attempt_first_byte(event: AttemptFirstByte) -> Params:
 
 
 def _attempt_finished(event: AttemptFinished, stamp: Stamp) -> Params:
-    error = event.error
     return {
         "key_request_id": event.request_id,
         "key_attempt": event.attempt,
+        "new_http_status": event.status,
+        **_attempt_outcome(event, stamp),
+    }
+
+
+def _fold_attempt_finished(row: Params, event: AttemptFinished, stamp: Stamp) -> None:
+    """The update ``_attempt_finished`` would run, applied to a row not inserted yet."""
+    row.update(_attempt_outcome(event, stamp))
+    if event.status is not None:  # a failure without a response keeps the first byte's
+        row["http_status"] = event.status
+
+
+def _attempt_outcome(event: AttemptFinished, stamp: Stamp) -> Params:
+    error = event.error
+    return {
         "finished_at": stamp(event.at),
         "latency_ms": event.latency_ms,
-        "new_http_status": event.status,
         "outcome": "ok" if error is None else error.kind.value,
         "error_message": None if error is None else error.message,
         **_tokens(event.usage),

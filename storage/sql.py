@@ -107,10 +107,31 @@ def _timestamp_for(dialect: Dialect) -> Stamp:
     text (UTC here), and this writes the same text. Other drivers take datetimes.
     """
     if dialect.name == "sqlite":
-        return lambda at: (
-            datetime.fromtimestamp(at, UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        )
+        return _SqliteStamp()
     return lambda at: datetime.fromtimestamp(at, UTC)
+
+
+class _SqliteStamp:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC) for unix seconds, the same text as
+    ``datetime.fromtimestamp(at, UTC).isoformat(" ")`` but with the date and time of the
+    current second formatted once: a batch's events mostly fall in the same second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, at: float) -> str:
+        second = int(at)
+        micro = round((at - second) * 1_000_000)
+        if second < 0 or micro >= 1_000_000:  # rare edges: let datetime round them
+            moment = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
+            return moment.isoformat(" ", "microseconds")
+        if second != self._second:
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            self._second = second
+        return f"{self._prefix}.{micro:06d}"
 
 
 _STORED_COLUMNS = (

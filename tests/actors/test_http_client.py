@@ -15,6 +15,7 @@ import trio.testing
 import trustme
 
 from actors.http_client import (
+    RECENTLY_IDLE_S,
     UpstreamConnectError,
     UpstreamPool,
     UpstreamProtocolError,
@@ -196,21 +197,37 @@ async def test_sequential_requests_share_one_connection(
     assert pool.statistics().idle_now == 0
 
 
+async def answer_then_hang_up(exchange: ServerExchange, connection: int, request: int) -> None:
+    await exchange.respond()  # keep-alive as far as the client can tell
+    exchange.dropped = True
+
+
 @bounded
 async def test_idle_connection_closed_by_server_is_replaced(
-    upstream: Upstream, pool: UpstreamPool
+    upstream: Upstream, pool: UpstreamPool, mock_clock: trio.testing.MockClock
 ) -> None:
-    async def answer_then_hang_up(exchange: ServerExchange, connection: int, request: int) -> None:
-        await exchange.respond()  # keep-alive as far as the client can tell
-        exchange.dropped = True
-
     upstream.handler = answer_then_hang_up
     assert (await post(pool, upstream.url()))[0] == 200
     await upstream.wait_closed(1)
+    mock_clock.jump(RECENTLY_IDLE_S + 0.1)
     assert (await post(pool, upstream.url()))[0] == 200
     assert upstream.connections == 2
     stats = pool.statistics()
     assert (stats.connections_opened, stats.retries) == (2, 0)  # seen closed while idle
+
+
+@bounded
+async def test_recently_idle_connection_closed_by_server_is_retried_fresh(
+    upstream: Upstream, pool: UpstreamPool, mock_clock: trio.testing.MockClock
+) -> None:
+    upstream.handler = answer_then_hang_up
+    assert (await post(pool, upstream.url()))[0] == 200
+    await upstream.wait_closed(1)
+    mock_clock.jump(RECENTLY_IDLE_S / 2)  # not asked: found closed when used, then retried
+    assert (await post(pool, upstream.url(), b"again"))[0] == 200
+    assert [e.body for e in upstream.requests] == [b'{"q":1}', b"again"]
+    stats = pool.statistics()
+    assert (stats.connections_opened, stats.retries) == (2, 1)
 
 
 @bounded

@@ -262,6 +262,32 @@ async def test_each_chunk_reaches_the_client_before_the_next_is_sent(
 
 
 @bounded()
+async def test_head_first_piece_and_end_can_leave_in_one_write(nursery: trio.Nursery) -> None:
+    async def whole(request: HttpRequest, writer: ResponseWriter) -> None:
+        await writer.start_stream(200, JSON, b"all of it", last=True)
+
+    async def two(request: HttpRequest, writer: ResponseWriter) -> None:
+        await writer.start_stream(200, JSON, b"one,")
+        await writer.send_chunk(b"two", last=True)
+        with pytest.raises(RuntimeError):
+            await writer.send_chunk(b"after the end")
+
+    _, port = await start_server(nursery, {"/whole": whole, "/two": two})
+    client = await Client.connect(port)
+    await client.send_request("GET", "/whole")
+    # the head, the only chunk and the last chunk, all from one call
+    received = await client.stream.receive_some(65536)
+    assert received.endswith(b"\r\n\r\n9\r\nall of it\r\n0\r\n\r\n")
+    client.h11.receive_data(received)
+    response, body = await client.read_response()
+    assert (response.status_code, body) == (200, b"all of it")
+    response, body = await client.request("GET", "/two")
+    assert (response.status_code, body) == (200, b"one,two")
+    streamed = await read_until_closed(await send_raw(port, b"GET /two HTTP/1.0\r\n\r\n"))
+    assert streamed.endswith(b"\r\n\r\none,two")
+
+
+@bounded()
 async def test_client_disconnect_mid_stream_raises_client_gone(nursery: trio.Nursery) -> None:
     first_sent = trio.Event()
     client_closed = trio.Event()

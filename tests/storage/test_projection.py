@@ -79,7 +79,7 @@ def test_a_completed_request_in_one_batch(engine: Engine) -> None:
     _assert_completed_rows(engine)
 
 
-@pytest.mark.parametrize("split", [1, 2, 5], ids=lambda n: f"split-after-{n}")
+@pytest.mark.parametrize("split", [1, 2, 3, 4, 5], ids=lambda n: f"split-after-{n}")
 def test_a_completed_request_split_across_batches(engine: Engine, split: int) -> None:
     recorder = SqlRecorder(engine)
     events = sequenced(completed_request("req-a"))

@@ -1,0 +1,106 @@
+"""The ingress's side of a reply: the provider worker's messages, relayed to the socket.
+
+The worker queues replies without yielding while the channel has room, so whatever it
+produced in one go (a head with its first data, further chunks, the end) is found here
+together and leaves in one write: a stream that arrived whole from upstream costs one
+system call to the client, not three.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from actors.http_server import ResponseWriter
+from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
+from messages.errors import ErrorInfo, ErrorKind
+from providers.openai_errors import render_openai_error
+from providers.stream_failure import stream_failure
+
+JSON_HEADER = ("content-type", "application/json")
+WORKER_LOST = ErrorInfo(kind=ErrorKind.INTERNAL, status=500, message="the provider worker stopped")
+
+
+class WorkerLost(Exception):
+    """The reply channel closed before a final reply."""
+
+
+async def relay(
+    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+) -> None:
+    """Answer the client from ``receive``; ``WorkerLost`` if it ends before the answer."""
+    try:
+        first = await receive.receive()
+    except trio.EndOfChannel:
+        await send_error(writer, WORKER_LOST, request_id_header(message.request_id))
+        raise WorkerLost from None
+    if isinstance(first, ReplyError):
+        await send_error(writer, first.error, first.headers)
+        return
+    if not isinstance(first, ReplyHead):
+        raise AssertionError(f"reply began with {type(first).__name__}")
+    if not first.streaming:
+        await writer.send_response(first.status, first.headers, first.body)
+        return
+    data, ended = _take_waiting(receive, first.body)
+    await writer.start_stream(first.status, first.headers, data, last=ended)
+    if not ended:
+        await _relay_stream(receive, writer, message)
+
+
+async def _relay_stream(
+    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+) -> None:
+    while True:
+        try:
+            reply = await receive.receive()
+        except trio.EndOfChannel:
+            failure = stream_failure(message.client_format, WORKER_LOST, 0)
+            await writer.send_chunk(failure, last=True)
+            raise WorkerLost from None
+        if isinstance(reply, ReplyEnd):
+            await writer.end_stream()
+            return
+        if not isinstance(reply, ReplyChunk):
+            raise AssertionError(f"unexpected {type(reply).__name__} mid-stream")
+        data, ended = _take_waiting(receive, reply.data)
+        await writer.send_chunk(data, last=ended)
+        if ended:
+            return
+
+
+def _take_waiting(receive: trio.MemoryReceiveChannel[Reply], data: bytes) -> tuple[bytes, bool]:
+    """``data`` and every chunk already waiting, joined; True if the end was among them."""
+    while True:
+        try:
+            more = receive.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return data, False
+        if isinstance(more, ReplyEnd):
+            return data, True
+        if not isinstance(more, ReplyChunk):
+            raise AssertionError(f"unexpected {type(more).__name__} mid-stream")
+        data += more.data
+
+
+async def send_error(
+    writer: ResponseWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
+) -> None:
+    headers = [JSON_HEADER, *extra]
+    if error.status == 429 or error.retry_after is not None:
+        retry_after = error.retry_after if error.retry_after is not None else 1.0
+        headers.append(("retry-after", str(max(1, round(retry_after)))))
+    await writer.send_response(error.status, headers, render_openai_error(error))
+
+
+def request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
+    return (("x-request-id", request_id),)
+
+
+__all__ = [
+    "JSON_HEADER",
+    "WORKER_LOST",
+    "WorkerLost",
+    "relay",
+    "request_id_header",
+    "send_error",
+]
