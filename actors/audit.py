@@ -40,6 +40,9 @@ from storage import Recorder, SequencedEvent
 CLEANUP_TIMEOUT_S = 5.0
 BACKLOG_CHECK_S = 0.005
 """While a batch forms, how often the logger looks whether a full batch is waiting."""
+ACCEPT_SLICE = 32
+"""Events taken from the inbox between checkpoints: a backlog of hundreds is taken in
+slices, so requests in flight are not held up for the whole of it."""
 _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
 _CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
 
@@ -196,7 +199,7 @@ class AuditLogger:
         Events queue in the inbox until the flush interval is up (or a full batch is
         waiting, or every sender has gone: looked at every ``BACKLOG_CHECK_S``), then
         are taken at once, up to ``batch_max``: this task wakes a few times per batch,
-        not once per event.
+        not once per event, and yields every ``ACCEPT_SLICE`` events while it takes them.
         """
         deadline = trio.current_time() + self._flush_interval_s
         room = self._batch_max - len(self._forming)
@@ -208,13 +211,18 @@ class AuditLogger:
             if now >= deadline:
                 break
             await trio.sleep_until(min(deadline, now + BACKLOG_CHECK_S))
+        taken = 0
         while len(self._forming) < self._batch_max:
+            if taken == ACCEPT_SLICE:
+                await trio.lowlevel.checkpoint()
+                taken = 0
             try:
                 self._accept(inbox.receive_nowait())
             except trio.WouldBlock:
                 return False
             except trio.EndOfChannel:
                 return True
+            taken += 1
         return False
 
     async def _final_flush(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:

@@ -56,7 +56,7 @@ from benchlib.report import (
     table,
 )
 from benchlib.targets import direct_target, start_switchyard
-from benchlib.trail import TrailCheck, check_trail, describe
+from benchlib.trail import TrailCheck, check_trail, describe, read_writer_lag
 
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
 
@@ -175,14 +175,17 @@ def run_rounds(
                             probe=prober(server, fake),
                         )
                     )
+                    writer_lag = None
                     if target.name == "switchyard":
                         through_gateway += load.answered
+                        writer_lag = read_writer_lag(server.port)
                     cell = cell_stats(
                         load,
                         round_index=round_index,
                         workload=workload,
                         clients=clients,
                         target=target.name,
+                        writer_lag=writer_lag,
                     )
                     cells.append(cell)
                     say(_progress(cell))
@@ -198,6 +201,11 @@ def _progress(cell: CellStats) -> str:
         errors += (
             f"  [core 1 saturated: load gen {cell.loadgen_core_share:.0%}, "
             f"fake {cell.fake_core_share:.0%}]"
+        )
+    if cell.writer_lag is not None:
+        errors += (
+            f"  trail lag p99 {cell.writer_lag.lag_p99_ms} ms, "
+            f"backlog {cell.writer_lag.pending_at_end}"
         )
     return (
         f"  round {cell.round} {cell.workload:16} c={cell.clients:<3} {cell.target:10} "
@@ -295,7 +303,9 @@ def print_report(cells: list[CellStats], trail: TrailCheck, unavailable: dict[st
         "per percentile; medians across rounds. TTFB = first body byte. CPU = the target's "
         "process tree; main thr = its main thread alone (for Switchyard the rest is the trail "
         "writer thread). core0 % = the target's CPU; core1 % = fake + load generator "
-        "(! = saturated); other % = everything else running on the machine meanwhile.\n"
+        "(! = saturated); other % = everything else running on the machine meanwhile. "
+        "Trail lag p99 = Switchyard's audit logger, event time to commit, over the last "
+        "8,192 events once the cell's backlog was written (the worst round).\n"
     )
     rows = summarise(cells)
     print(table(rows, streaming))

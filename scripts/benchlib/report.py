@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from benchlib.load import CellLoad
 from benchlib.processes import Usage
+from benchlib.trail import WriterLag
 
 SATURATED_SHARE = 0.9
 """A core busier than this caps the figures measured against it."""
@@ -53,6 +54,8 @@ class CellStats:
     loadgen_cpu_us_per_request: float | None
     loadgen_core_share: float
     timed_out: bool
+    writer_lag: WriterLag | None = None
+    """Switchyard only: its trail writer's backlog and lag once the load stopped."""
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
@@ -73,7 +76,13 @@ def _per_request_us(seconds: float, requests: int) -> float | None:
 
 
 def cell_stats(
-    load: CellLoad[Probe], *, round_index: int, workload: str, clients: int, target: str
+    load: CellLoad[Probe],
+    *,
+    round_index: int,
+    workload: str,
+    clients: int,
+    target: str,
+    writer_lag: WriterLag | None = None,
 ) -> CellStats:
     start, end = load.start_probe, load.end_probe
     requests = len(load.latencies_s)
@@ -105,6 +114,7 @@ def cell_stats(
         loadgen_cpu_us_per_request=_per_request_us(load.loadgen_cpu_s, requests),
         loadgen_core_share=round(load.loadgen_cpu_s / load.wall_s, 3),
         timed_out=load.timed_out,
+        writer_lag=writer_lag,
     )
 
 
@@ -129,6 +139,10 @@ class Row:
     load_core_share: float
     server_core_share: float
     other_core_share: float
+    writer_lag_p99_ms: float | None
+    """The worst round's trail writer lag p99 (None: not Switchyard, or not read)."""
+    trail_backlog_max: int | None
+    """The most trail events left uncommitted when a round's load stopped."""
 
 
 def _median(values: Iterable[float | None]) -> float:
@@ -177,7 +191,19 @@ def _row(key: tuple[str, int, str], pairs: list[tuple[CellStats, CellStats]]) ->
         other_core_share=_median(
             max(cell.other_core_share, base.other_core_share) for cell, base in pairs
         ),
+        writer_lag_p99_ms=_worst(
+            cell.writer_lag.lag_p99_ms for cell, _ in pairs if cell.writer_lag is not None
+        ),
+        trail_backlog_max=max(
+            (cell.writer_lag.pending_at_end for cell, _ in pairs if cell.writer_lag is not None),
+            default=None,
+        ),
     )
+
+
+def _worst(values: Iterable[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
 
 
 HEADER = (
@@ -193,6 +219,7 @@ HEADER = (
     "CPU µs/req",
     "main thr µs/req",
     "RSS MB",
+    "trail lag p99",
     "errors",
     "core0 %",
     "core1 %",
@@ -226,6 +253,7 @@ def table(rows: Sequence[Row], streaming: set[str]) -> str:
             _us(row.cpu_us_per_request),
             _us(row.main_thread_cpu_us_per_request),
             f"{row.rss_mb:.0f}",
+            "—" if row.writer_lag_p99_ms is None else f"{row.writer_lag_p99_ms:.0f} ms",
             str(row.errors),
             f"{row.server_core_share * 100:.0f}",
             load,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,3 +75,48 @@ def describe(check: TrailCheck) -> str:
         f"{check.events_rows} events (the gateway logged {check.events_written_logged} written): "
         f"{verdict}"
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriterLag:
+    """The audit logger's own figures, read from ``/healthz`` once a cell's load stops."""
+
+    pending_at_end: int
+    """Events received but not yet committed when the load stopped: the backlog."""
+    drained_s: float | None
+    """How long that backlog took to commit (None: not within ``DRAIN_LIMIT_S``)."""
+    lag_p99_ms: float | None
+    """From an event's time to its batch's commit, p99 over the last 8,192 events written."""
+
+
+DRAIN_LIMIT_S = 10.0
+
+
+def read_writer_lag(port: int) -> WriterLag | None:
+    """The audit statistics after a cell: the backlog left, then the lag once it has drained."""
+    first = _audit_statistics(port)
+    if first is None:
+        return None
+    started = time.perf_counter()
+    latest, drained_s = first, None
+    while time.perf_counter() - started < DRAIN_LIMIT_S:
+        if int(latest.get("pending", 1)) == 0:
+            drained_s = round(time.perf_counter() - started, 3)
+            break
+        time.sleep(0.01)
+        latest = _audit_statistics(port) or latest
+    lag = latest.get("writer_lag_p99_ms")
+    return WriterLag(
+        pending_at_end=int(first.get("pending", 0)),
+        drained_s=drained_s,
+        lag_p99_ms=round(float(lag), 2) if isinstance(lag, int | float) else None,
+    )
+
+
+def _audit_statistics(port: int) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            audit = orjson.loads(answer.read()).get("audit")
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return audit if isinstance(audit, dict) else None

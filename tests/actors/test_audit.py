@@ -121,6 +121,25 @@ async def test_a_full_batch_is_written_without_waiting_for_the_interval() -> Non
     assert recorder.sizes == [3]
 
 
+async def test_a_backlog_is_taken_in_slices_that_let_other_tasks_run() -> None:
+    events = (completed_request("req-a") * audit.ACCEPT_SLICE)[: 3 * audit.ACCEPT_SLICE + 5]
+    recorder = BatchLog()
+    logger = AuditLogger(recorder, batch_max=len(events), flush_interval_s=60.0)
+    send, receive = trio.open_memory_channel[TrailEvent](len(events))
+    queued_seen: set[int] = set()
+    for event in events:
+        send.send_nowait(event)
+    with trio.fail_after(LIMIT_S):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(logger.run, receive)
+            while not recorder.sizes:  # this task runs between the logger's slices
+                queued_seen.add(receive.statistics().current_buffer_used)
+                await trio.lowlevel.checkpoint()
+            await send.aclose()
+    assert recorder.sizes == [len(events)]
+    assert any(0 < queued < len(events) - 1 for queued in queued_seen), sorted(queued_seen)
+
+
 async def test_closing_the_inbox_writes_the_rest_and_returns() -> None:
     recorder = BatchLog()
     logger = AuditLogger(recorder, flush_interval_s=60.0)
