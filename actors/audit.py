@@ -196,12 +196,15 @@ class AuditLogger:
     async def _gather(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> bool:
         """Fill the forming batch; True when the inbox has ended.
 
-        Events queue in the inbox until the flush interval is up (or a full batch is
-        waiting, or every sender has gone: looked at every ``BACKLOG_CHECK_S``), then
+        Events queue in the inbox until the flush interval is up for the oldest of them
+        (one that waited out a slow write does not wait again), or a full batch is
+        waiting, or every sender has gone (looked at every ``BACKLOG_CHECK_S``), then
         are taken at once, up to ``batch_max``: this task wakes a few times per batch,
         not once per event, and yields every ``ACCEPT_SLICE`` events while it takes them.
         """
         deadline = trio.current_time() + self._flush_interval_s
+        if self._forming:  # the interval counts from when the oldest event was made
+            deadline -= max(0.0, time.time() - self._forming[0].event.at)
         room = self._batch_max - len(self._forming)
         while True:
             backlog = inbox.statistics()

@@ -300,7 +300,10 @@ def print_report(cells: list[CellStats], trail: TrailCheck, unavailable: dict[st
     streaming = {name for name, workload in WORKLOADS.items() if workload.streaming}
     print(
         "\nOverhead = target minus direct to the fake, same workload, clients and round, "
-        "per percentile; medians across rounds. TTFB = first body byte. CPU = the target's "
+        "per percentile; medians across rounds. TTFB = first body byte. Queueing ovh = "
+        "clients/req/s minus clients/direct req/s: the mean overhead a saturated core "
+        "explains (Little's law); "
+        "an overhead near it is queueing, not lost time. CPU = the target's "
         "process tree; main thr = its main thread alone (for Switchyard the rest is the trail "
         "writer thread). core0 % = the target's CPU; core1 % = fake + load generator "
         "(! = saturated); other % = everything else running on the machine meanwhile. "

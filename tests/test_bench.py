@@ -3,11 +3,15 @@ ones, and the summary subtracts the direct cell of the same round."""
 
 from __future__ import annotations
 
+import http.server
 import os
+import socket
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 import trio
 
@@ -15,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from benchlib.load import WARMUP_REQUESTS, WORKLOADS, Target, run_cell
 from benchlib.processes import gateway_ready, usage
-from benchlib.report import CellStats, percentile, summarise
+from benchlib.report import CellStats, percentile, queueing_overhead_ms, summarise
+from benchlib.trail import DRAIN_LIMIT_S, WriterLag, read_writer_lag
 
 from fakes.canned import CannedAnswers, CannedProviderServer
 
@@ -142,3 +147,65 @@ def test_the_gateway_port_comes_from_its_listening_line() -> None:
     log = b'{"event":"starting"}\n{"url":"http://127.0.0.1:43375","event":"gateway listening"}\n'
     assert gateway_ready(log) == 43375
     assert gateway_ready(b'{"event":"starting"}\n') is None
+
+
+def test_a_row_keeps_the_worst_round_of_the_trail_writer() -> None:
+    lags = [
+        WriterLag(pending_at_end=n, drained_s=0.01, lag_p99_ms=lag)
+        for n, lag in ((5, 30.0), (90, 70.0))
+    ]
+    cells = [
+        _cell(1, "direct", 0.2, 0.5, 4000),
+        replace(_cell(1, "switchyard", 1.2, 2.5, 600), writer_lag=lags[0]),
+        _cell(2, "direct", 0.4, 0.5, 3000),
+        replace(_cell(2, "switchyard", 1.0, 4.5, 700), writer_lag=lags[1]),
+    ]
+    (row,) = summarise(cells)
+    assert (row.writer_lag_p99_ms, row.trail_backlog_max) == (70.0, 90)
+
+
+def test_queueing_overhead_follows_littles_law() -> None:
+    cells = [_cell(1, "direct", 1.0, 2.0, 16_000), _cell(1, "switchyard", 9.0, 12.0, 2_000)]
+    (row,) = summarise([replace(cell, clients=16) for cell in cells])
+    assert queueing_overhead_ms(row) == pytest.approx(16 / 2_000 * 1000 - 16 / 16_000 * 1000)
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    """Answers /healthz with a backlog that is gone by the third read."""
+
+    reads = 0
+
+    def do_GET(self) -> None:
+        type(self).reads += 1
+        pending = 0 if type(self).reads >= 3 else 40
+        body = orjson.dumps(
+            {"status": "ok", "audit": {"pending": pending, "writer_lag_p99_ms": 12.5}}
+        )
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_writer_lag_is_read_once_the_backlog_has_drained() -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        lag = read_writer_lag(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert lag is not None
+    assert (lag.pending_at_end, lag.lag_p99_ms, _Health.reads) == (40, 12.5, 3)
+    assert lag.drained_s is not None and lag.drained_s < DRAIN_LIMIT_S
+
+
+def test_no_writer_lag_without_a_gateway() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert read_writer_lag(port) is None

@@ -214,6 +214,7 @@ HEADER = (
     "ovh p90",
     "ovh p99",
     "TTFB ovh p50",
+    "queueing ovh",
     "req/s",
     "direct req/s",
     "CPU µs/req",
@@ -225,6 +226,15 @@ HEADER = (
     "core1 %",
     "other %",
 )
+
+
+def queueing_overhead_ms(row: Row) -> float:
+    """What a saturated server explains: by Little's law a closed loop of ``clients`` at
+    X req/s sees a mean latency of clients / X, so the overhead that queueing alone accounts
+    for is clients / X(target) - clients / X(direct)."""
+    if row.requests_per_s <= 0 or row.direct_requests_per_s <= 0:
+        return math.nan
+    return 1000 * row.clients * (1 / row.requests_per_s - 1 / row.direct_requests_per_s)
 
 
 def _ms(value: float) -> str:
@@ -248,6 +258,7 @@ def table(rows: Sequence[Row], streaming: set[str]) -> str:
             row.target,
             *(_ms(row.overhead_ms[p]) for p in ("p50", "p90", "p99")),
             _ms(row.ttfb_overhead_p50_ms) if row.workload in streaming else "—",
+            _ms(queueing_overhead_ms(row)),
             f"{row.requests_per_s:.0f}",
             f"{row.direct_requests_per_s:.0f}",
             _us(row.cpu_us_per_request),

@@ -101,11 +101,26 @@ async def test_a_partial_batch_is_written_after_the_flush_interval() -> None:
     async with trio.open_nursery() as nursery:
         await nursery.start(logger.run, receive)
         sent_at = trio.current_time()
-        await send.send(received("req-a"))
+        await send.send(_now([received("req-a")])[0])
         await _wait_for(lambda: recorder.sizes)
         await send.aclose()
     assert recorder.sizes == [1]
     assert 0.05 <= recorder.written_at[0] - sent_at < 1.0
+
+
+async def test_an_event_that_already_waited_out_the_interval_waits_no_longer() -> None:
+    """Say a slow write kept it in the inbox: its batch goes as soon as it is taken."""
+    recorder = BatchLog()
+    logger = AuditLogger(recorder, flush_interval_s=30.0)
+    send, receive = trio.open_memory_channel[TrailEvent](8)
+    stale = received("req-a", at=time.time() - 31.0)
+    with trio.fail_after(LIMIT_S):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(logger.run, receive)
+            await send.send(stale)
+            await _wait_for(lambda: recorder.sizes)
+            await send.aclose()
+    assert recorder.sizes == [1]
 
 
 async def test_a_full_batch_is_written_without_waiting_for_the_interval() -> None:
@@ -114,7 +129,7 @@ async def test_a_full_batch_is_written_without_waiting_for_the_interval() -> Non
     send, receive = trio.open_memory_channel[TrailEvent](8)
     async with trio.open_nursery() as nursery:
         await nursery.start(logger.run, receive)
-        for event in completed_request("req-a")[:3]:
+        for event in _now(completed_request("req-a")[:3]):
             await send.send(event)
         await _wait_for(lambda: recorder.sizes)
         await send.aclose()
@@ -147,7 +162,7 @@ async def test_closing_the_inbox_writes_the_rest_and_returns() -> None:
     with trio.fail_after(LIMIT_S):
         async with trio.open_nursery() as nursery:
             await nursery.start(logger.run, receive)
-            for event in completed_request("req-a")[:3]:
+            for event in _now(completed_request("req-a")[:3]):
                 await send.send(event)
             await send.aclose()
     assert recorder.sizes == [3]
@@ -160,7 +175,7 @@ async def test_cancellation_writes_what_was_received() -> None:
     send, receive = trio.open_memory_channel[TrailEvent](8)
     async with send, trio.open_nursery() as nursery:
         await nursery.start(logger.run, receive)
-        for event in completed_request("req-a")[:3]:
+        for event in _now(completed_request("req-a")[:3]):
             await send.send(event)
         await trio.testing.wait_all_tasks_blocked()  # the logger waits out its interval
         assert recorder.sizes == []
