@@ -139,7 +139,7 @@ async def test_a_budget_set_at_runtime_is_loaded_without_losing_recent_settlemen
     await nursery.start(accountant.run, receive)
     key = VirtualKeyConfig(id="key-1", secret="s", account="dev")
     assert not board.applies_to(key)
-    await send.send(_settle("recent", 0.01, NOON - 5))  # after the cutoff: not in SQL's sum
+    await send.send(_settle("recent", 0.01, NOON - 1))  # after the cutoff: not in SQL's sum
     clock.now = NOON
     await send.send(UseBudgets(source="cli", rules=(KEY_RULE,)))
     with trio.fail_after(5):  # the load runs in a worker thread
