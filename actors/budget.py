@@ -205,10 +205,14 @@ class Accountant:
         store = self._store
         if store is None or not rules:
             return
-        spends = await trio.to_thread.run_sync(
-            lambda: store.load_spend(rules, cutoff=cutoff), limiter=self._limiter
-        )
-        self._ledger.load(spends, cutoff=cutoff, now=self._clock())
+        self._ledger.begin_load(cutoff)
+        try:
+            spends = await trio.to_thread.run_sync(
+                lambda: store.load_spend(rules, cutoff=cutoff), limiter=self._limiter
+            )
+            self._ledger.load(spends, cutoff=cutoff, now=self._clock())
+        finally:
+            self._ledger.end_load(cutoff)
         self._publish()
         self._dirty = True
 

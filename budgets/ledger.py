@@ -35,9 +35,10 @@ from messages.budget import (
 )
 
 RECENT_S = 10.0
-"""How long settlements are kept to replay into budgets loaded while traffic flows.
+"""How long settlements are kept to replay into budgets loaded while traffic flows
+(longer while a load is in flight: from its cutoff on).
 
-Memory holds RECENT_S × the request rate of them (~18,000 at 1,800 req/s), so this is
+Memory holds RECENT_S times the request rate of them (~18,000 at 1,800 req/s), so this is
 short: a runtime load reads SQL up to half of it ago, fifty times the trail writer's
 lag target (p99 ≤ 100 ms, which ``scripts/bench`` reports)."""
 
@@ -88,6 +89,7 @@ class Ledger:
         self._rates: dict[Scope, RateWindow] = {}
         self._holds: dict[str, _Hold] = {}
         self._recent: deque[Settle] = deque()
+        self._loading: list[float] = []  # cutoffs of loads in flight
 
     # -- rules -------------------------------------------------------------------------
 
@@ -108,6 +110,14 @@ class Ledger:
             added.append(rule)
         self._index_scopes()
         return added
+
+    def begin_load(self, cutoff: float) -> None:
+        """A load from SQL up to ``cutoff`` has started: keep every settlement dated from
+        ``cutoff`` on, however long the load takes, until ``end_load``."""
+        self._loading.append(cutoff)
+
+    def end_load(self, cutoff: float) -> None:
+        self._loading.remove(cutoff)
 
     def load(self, loaded: Iterable[LoadedSpend], *, cutoff: float, now: float) -> None:
         """Install spend read from SQL before ``cutoff``, plus recent settlements after it."""
@@ -293,7 +303,8 @@ class Ledger:
 
     def _prune_recent(self, now: float) -> None:
         recent = self._recent
-        while recent and recent[0].at < now - RECENT_S:
+        horizon = min([now - RECENT_S, *self._loading])
+        while recent and recent[0].at < horizon:
             recent.popleft()
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from budgets.ledger import Claim, Ledger
+from budgets.ledger import RECENT_S, Claim, Ledger
 from budgets.tiers import provider_refusal
 from messages.budget import BudgetRule, LoadedSpend, ProviderCharge, Refused, Reserved, Settle
 
@@ -209,6 +209,20 @@ def test_a_budget_loaded_from_sql_counts_each_settlement_once() -> None:
     ledger.load([sql], cutoff=cutoff, now=NOON + 10)
     [view] = ledger.views(NOON + 10)
     assert view.spent_usd == pytest.approx(3.0)
+
+
+def test_a_slow_load_keeps_every_settlement_since_its_cutoff() -> None:
+    ledger = Ledger()
+    ledger.use_rules([_rule("virtual_key", "key-1", 10.0)], NOON)
+    ledger.begin_load(NOON)
+    ledger.settle(_settle("early", 1.0, NOON + 1), NOON + 1)  # not in SQL yet
+    later = NOON + 10 * RECENT_S  # the load took far longer than RECENT_S
+    ledger.settle(_settle("late", 2.0, later), later)
+    sql = LoadedSpend(identity=("virtual_key", "key-1", "daily"), buckets=((NOON - 43200, 0.5),))
+    ledger.load([sql], cutoff=NOON, now=later)
+    ledger.end_load(NOON)
+    [view] = ledger.views(later)
+    assert view.spent_usd == pytest.approx(3.5)
 
 
 def test_removing_a_budget_stops_counting_it() -> None:
