@@ -17,7 +17,7 @@ from messages.usage import Usage
 from providers.adapter import HttpCall
 from providers.exchange import ExchangeOutcome
 from providers.openai_errors import map_openai_error
-from providers.sse import SseParser
+from providers.sse import SseParser, common_block_name, parse_block
 from providers.stream_failure import responses_failure_events
 
 _JSON_HEADERS = (("content-type", "application/json"),)
@@ -64,6 +64,8 @@ class ResponsesPassthrough:
     __slots__ = ("_body", "_call", "_events", "_failure", "_parser", "_response", "_usage")
 
     _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+    _WATCHED = frozenset(name.encode() for name in (*_TERMINAL, "error"))
+    """Events whose data is read; the rest go through without being decoded."""
 
     def __init__(self, body: Mapping[str, Any], *, model: str, api_key: str, path: str) -> None:
         upstream = dict(body)
@@ -90,11 +92,16 @@ class ResponsesPassthrough:
 
     def feed(self, chunk: bytes) -> bytes:
         out = []
-        for event in self._parser.feed(chunk):
+        for block in self._parser.feed_blocks(chunk):
+            name = common_block_name(block)
+            if name is None or name in self._WATCHED:
+                event = parse_block(block)
+                if event is None:
+                    continue  # comments only
+                if event.event is None or event.event in self._TERMINAL or event.event == "error":
+                    self._observe(event.data)
             self._events += 1
-            if event.event is None or event.event in self._TERMINAL or event.event == "error":
-                self._observe(event.data)
-            out.append(event.raw)
+            out.append(block)
         return b"".join(out)
 
     def _observe(self, data: str) -> None:

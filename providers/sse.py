@@ -28,34 +28,49 @@ class SseParser:
         self._after_cr = False
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
+        return [event for block in self.feed_blocks(chunk) if (event := parse_block(block))]
+
+    def feed_blocks(self, chunk: bytes) -> list[bytes]:
+        """The complete events' blocks, unparsed (``\n`` line endings, each ending in a
+        blank line): for a passthrough that parses only the events it must look into."""
         if self._after_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the rest of a CRLF split between two chunks
         self._after_cr = chunk.endswith(b"\r")
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buffer = self._buffer + chunk
-        events: list[SseEvent] = []
+        blocks: list[bytes] = []
         start = 0
         while True:
             end = buffer.find(b"\n\n", start)
             if end < 0:
                 break
-            block = buffer[start : end + 2]
+            blocks.append(buffer[start : end + 2])
             start = end + 2
-            event = _parse_block(block)
-            if event is not None:
-                events.append(event)
         self._buffer = buffer[start:]
-        return events
+        return blocks
 
     def pending(self) -> bytes:
         """Bytes of an event not yet terminated (a stream cut mid-event leaves some)."""
         return self._buffer
 
 
-def _parse_block(block: bytes) -> SseEvent | None:
-    """One event from its block (``\n`` line endings, ending in a blank line)."""
+def parse_block(block: bytes) -> SseEvent | None:
+    """One event from its block (``\n`` line endings, ending in a blank line); None for
+    a block of comments only."""
     return _parse_common_block(block) or _parse_any_block(block)
+
+
+def common_block_name(block: bytes) -> bytes | None:
+    """The event name of a block in the common shape (``event: name`` then one
+    ``data: value`` line), without decoding its data; None for any other shape."""
+    if not block.startswith(b"event: "):
+        return None
+    end = block.find(b"\n")
+    data_line = block[end + 1 :]
+    if not data_line.startswith(b"data: ") or data_line.find(b"\n") != len(data_line) - 2:
+        return None
+    return block[7:end].strip()
 
 
 def _parse_common_block(block: bytes) -> SseEvent | None:
@@ -97,4 +112,4 @@ def encode_sse(data: bytes, event: str | None = None) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
 
 
-__all__ = ["SseEvent", "SseParser", "encode_sse"]
+__all__ = ["SseEvent", "SseParser", "common_block_name", "encode_sse", "parse_block"]
