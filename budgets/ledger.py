@@ -303,7 +303,9 @@ class Ledger:
 
     def _prune_recent(self, now: float) -> None:
         recent = self._recent
-        horizon = min([now - RECENT_S, *self._loading])
+        horizon = now - RECENT_S
+        if self._loading:  # a load in flight replays everything from its cutoff on
+            horizon = min(horizon, *self._loading)
         while recent and recent[0].at < horizon:
             recent.popleft()
 

@@ -17,6 +17,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
+import gateway_profile
 from benchlib.load import WARMUP_REQUESTS, WORKLOADS, Target, run_cell
 from benchlib.processes import gateway_ready, usage
 from benchlib.report import CellStats, percentile, queueing_overhead_ms, summarise
@@ -209,3 +210,35 @@ def test_no_writer_lag_without_a_gateway() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert read_writer_lag(port) is None
+
+
+COLLAPSED = "\n".join(
+    [
+        "thread (1): MainThread;send_all (/x/actors/_direct_socket.py:42) 5",
+        "thread (1): MainThread;serve (/x/actors/launch.py:30);run (/x/trio/_core/_run.py:10);"
+        "get_events (/x/trio/_core/_io_epoll.py:9) 3",
+        "thread (2): Thread-1;_work (/x/trio/_core/_thread_cache.py:7);"
+        "append (/x/storage/sql.py:12) 2",
+        "thread (1): MainThread;feed (/x/providers/sse.py:45);"
+        "<listcomp> (/x/providers/sse.py:46) 1",
+        "not a stack line",
+    ]
+)
+
+
+def test_the_profile_splits_samples_by_part_and_by_function(tmp_path: Path) -> None:
+    collapsed = tmp_path / "stacks.txt"
+    collapsed.write_text(COLLAPSED)
+    stacks = gateway_profile.read_collapsed(collapsed)
+    assert sum(stack.samples for stack in stacks) == 11
+    assert gateway_profile.by_part(stacks) == {
+        "socket reads and writes (os.read / os.write)": 5,
+        "epoll: trio's I/O wait (the syscall and the wake-up)": 3,
+        gateway_profile.WRITER: 2,
+        "provider translation, SSE": 1,
+    }
+    own = gateway_profile.by_function(stacks, own=True)
+    assert own["<listcomp> (/x/providers/sse.py)"] == 1 and len(own) == 4
+    total = gateway_profile.by_function(stacks, own=False)
+    assert total["run (/x/trio/_core/_run.py)"] == 3
+    assert "serve (/x/actors/launch.py)" not in total  # an entry frame every stack shares

@@ -97,7 +97,10 @@ def _function(frame: str) -> str:
     return f"{name} ({where.rstrip(')').rsplit(':', 1)[0]})"
 
 
-ENTRY_FILES_SUFFIXES = tuple(f"({path})" for path in ENTRY_FILES)
+def _is_entry(function: str) -> bool:
+    """py-spy names a file relative to ``sys.path`` where it can, else by its full path."""
+    path = function.rpartition(" (")[2].rstrip(")")
+    return any(path == entry or path.endswith("/" + entry) for entry in ENTRY_FILES)
 
 
 def part_of(stack: Stack) -> str:
@@ -128,7 +131,7 @@ def by_function(stacks: Iterable[Stack], *, own: bool) -> Counter[str]:
     for stack in stacks:
         frames = [_function(f) for f in stack.frames if not f.startswith(("thread ", "process "))]
         if not own:
-            frames = [name for name in frames if not name.endswith(ENTRY_FILES_SUFFIXES)]
+            frames = [name for name in frames if not _is_entry(name)]
         for name in frames[-1:] if own else set(frames):
             counts[name] += stack.samples
     return counts
