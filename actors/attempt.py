@@ -22,7 +22,7 @@ from actors.http_client import (
 )
 from config.model import ProviderKey
 from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
-from messages.errors import ErrorInfo, ErrorKind
+from messages.errors import ErrorInfo, ErrorKind, without_secret
 from messages.events import (
     AttemptFinished,
     AttemptFirstByte,
@@ -142,6 +142,8 @@ class Attempt:
         if not 200 <= status < 300:
             body = await _read_bounded(response)
             error = self._exchange.map_error(status, response.headers, body)
+            key = self._context.key  # some providers echo the key back: never store it
+            error = without_secret(error, key.secret, key.key_id)
             return await self._failed(error, status=status)
         if self._context.job.request.stream:
             return await self._stream(response)

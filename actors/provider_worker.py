@@ -175,6 +175,7 @@ class ProviderWorker:
                 key_id=key.key_id,
                 why=str(error.kind),
                 for_s=rest_s,
+                detail=error.message,  # the provider's words; never given to the client
             )
         return decision
 

@@ -1,6 +1,11 @@
 """Anthropic errors → the shared vocabulary (``messages.errors``).
 
-Keys on the structured ``error.type`` first, then on the HTTP status. The one exception
+Keys on the structured ``error.type`` first, then on the HTTP status. Only
+``authentication_error`` (401: the key is invalid or revoked) and ``billing_error``
+(the account cannot pay) are about our key and bench it; ``permission_error`` (403:
+"Your API key does not have permission to use the specified resource" — a model, a
+file or a feature the request names) fails that request only, as a 403 ``forbidden``,
+so no client can rest the key every tenant shares. The one exception
 to "no message matching": Anthropic reports a prompt over the context window as a plain
 ``invalid_request_error`` ("prompt is too long: 208656 tokens > 200000 maximum", or
 "input length and `max_tokens` exceed context limit: …") with no code of its own, so
@@ -20,7 +25,7 @@ from messages.json import Json
 _BY_TYPE: dict[str, tuple[ErrorKind, int]] = {
     "invalid_request_error": (ErrorKind.BAD_REQUEST, 400),
     "authentication_error": (ErrorKind.PROVIDER_AUTH, 502),
-    "permission_error": (ErrorKind.PROVIDER_AUTH, 502),
+    "permission_error": (ErrorKind.FORBIDDEN, 403),
     "billing_error": (ErrorKind.QUOTA_EXHAUSTED, 429),
     "not_found_error": (ErrorKind.NOT_FOUND, 404),
     "request_too_large": (ErrorKind.PAYLOAD_TOO_LARGE, 413),
@@ -33,7 +38,7 @@ _BY_STATUS: dict[int, tuple[ErrorKind, int]] = {
     400: (ErrorKind.BAD_REQUEST, 400),
     401: (ErrorKind.PROVIDER_AUTH, 502),
     402: (ErrorKind.QUOTA_EXHAUSTED, 429),
-    403: (ErrorKind.PROVIDER_AUTH, 502),
+    403: (ErrorKind.FORBIDDEN, 403),
     404: (ErrorKind.NOT_FOUND, 404),
     408: (ErrorKind.TIMEOUT, 504),
     413: (ErrorKind.PAYLOAD_TOO_LARGE, 413),

@@ -1,7 +1,8 @@
 """Cohere v2 errors → the shared vocabulary (``messages.errors``).
 
 Cohere's error body is only ``{"id", "message"}``: no type or code field, so the HTTP
-status decides the kind. The one exception to "no message matching": a prompt over the
+status decides the kind: 401 (our key is invalid) and 402 (our account cannot pay) bench
+the key; 403 fails the request only. The one exception to "no message matching": a prompt over the
 context window is a plain 400 whose message says "too many tokens" (e.g. "too many
 tokens: total number of tokens in the prompt cannot exceed 128000"), so that text is the
 only signal for ``CONTEXT_TOO_LONG``. ``Retry-After`` is kept when Cohere sends one.
@@ -21,7 +22,7 @@ _BY_STATUS: dict[int, tuple[ErrorKind, int]] = {
     400: (ErrorKind.BAD_REQUEST, 400),
     401: (ErrorKind.PROVIDER_AUTH, 502),  # our key, not the client's
     402: (ErrorKind.QUOTA_EXHAUSTED, 429),  # the account cannot pay: fail over
-    403: (ErrorKind.PROVIDER_AUTH, 502),
+    403: (ErrorKind.FORBIDDEN, 403),  # what the request asks for, not our key: no bench
     404: (ErrorKind.NOT_FOUND, 404),
     413: (ErrorKind.PAYLOAD_TOO_LARGE, 413),
     422: (ErrorKind.BAD_REQUEST, 400),

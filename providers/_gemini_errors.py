@@ -10,9 +10,18 @@ the rpc ``status`` and typed ``details``:
   ``PerDay``) or a zero quota (``quotaValue: "0"``, the model is not in the plan): that
   will not clear in seconds, so ``quota_exhausted`` — fail over, do not retry (the
   RetryInfo Gemini attaches to those is dropped).
-- 401 ``UNAUTHENTICATED``, 403 ``PERMISSION_DENIED``, a ``google.rpc.ErrorInfo`` detail
-  with reason ``API_KEY_INVALID`` (Gemini answers a bad key with 400) and 400
-  ``FAILED_PRECONDITION`` (region or billing of our account) → ``provider_auth`` (502).
+- Our key (bench it): 401 ``UNAUTHENTICATED``; a ``google.rpc.ErrorInfo`` detail whose
+  reason is about the key or its project (``API_KEY_INVALID`` — Gemini answers a bad key
+  with 400 —, ``CONSUMER_SUSPENDED``, ``SERVICE_DISABLED``, ``BILLING_DISABLED``, an
+  ``API_KEY_*_BLOCKED`` restriction, ...); a 403 whose message speaks of the API key
+  ("Your API key was reported as leaked", which has no structured reason; request-named
+  resources are ids without spaces, so a client cannot make a message say "API key")
+  → ``provider_auth`` (502).
+- Anything else forbidden (403 ``PERMISSION_DENIED``: "You do not have permission to
+  access the File … or it may not exist", a tuned model of another project) fails the
+  request only → ``forbidden`` (403), never benching the key all tenants share; 400
+  ``FAILED_PRECONDITION`` (a file not yet ``ACTIVE``, a region without the free tier)
+  → ``bad_request`` (400).
 - 400 ``INVALID_ARGUMENT`` whose message says the input token count exceeds the maximum
   → ``context_too_long``. Gemini has no structured signal for this, so the message is
   matched; other 400s → ``bad_request``.
@@ -35,7 +44,25 @@ _QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 _NUMBER = re.compile(r"\s*(\d+(?:\.\d*)?)\s*")
 _CONTEXT_TOO_LONG = re.compile(r"exceeds the maximum number of tokens", re.IGNORECASE)
-_AUTH_STATUSES = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED", "FAILED_PRECONDITION"})
+_KEY_REASONS = frozenset(
+    {
+        "API_KEY_INVALID",
+        "API_KEY_EXPIRED",
+        "API_KEY_SERVICE_BLOCKED",
+        "API_KEY_HTTP_REFERRER_BLOCKED",
+        "API_KEY_IP_ADDRESS_BLOCKED",
+        "API_KEY_ANDROID_APP_BLOCKED",
+        "API_KEY_IOS_APP_BLOCKED",
+        "CONSUMER_SUSPENDED",
+        "CONSUMER_INVALID",
+        "SERVICE_DISABLED",
+        "BILLING_DISABLED",
+        "ACCESS_TOKEN_EXPIRED",
+        "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+        "IAM_PERMISSION_DENIED",
+    }
+)
+_ABOUT_THE_KEY = re.compile(r"\bapi key\b", re.IGNORECASE)
 
 
 def map_gemini_error(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
@@ -70,8 +97,12 @@ def _classify(
         if _quota_exhausted(details):
             return ErrorKind.QUOTA_EXHAUSTED, 429
         return ErrorKind.RATE_LIMITED, 429
-    if status in (401, 403) or rpc_status in _AUTH_STATUSES or _bad_key(details):
+    if status == 401 or rpc_status == "UNAUTHENTICATED" or _bad_key(details):
         return ErrorKind.PROVIDER_AUTH, 502
+    if status == 403 or rpc_status == "PERMISSION_DENIED":
+        if _ABOUT_THE_KEY.search(message):
+            return ErrorKind.PROVIDER_AUTH, 502
+        return ErrorKind.FORBIDDEN, 403
     if status == 404 or rpc_status == "NOT_FOUND":
         return ErrorKind.NOT_FOUND, 404
     if status == 413:
@@ -102,7 +133,7 @@ def _quota_exhausted(details: Sequence[Mapping[str, object]]) -> bool:
 
 def _bad_key(details: Sequence[Mapping[str, object]]) -> bool:
     return any(
-        d.get("@type") == _ERROR_INFO and d.get("reason") == "API_KEY_INVALID" for d in details
+        d.get("@type") == _ERROR_INFO and d.get("reason") in _KEY_REASONS for d in details
     )
 
 

@@ -33,7 +33,7 @@ from messages.chat import (
     ToolKind,
     UsageReport,
 )
-from messages.errors import ErrorInfo
+from messages.errors import ErrorInfo, client_message
 from messages.usage import Usage
 from providers.openai_errors import openai_error_code, openai_error_type
 
@@ -141,7 +141,7 @@ class ChatStreamEncoder:
             return b""
         body = {
             "error": {
-                "message": error.message,
+                "message": client_message(error),
                 "type": openai_error_type(error.kind),
                 "param": error.param,
                 "code": openai_error_code(error),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 
 from messages.chat import ToolCallStart
-from messages.errors import ErrorInfo, ErrorKind
+from messages.errors import ErrorInfo, ErrorKind, client_message
 from messages.usage import Usage
 
 Json = dict[str, object]
@@ -63,7 +63,7 @@ def codex_error(error: ErrorInfo) -> tuple[str, str]:
     "try again in Ns".
     """
     code = _CODES.get(error.kind, "server_error")
-    message = error.message
+    message = client_message(error)
     if error.kind is ErrorKind.RATE_LIMITED and error.retry_after is not None:
         seconds = f"{error.retry_after:.3f}".rstrip("0").rstrip(".")
         message = f"{message.rstrip('.')}. Please try again in {seconds}s."

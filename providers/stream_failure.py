@@ -5,13 +5,13 @@ from __future__ import annotations
 import orjson
 
 from messages.chat import ClientFormat
-from messages.errors import ErrorInfo
+from messages.errors import ErrorInfo, client_message
 from providers.openai_errors import openai_error_code, openai_error_type
 
 
 def responses_failure_events(error: ErrorInfo, sequence_number: int) -> tuple[bytes, bytes]:
     """An ``error`` event and a ``response.failed`` event; returns (bytes, response JSON)."""
-    failed = {"code": openai_error_code(error) or "server_error", "message": error.message}
+    failed = {"code": openai_error_code(error) or "server_error", "message": client_message(error)}
     response = {"id": "resp_failed", "object": "response", "status": "failed", "error": failed}
     error_event = {"type": "error", "sequence_number": sequence_number, **failed, "param": None}
     failed_event = {
@@ -33,7 +33,7 @@ def chat_failure_chunk(error: ErrorInfo) -> bytes:
     """A ``data: {"error": …}`` line, then ``[DONE]``."""
     body = {
         "error": {
-            "message": error.message,
+            "message": client_message(error),
             "type": openai_error_type(error.kind),
             "param": None,
             "code": openai_error_code(error),

@@ -1,5 +1,6 @@
 """A provider's API keys: rotated request by request, and benched for a while when the
-provider rejects one (401/403: the key is bad; ``insufficient_quota``: it is spent).
+provider says the key itself is invalid or revoked (``provider_auth``) or spent
+(``quota_exhausted``); never for a 403 about the request (``forbidden``).
 Pure: the caller passes the clock. Keys are known by their non-secret ``key_id``.
 """
 

@@ -1,9 +1,12 @@
 """What to do after a failed attempt: retry the same provider, try its next key, fail
 over, or give up. Pure; the jitter source is injected.
 
-- The request's own fault (400, 404, 413, 422, context too long) goes back as it is.
-- 401/403 (our key is bad) and ``insufficient_quota`` (our key is spent): bench that
-  key; try the provider's next key if it has one, else fail over. Never a retry.
+- The request's own fault (400, 404, 413, 422, context too long, and ``forbidden``: a
+  403 about what the request names, such as a model or file our key may not use) goes
+  back as it is, and benches nothing: a client must not be able to rest shared keys.
+- ``provider_auth`` (the provider says our key is invalid or revoked: each provider's
+  error module decides from its codes) and ``quota_exhausted`` (our key is spent): bench
+  that key; try the provider's next key if it has one, else fail over. Never a retry.
 - 429, 5xx, 529, connect errors, timeouts, unreadable answers: retry the same provider
   up to ``max_retries`` times — after ``Retry-After`` when the provider gave one (from
   its header or its body), else after exponential backoff with jitter — then fail over.

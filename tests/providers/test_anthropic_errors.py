@@ -77,7 +77,7 @@ def anthropic_error(kind: str, message: str = "boom") -> bytes:
             400,
         ),
         (401, anthropic_error("authentication_error"), ErrorKind.PROVIDER_AUTH, 502),
-        (403, anthropic_error("permission_error"), ErrorKind.PROVIDER_AUTH, 502),
+        (403, anthropic_error("permission_error"), ErrorKind.FORBIDDEN, 403),
         (402, anthropic_error("billing_error"), ErrorKind.QUOTA_EXHAUSTED, 429),
         (404, anthropic_error("not_found_error"), ErrorKind.NOT_FOUND, 404),
         (413, anthropic_error("request_too_large"), ErrorKind.PAYLOAD_TOO_LARGE, 413),

@@ -82,9 +82,9 @@ def test_invalid_api_key_400_is_provider_auth() -> None:
     ("status", "rpc_status", "kind", "client_status"),
     [
         (400, "INVALID_ARGUMENT", ErrorKind.BAD_REQUEST, 400),
-        (400, "FAILED_PRECONDITION", ErrorKind.PROVIDER_AUTH, 502),
+        (400, "FAILED_PRECONDITION", ErrorKind.BAD_REQUEST, 400),
         (401, "UNAUTHENTICATED", ErrorKind.PROVIDER_AUTH, 502),
-        (403, "PERMISSION_DENIED", ErrorKind.PROVIDER_AUTH, 502),
+        (403, "PERMISSION_DENIED", ErrorKind.FORBIDDEN, 403),
         (404, "NOT_FOUND", ErrorKind.NOT_FOUND, 404),
         (413, "INVALID_ARGUMENT", ErrorKind.PAYLOAD_TOO_LARGE, 413),
         (500, "INTERNAL", ErrorKind.UPSTREAM_ERROR, 502),
