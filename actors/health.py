@@ -1,4 +1,5 @@
-"""``GET /healthz``: liveness plus each actor's ``statistics()`` record, as JSON.
+"""``GET /healthz``: liveness for anyone (``LIVENESS``); with the admin key
+(``actors.admin``), each actor's ``statistics()`` record too, as JSON.
 
 The system registers one callable per actor when it wires them; the ingress renders
 whatever is registered. Statistics are frozen records read without locking (each actor
@@ -9,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
+
+
+LIVENESS = b'{"status":"ok"}'
+"""All that ``/healthz`` tells without the admin key."""
 
 
 class HealthReport:
@@ -25,4 +30,4 @@ class HealthReport:
         return orjson.dumps(report, default=str)
 
 
-__all__ = ["HealthReport"]
+__all__ = ["LIVENESS", "HealthReport"]

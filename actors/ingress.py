@@ -18,7 +18,8 @@ import orjson
 import structlog
 import trio
 
-from actors.health import HealthReport
+from actors.admin import admin_refusal
+from actors.health import LIVENESS, HealthReport
 from actors.http_server import ClientGone, HttpRequest, ResponseWriter
 from actors.relay import (
     JSON_HEADER,
@@ -125,9 +126,21 @@ class Ingress:
         elif path in _MODELS and request.method == "GET":
             await self._handle_models(request, writer)
         elif path == "/healthz":
-            await writer.send_response(200, [JSON_HEADER], self.health.render())
+            await self._handle_health(request, writer)
         else:
             await send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
+
+    async def _handle_health(self, request: HttpRequest, writer: ResponseWriter) -> None:
+        """Liveness for anyone; the actors' details only with the admin key."""
+        authorization, admin_key = request.header("authorization"), self._config.server.admin_key
+        if authorization is None or admin_key is None:
+            await writer.send_response(200, [JSON_HEADER], LIVENESS)
+            return
+        problem = admin_refusal(authorization, admin_key)
+        if problem is not None:
+            await send_error(writer, problem)
+            return
+        await writer.send_response(200, [JSON_HEADER], self.health.render())
 
     async def _handle_models(self, request: HttpRequest, writer: ResponseWriter) -> None:
         key = self._resolve(request).key

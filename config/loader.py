@@ -21,6 +21,7 @@ from config._nodes import ConfigError, Fields, NodeReader, line_of
 from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
 from config._pricing import read_pricing
 from config.model import (
+    ADMIN_KEY_MIN_LENGTH,
     AccountConfig,
     GatewayConfig,
     ProviderConfig,
@@ -42,7 +43,9 @@ _PROVIDER_KEYS = frozenset(
     {"id", "type", "api_key", "api_keys", "model", "weight", "base_url"} | DEFAULTS_KEYS
 )
 _DEFAULT_DATABASE_URL = GatewayConfig(accounts=(), virtual_keys=()).database_url
-_VIRTUAL_KEY_KEYS = frozenset({"id", "key", "account", "team", "customer", "allowed_models"})
+_VIRTUAL_KEY_KEYS = frozenset(
+    {"id", "key", "account", "team", "customer", "allowed_models", "session_requests_per_minute"}
+)
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -124,9 +127,25 @@ def _read_server(section: Fields | None) -> ServerConfig:
         max_body_bytes=section.integer("max_body_bytes", default=base.max_body_bytes, minimum=1),
         max_inflight=section.integer("max_inflight", default=base.max_inflight, minimum=1),
         session_request_cap=section.integer(
-            "session_request_cap", default=base.session_request_cap, minimum=1
+            "session_request_cap", default=base.session_request_cap, minimum=0
         ),
+        admin_key=_read_admin_key(section),
     )
+
+
+def _read_admin_key(section: Fields) -> str | None:
+    node = section.get("admin_key")
+    if node is None:
+        return None
+    where = section.path("admin_key")
+    secret = _read_secret(section.reader, node, where)
+    if len(secret) < ADMIN_KEY_MIN_LENGTH:
+        problem = (
+            f"{where}: must be at least {ADMIN_KEY_MIN_LENGTH} characters "
+            f"(it has {len(secret)}; e.g. `openssl rand -hex 24`)"
+        )
+        raise section.reader.error(node, problem)
+    return secret
 
 
 def _read_database_url(section: Fields | None) -> str:
@@ -317,6 +336,9 @@ def _virtual_key(
         team=section.optional_string("team"),
         customer=section.optional_string("customer"),
         allowed_models=_read_allowed_models(section),
+        session_requests_per_minute=section.optional_integer(
+            "session_requests_per_minute", minimum=0
+        ),
         line=section.line,
     )
 

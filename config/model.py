@@ -73,6 +73,7 @@ class VirtualKeyConfig:
     team: str | None = None
     customer: str | None = None
     allowed_models: tuple[str, ...] = ()
+    session_requests_per_minute: int | None = None  # None: ``server.session_request_cap``
     line: int = 0
 
 
@@ -110,7 +111,8 @@ class ServerConfig:
     port: int = 8080
     max_body_bytes: int = 16 * 1024 * 1024
     max_inflight: int = 1024
-    session_request_cap: int = 500
+    session_request_cap: int = 500  # requests per minute per Codex session (0: no cap)
+    admin_key: str | None = field(default=None, repr=False)  # guards the admin endpoints
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +132,10 @@ class GatewayConfig:
         return None
 
 
+ADMIN_KEY_MIN_LENGTH = 24
+
 __all__ = [
+    "ADMIN_KEY_MIN_LENGTH",
     "AccountConfig",
     "BreakerPolicy",
     "BudgetConfig",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from benchlib.load import Target
 from benchlib.processes import Server, start_gateway
+from benchlib.trail import ADMIN_KEY
 
 VIRTUAL_KEY = "sk-switchyard-bench-0123456789abcdef"
 UPSTREAM_KEY = "sk-fake-upstream-0123456789abcdef"
@@ -22,6 +23,8 @@ def switchyard_config(fake_port: int) -> str:
     """One account, one OpenAI provider on the fake, one virtual key, a budget that never
     runs out (so budget accounting is on the path once it lands); no retries."""
     return f"""\
+server:
+  admin_key: "{ADMIN_KEY}"
 accounts:
   - id: "bench"
     providers:

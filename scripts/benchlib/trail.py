@@ -90,6 +90,8 @@ class WriterLag:
 
 
 DRAIN_LIMIT_S = 10.0
+ADMIN_KEY = "sy-bench-admin-0123456789abcdef0123"
+"""The bench gateway's ``server.admin_key``: ``/healthz`` gives its details only with it."""
 
 
 def read_writer_lag(port: int) -> WriterLag | None:
@@ -115,7 +117,10 @@ def read_writer_lag(port: int) -> WriterLag | None:
 
 def _audit_statistics(port: int) -> dict[str, object] | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/healthz", headers={"authorization": f"Bearer {ADMIN_KEY}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
             audit = orjson.loads(answer.read()).get("audit")
     except (OSError, orjson.JSONDecodeError):
         return None

@@ -152,22 +152,11 @@ async def test_models_lists_the_configured_models(rig: Rig) -> None:
     assert (await rig.client.get("/v1/models")).status_code == 401
 
 
-async def test_healthz_reports_each_actor(rig: Rig) -> None:
-    await rig.client.post(
-        "/v1/chat/completions",
-        json={"model": "gpt-5.5", "messages": [{"role": "user", "content": "x"}]},
-        headers=auth(),
-    )
+async def test_healthz_answers_liveness_only_without_the_admin_key(rig: Rig) -> None:
+    """The details need ``server.admin_key``: see ``test_admin_health``."""
     response = await rig.client.get("/healthz")
     assert response.status_code == 200
-    report = response.json()
-    assert report["status"] == "ok"
-    assert report["server"]["open_connections"] >= 1
-    assert report["router"]["routed"] >= 1
-    assert report["audit"]["events_received"] >= 6
-    assert "writer_lag_p99_ms" in report["audit"]
-    assert report["upstream_pool"]["connections_opened"] >= 1
-    assert set(report) >= {"provider_worker", "budget_accountant"}
+    assert response.json() == {"status": "ok"}
 
 
 async def test_provider_pinned_by_prefix(rig: Rig) -> None:
