@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import orjson
 
-
 LIVENESS = b'{"status":"ok"}'
 """All that ``/healthz`` tells without the admin key."""
 

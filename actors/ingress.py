@@ -11,6 +11,7 @@ Errors are OpenAI-shaped.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -31,6 +32,7 @@ from actors.relay import (
 )
 from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
+from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
 from messages.chat import ClientFormat
 from messages.commands import (
@@ -88,6 +90,7 @@ class Ingress:
         self._ids = RequestIds()
         self._keys = KeyDirectory(config.virtual_keys, stored_keys)
         self._reservations = reservations or Reservations(None)
+        self._sessions = SessionCaps()
         self._router = router
         self._audit = audit
         self._total_timeout_s = total_timeout_s
@@ -190,12 +193,16 @@ class Ingress:
             pinned_model=parsed.pinned_model,
         )
         self._emit(_received(message, request, key))
-        problem = self._admission_problem() or await self._reservations.reserve(
-            message,
-            key,
-            self._config,
-            body_size=len(request.body),
-            expires_at=message.received_at + self._total_timeout_s + DEADLINE_GRACE_S,
+        problem = (
+            self._admission_problem()
+            or self._session_problem(message, key)
+            or await self._reservations.reserve(
+                message,
+                key,
+                self._config,
+                body_size=len(request.body),
+                expires_at=message.received_at + self._total_timeout_s + DEADLINE_GRACE_S,
+            )
         )
         if problem is not None:
             self._fail(message, problem)
@@ -209,6 +216,25 @@ class Ingress:
         if self._audit.statistics().current_buffer_used >= self._audit_high_water:
             return _shed("the event trail is catching up")
         return None
+
+    def _session_problem(self, message: ClientRequest, key: VirtualKeyConfig) -> ErrorInfo | None:
+        """The runaway-agent cap: requests per minute of one session of one key."""
+        if message.session_id is None:
+            return None
+        cap = key.session_requests_per_minute
+        cap = self._config.server.session_request_cap if cap is None else cap
+        refusal = self._sessions.admit(
+            message.virtual_key_id, message.session_id, cap=cap, now=message.started
+        )
+        if refusal is None:
+            return None
+        return ErrorInfo(
+            kind=ErrorKind.RATE_LIMITED,
+            status=429,
+            message=refusal.message(),
+            code="session_request_cap",
+            retry_after=float(math.ceil(refusal.retry_after_s)),
+        )
 
     async def _dispatch(self, message: ClientRequest, writer: ResponseWriter) -> None:
         send, receive = trio.open_memory_channel[Reply](REPLY_BUFFER)

@@ -132,9 +132,7 @@ def _quota_exhausted(details: Sequence[Mapping[str, object]]) -> bool:
 
 
 def _bad_key(details: Sequence[Mapping[str, object]]) -> bool:
-    return any(
-        d.get("@type") == _ERROR_INFO and d.get("reason") in _KEY_REASONS for d in details
-    )
+    return any(d.get("@type") == _ERROR_INFO and d.get("reason") in _KEY_REASONS for d in details)
 
 
 def _retry_delay(details: Sequence[Mapping[str, object]]) -> float | None:

@@ -143,7 +143,8 @@ OUR_KEY = [
         _gemini(
             403,
             "PERMISSION_DENIED",
-            "Permission denied: Consumer 'api_key:AIzaSyExampleExampleExample00' has been suspended.",
+            "Permission denied: Consumer 'api_key:AIzaSyExampleExampleExample00' has been "
+            "suspended.",
             "CONSUMER_SUSPENDED",
         ),
         id="gemini-403-consumer-suspended",

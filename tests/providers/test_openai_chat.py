@@ -292,7 +292,12 @@ def _error(message: str, code: str | None = None, kind: str = "invalid_request_e
             ErrorKind.PROVIDER_AUTH,
             502,
         ),
-        (403, _error("Project `proj_x` may not use it", "model_not_found"), ErrorKind.FORBIDDEN, 403),
+        (
+            403,
+            _error("Project `proj_x` may not use it", "model_not_found"),
+            ErrorKind.FORBIDDEN,
+            403,
+        ),
         (404, _error("no model", "model_not_found"), ErrorKind.NOT_FOUND, 404),
         (
             429,

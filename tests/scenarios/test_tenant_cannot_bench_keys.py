@@ -27,12 +27,14 @@ CLIENT_CAUSED = {
     "openai": Fault(
         status=403,
         error_code="model_not_found",
-        error_message="Project `proj_QRf115YMnQwMUdTI9cu2sWQ8` does not have access to model `o3-pro`",
+        error_message="Project `proj_QRf115YMnQwMUdTI9cu2sWQ8` does not have access to model "
+        "`o3-pro`",
     ),
     "anthropic": Fault(status=403),  # permission_error: the resource is not ours to use
     "gemini": Fault(
         status=403,
-        error_message="You do not have permission to access the File 2vjv0nq4m6ix or it may not exist.",
+        error_message="You do not have permission to access the File 2vjv0nq4m6ix or it may "
+        "not exist.",
     ),
     "cohere": Fault(status=403, error_message="You are not allowed to use this model"),
     "mistral": Fault(status=403, error_message="Forbidden"),
