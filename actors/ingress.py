@@ -29,6 +29,7 @@ from actors.relay import (
     relay,
     request_id_header,
     send_error,
+    send_stream_refusal,
 )
 from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
@@ -65,6 +66,7 @@ _ENDPOINTS = {
     "/chat/completions": ClientFormat.CHAT,
 }
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
+SESSION_CAP_CODE = "session_request_cap"
 
 
 def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
@@ -206,7 +208,7 @@ class Ingress:
         )
         if problem is not None:
             self._fail(message, problem)
-            await send_error(writer, problem, request_id_header(message.request_id))
+            await _refuse(writer, message, problem)
             return
         await self._dispatch(message, writer)
 
@@ -232,7 +234,7 @@ class Ingress:
             kind=ErrorKind.RATE_LIMITED,
             status=429,
             message=refusal.message(),
-            code="session_request_cap",
+            code=SESSION_CAP_CODE,
             retry_after=float(math.ceil(refusal.retry_after_s)),
         )
 
@@ -329,6 +331,17 @@ class Ingress:
         # The inbox is sized far above the admission high-water mark, so this never
         # fails while admission control holds; if it ever does, that is a bug to see.
         self._audit.send_nowait(event)
+
+
+async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: ErrorInfo) -> None:
+    """A refusal before routing: an HTTP error, except a session cap on a streamed
+    Responses request, told in the stream so that Codex shows it (``relay``)."""
+    headers = request_id_header(message.request_id)
+    in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
+    if in_stream and problem.code == SESSION_CAP_CODE:
+        await send_stream_refusal(writer, message.client_format, problem, headers)
+    else:
+        await send_error(writer, problem, headers)
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

@@ -8,15 +8,19 @@ system call to the client, not three.
 
 from __future__ import annotations
 
+import math
+
 import trio
 
 from actors.http_server import ResponseWriter
+from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
 from providers.openai_errors import render_openai_error
 from providers.stream_failure import stream_failure
 
 JSON_HEADER = ("content-type", "application/json")
+SSE_HEADER = ("content-type", "text/event-stream; charset=utf-8")
 WORKER_LOST = ErrorInfo(kind=ErrorKind.INTERNAL, status=500, message="the provider worker stopped")
 
 
@@ -92,6 +96,21 @@ async def send_error(
     await writer.send_response(error.status, headers, render_openai_error(error))
 
 
+async def send_stream_refusal(
+    writer: ResponseWriter,
+    client_format: ClientFormat,
+    error: ErrorInfo,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """A refusal told inside a 200 event stream (``response.failed``), with
+    ``Retry-After``: Codex shows its user a failed response's message (and waits the
+    "try again in Ns" it names) but of an HTTP 429 only "last status: 429"."""
+    headers = [SSE_HEADER, *extra]
+    if error.retry_after is not None:
+        headers.append(("retry-after", str(max(1, math.ceil(error.retry_after)))))
+    await writer.send_response(200, headers, stream_failure(client_format, error, 0))
+
+
 def request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
     return (("x-request-id", request_id),)
 
@@ -103,4 +122,5 @@ __all__ = [
     "relay",
     "request_id_header",
     "send_error",
+    "send_stream_refusal",
 ]

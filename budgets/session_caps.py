@@ -34,8 +34,8 @@ class SessionRefusal:
         wait = math.ceil(self.retry_after_s)
         return (
             f"this session sent {self.sent} requests in the last minute, the most one session "
-            f"may send ({self.cap} per minute); the agent may be stuck in a loop. It can go on "
-            f"in {wait}s; if it keeps looping, stop it and start a new session"
+            f"may send ({self.cap} per minute): the agent may be stuck in a loop; if it keeps "
+            f"looping, stop it and start a new session. Please try again in {wait}s."
         )
 
 

@@ -54,6 +54,7 @@ async def run_codex(
     tmp: Path,
     model: str = "gpt-5.5",
     timeout_s: float = 150,
+    stream_max_retries: int = 2,
 ) -> CodexRun:
     home = tmp / "codex_home"
     work = tmp / "work"
@@ -72,7 +73,7 @@ async def run_codex(
         'env_key = "SWITCHYARD_API_KEY"\n'
         'wire_api = "responses"\n'
         "request_max_retries = 2\n"
-        "stream_max_retries = 2\n"
+        f"stream_max_retries = {stream_max_retries}\n"
     )
     env = {
         key: value

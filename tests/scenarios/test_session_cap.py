@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import trio
 
@@ -29,6 +30,7 @@ STRICT = f"""  - id: "strict"
     session_requests_per_minute: 2
 """
 BODY = {"model": "gpt-5.5", "input": "call the tool again", "stream": True}
+CHAT = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "call the tool again"}]}
 CAP = 6
 
 
@@ -49,6 +51,15 @@ def _headers(session: str | None, key: str | None = None) -> dict[str, str]:
     return headers
 
 
+def _failed_event(response: httpx.Response) -> dict[str, object]:
+    """The ``response.failed`` event of a Responses stream."""
+    events = [
+        orjson.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")
+    ]
+    (failed,) = [event for event in events if event["type"] == "response.failed"]
+    return failed["response"]["error"]  # type: ignore[no-any-return]
+
+
 async def test_a_runaway_session_gets_its_429_at_the_cap_while_another_is_served(
     fake: FakeProviderServer, tmp_path: Path
 ) -> None:
@@ -58,15 +69,19 @@ async def test_a_runaway_session_gets_its_429_at_the_cap_while_another_is_served
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
 
-            async def post(session: str | None, key: str | None = None) -> httpx.Response:
-                return await client.post("/v1/responses", json=BODY, headers=_headers(session, key))
+            async def post(
+                session: str | None, key: str | None = None, path: str = "/v1/responses"
+            ) -> httpx.Response:
+                body = BODY if path == "/v1/responses" else CHAT
+                return await client.post(path, json=body, headers=_headers(session, key))
 
             statuses = [(await post(runaway)).status_code for _ in range(CAP)]
             refused = await post(runaway)
             other_session = await post(calm)
             no_session = [(await post(None)).status_code for _ in range(CAP + 2)]
-            again = await post(runaway)
-            strict = [(await post("strict-session", STRICT_KEY)).status_code for _ in range(3)]
+            again = await post(runaway, path="/v1/chat/completions")
+            strict = [(await post("strict-session", STRICT_KEY)).status_code for _ in range(2)]
+            strict_chat = await post("strict-session", STRICT_KEY, "/v1/chat/completions")
             request_id = refused.headers["x-request-id"]
             with trio.fail_after(5):
                 while not Trail(db).rows(
@@ -74,23 +89,30 @@ async def test_a_runaway_session_gets_its_429_at_the_cap_while_another_is_served
                 ):
                     await trio.sleep(0.02)
     assert statuses == [200] * CAP
-    assert refused.status_code == 429
+    # Codex's streamed Responses request: the refusal is told in the stream, where Codex
+    # shows it and waits the "try again in Ns" it names; Retry-After is there too
+    assert refused.headers["content-type"].startswith("text/event-stream")
     retry_after = int(refused.headers["retry-after"])
     assert 1 <= retry_after <= 60
-    error = refused.json()["error"]
-    assert error["message"].startswith(
+    error = _failed_event(refused)
+    assert error["code"] == "rate_limit_exceeded"
+    assert str(error["message"]).startswith(
         f"this session sent {CAP} requests in the last minute, the most one session may send"
     )
-    assert f"It can go on in {retry_after}s" in error["message"]
-    assert error["type"] == "rate_limit_error"
+    assert str(error["message"]).endswith(f"Please try again in {retry_after}s.")
     assert other_session.status_code == 200
     assert no_session == [200] * (CAP + 2)  # without a session id only key budgets apply
+    # any other request of a capped session: an HTTP 429 with Retry-After
     assert again.status_code == 429
-    assert strict == [200, 200, 429]  # the key's own session cap replaces the default
+    assert 1 <= int(again.headers["retry-after"]) <= 60
+    assert again.json()["error"]["type"] == "rate_limit_error"
+    assert "this session sent 6 requests in the last minute" in again.json()["error"]["message"]
+    assert strict == [200, 200]  # the key's own session cap replaces the default
+    assert strict_chat.status_code == 429
     # refused requests never reached the provider
     assert len(fake.requests) == CAP + 1 + CAP + 2 + 2
     (row,) = Trail(db).rows("SELECT * FROM requests WHERE request_id = ?", request_id)
-    assert (row["status"], row["session_id"]) == ("failed", runaway)
+    assert (row["status"], row["session_id"], row["http_status"]) == ("failed", runaway, 429)
 
 
 async def test_a_cap_of_zero_turns_it_off(fake: FakeProviderServer, tmp_path: Path) -> None:
