@@ -100,6 +100,7 @@ class Ingress:
         self._max_inflight = config.server.max_inflight
         self._audit_high_water = max(1, int(audit.statistics().max_buffer_size * 0.8))
         self.health = HealthReport()
+        self.health.register("session_caps", self._sessions.statistics)
 
     @property
     def inflight(self) -> int:

@@ -39,6 +39,14 @@ class SessionRefusal:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCapStatistics:
+    """For the admin ``/healthz``: sessions counted now, and requests refused so far."""
+
+    sessions: int
+    refused: int
+
+
 class _Window:
     """One session's counts for each of the last ``WINDOW_S`` seconds."""
 
@@ -77,6 +85,10 @@ class SessionCaps:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._max_sessions = max_sessions
         self._next_sweep = 0.0
+        self._refused = 0
+
+    def statistics(self) -> SessionCapStatistics:
+        return SessionCapStatistics(sessions=len(self._windows), refused=self._refused)
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -95,6 +107,7 @@ class SessionCaps:
         else:
             window.advance(second)
         if window.total >= cap:
+            self._refused += 1
             return SessionRefusal(sent=window.total, cap=cap, retry_after_s=window.retry_after(now))
         window.counts[second % WINDOW_S] += 1
         window.total += 1
@@ -111,4 +124,11 @@ class SessionCaps:
             del self._windows[next(iter(self._windows))]
 
 
-__all__ = ["MAX_SESSIONS", "SESSION_ID_CHARS", "WINDOW_S", "SessionCaps", "SessionRefusal"]
+__all__ = [
+    "MAX_SESSIONS",
+    "SESSION_ID_CHARS",
+    "WINDOW_S",
+    "SessionCapStatistics",
+    "SessionCaps",
+    "SessionRefusal",
+]

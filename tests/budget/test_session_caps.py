@@ -25,6 +25,8 @@ def test_the_request_over_the_cap_is_refused_and_other_sessions_go_on() -> None:
     assert caps.admit("k", "calm", cap=3, now=100.3) is None
     # the same session id under another virtual key is another session
     assert caps.admit("other-key", "runaway", cap=3, now=100.3) is None
+    statistics = caps.statistics()
+    assert (statistics.sessions, statistics.refused) == (3, 1)
 
 
 def test_the_window_slides_second_by_second() -> None:

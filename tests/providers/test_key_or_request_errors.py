@@ -20,6 +20,7 @@ from providers._anthropic_errors import map_http_error
 from providers._cohere_errors import map_cohere_error
 from providers._gemini_errors import map_gemini_error
 from providers.openai_errors import map_openai_error, render_openai_error
+from routing.breaker import Evidence, evidence_of
 from routing.retry import Next, decide
 
 Mapper = Callable[[int, Sequence[tuple[str, str]], bytes], ErrorInfo]
@@ -259,6 +260,13 @@ def test_a_refusal_of_the_request_fails_it_alone_without_benching(
     )
     assert not decision.bench_key
     assert decision.next is Next.GIVE_UP
+
+
+@pytest.mark.parametrize(("mapper", "status", "body"), ABOUT_THE_REQUEST)
+def test_a_refusal_of_the_request_does_not_count_against_the_providers_circuit(
+    mapper: Mapper, status: int, body: bytes
+) -> None:
+    assert evidence_of(mapper(status, [], body)) is Evidence.SUCCESS
 
 
 def test_gemini_failed_precondition_is_the_requests_fault_not_the_keys() -> None:

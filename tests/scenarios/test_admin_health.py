@@ -118,6 +118,7 @@ async def test_with_the_admin_key_healthz_gives_the_details(guarded: httpx.Async
     assert "writer_lag_p99_ms" in report["audit"]
     assert report["upstream_pool"]["connections_opened"] >= 1
     assert set(report) >= {"provider_worker", "budget_accountant"}
+    assert report["session_caps"] == {"sessions": 0, "refused": 0}  # no session-id was sent
     for word in ("red-key", "red-team", "123.45"):
         assert word in response.text
 
