@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 
 from config.model import RetryPolicy
+from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, ErrorKind, client_message, without_secret
-from providers._anthropic_errors import map_http_error
+from providers._anthropic_errors import map_error_object, map_http_error
 from providers._cohere_errors import map_cohere_error
 from providers._gemini_errors import map_gemini_error
 from providers.openai_errors import map_openai_error, render_openai_error
+from providers.responses_items import codex_error
+from providers.stream_failure import stream_failure
 from routing.breaker import Evidence, evidence_of
 from routing.retry import Next, decide
 
@@ -340,3 +343,20 @@ def test_an_echoed_provider_key_is_replaced_by_its_id_before_the_trail() -> None
     assert secret not in cleaned.message
     assert "<key k1a2b3>" in cleaned.message
     assert without_secret(cleaned, secret, "k1a2b3") is cleaned  # nothing left to replace
+
+
+@pytest.mark.parametrize("client_format", list(ClientFormat))
+def test_a_failure_about_our_key_inside_a_stream_is_generic_too(
+    client_format: ClientFormat,
+) -> None:
+    # Anthropic can send an error event after its 200 (map_error_object)
+    error = map_error_object(
+        {"type": "authentication_error", "message": "invalid x-api-key sk-ant-api03-****abcd"}
+    )
+    assert error.kind is ErrorKind.PROVIDER_AUTH
+    data = stream_failure(client_format, error, 3)
+    assert b"the provider rejected the gateway's credentials" in data
+    assert b"sk-ant" not in data and b"abcd" not in data
+    code, message = codex_error(error)
+    assert code == "server_error"  # Codex retries it (a failover may still serve)
+    assert "sk-ant" not in message and message.startswith("the provider rejected")
