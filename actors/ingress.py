@@ -2,10 +2,12 @@
 answer relayed back to the socket chunk by chunk as the provider worker sends it.
 
 Per request: one JSON parse, the key resolved (config and stored keys; unknown, revoked
-or expired → 401), ``request.received`` to the audit logger, a budget reservation if a
-budget covers the key (402 / 429; settled later by the audit logger's meter), a
-``RouteRequest`` with a fresh reply channel to the router (``send_nowait``: a full inbox
-sheds load with a 503, never an unbounded queue), then the relay (``actors.relay``).
+or expired → 401), ``request.received`` to the audit logger, the session cap (a Codex
+``session-id`` over its requests per minute → 429, ``budgets.session_caps``), a budget
+reservation if a budget covers the key (402 / 429; settled later by the audit logger's
+meter), a ``RouteRequest`` with a fresh reply channel to the router (``send_nowait``: a
+full inbox sheds load with a 503, never an unbounded queue), then the relay
+(``actors.relay``).
 Errors are OpenAI-shaped.
 """
 
