@@ -159,18 +159,14 @@ class Accountant:
         )
 
     def _reserve(self, message: Reserve) -> None:
-        estimate = estimate_cost(
-            self._prices,
-            message.routes,
-            input_tokens=message.input_tokens,
-            max_output_tokens=message.max_output_tokens,
-        )
+        estimate = estimate_cost(self._prices, message.routes, input_tokens=message.input_tokens)
         claim = Claim(
             request_id=message.request_id,
             virtual_key_id=message.virtual_key_id,
             team=message.team,
             customer=message.customer,
-            estimate_usd=estimate,
+            estimate_usd=estimate.usd,
+            unpriced=estimate.unpriced,
             input_tokens=message.input_tokens,
             expires_at=message.expires_at,
         )

@@ -31,6 +31,7 @@ from messages.budget import (
     LoadedSpend,
     Refused,
     Reserved,
+    Route,
     Settle,
 )
 
@@ -56,6 +57,7 @@ class Claim:
     estimate_usd: float | None
     input_tokens: int
     expires_at: float
+    unpriced: Route | None = None  # a route whose model has no price: refused under USD
 
     def scopes(self) -> list[Scope]:
         ids = {
@@ -230,8 +232,11 @@ class Ledger:
                 limit = budget.rule.limit_usd
                 if limit is None:
                     continue
+                if claim.unpriced is not None:
+                    return _unpriced_refusal(claim, scope, budget.rule, claim.unpriced)
                 spent = budget.spend.spent(now)
-                if spent + budget.reserved + amount > limit + TOLERANCE_USD:
+                # written so that a NaN anywhere refuses rather than admits
+                if not spent + budget.reserved + amount <= limit + TOLERANCE_USD:
                     return Refused(
                         request_id=claim.request_id,
                         reason="budget",
@@ -327,6 +332,20 @@ def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
     if (rule.level, rule.scope_id) in settled_scopes(settle):
         return [(settle.cost_usd, settle.at)]
     return []
+
+
+def _unpriced_refusal(claim: Claim, scope: Scope, rule: BudgetRule, route: Route) -> Refused:
+    return Refused(
+        request_id=claim.request_id,
+        reason="unpriced",
+        level=scope[0],
+        scope_id=scope[1],
+        period=rule.period,
+        limit=rule.limit_usd or 0.0,
+        unit="usd",
+        used=0.0,
+        unpriced_route=route,
+    )
 
 
 __all__ = ["RECENT_S", "TOLERANCE_USD", "Claim", "Ledger", "Scope"]

@@ -14,7 +14,7 @@ accounts:
     providers:
       - {id: "p", type: "openai", model: "gpt-5.5", api_key: "sk"}
 virtual_keys:
-  - {id: "codex-cli-dev", key: "sk-v", account: "dev", team: "red"}
+  - {id: "codex-cli-dev", key: "sk-v-0123456789abcdef", account: "dev", team: "red"}
 """
 
 
