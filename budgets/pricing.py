@@ -163,6 +163,10 @@ class PriceTable:
         prices = dict(self._prices)
         for override in overrides:
             price = _from_override(override)
+            listed = prices.get((price.provider, price.model))
+            if price.max_output_tokens is None and listed is not None:
+                # the ceiling is a fact about the model, not its price: keep the list's
+                price = replace(price, max_output_tokens=listed.max_output_tokens)
             prices[(price.provider, price.model)] = price
         return PriceTable(prices.values())
 
@@ -204,7 +208,7 @@ class Pricer:
             return
         self._warned.add((provider_type, model))
         log.warning(
-            "model has no price: its cost is recorded as NULL and budgets cannot count it",
+            "model has no price: its cost is recorded as NULL; under a USD budget it is refused",
             provider_type=provider_type,
             model=model,
             fix="add it under 'pricing:' in the config",
@@ -253,6 +257,7 @@ def _from_override(override: PriceOverride) -> ModelPrice:
         cache_write=override.cache_write,
         reasoning=override.reasoning,
         default_output_tokens=override.default_output_tokens,
+        max_output_tokens=override.max_output_tokens,
         effective_from=None if effective is None else date.fromisoformat(effective),
         source="fallback" if override.model == ANY else "config",
     )

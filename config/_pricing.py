@@ -34,6 +34,7 @@ _PRICE_KEYS = frozenset(
         "cache_write",
         "reasoning",
         "default_output_tokens",
+        "max_output_tokens",
         "effective_from",
     }
 )
@@ -79,6 +80,7 @@ def _read_price(fields: Fields) -> PriceOverride:
         cache_write=fields.optional_number("cache_write", positive=False),
         reasoning=fields.optional_number("reasoning", positive=False),
         default_output_tokens=fields.optional_integer("default_output_tokens", minimum=1),
+        max_output_tokens=fields.optional_integer("max_output_tokens", minimum=1),
         effective_from=_read_date(fields),
         line=fields.line,
     )

@@ -107,3 +107,25 @@ def test_without_a_bound_the_output_is_the_models_own_maximum() -> None:
     assert estimate_cost(fallback, llama, input_tokens=0).usd == pytest.approx(
         DEFAULT_OUTPUT_TOKENS * 2 / 1e6
     )
+
+
+def test_a_config_price_keeps_the_listed_ceiling_or_states_its_own() -> None:
+    route = (Route(provider_type="openai", model="gpt-5.5"),)
+    listed = PRICES.find("openai", "gpt-5.5")
+    assert listed is not None and listed.max_output_tokens is not None
+    repriced = PRICES.with_overrides(
+        (PriceOverride(provider="openai", model="gpt-5.5", input=1, output=2),)
+    )
+    # a new price does not shrink the hold of a request without a maximum to 4096 tokens
+    assert estimate_cost(repriced, route, input_tokens=0).usd == pytest.approx(
+        listed.max_output_tokens * 2 / 1e6
+    )
+    stated = PRICES.with_overrides(
+        (
+            PriceOverride(
+                provider="openai-compatible", model="*", input=1, output=2, max_output_tokens=32768
+            ),
+        )
+    )
+    llama = (Route(provider_type="openai-compatible", model="llama"),)
+    assert estimate_cost(stated, llama, input_tokens=0).usd == pytest.approx(32768 * 2 / 1e6)
