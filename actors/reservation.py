@@ -50,7 +50,10 @@ class Reservations:
     ) -> ErrorInfo | None:
         """``None`` when the request may go on; else the error to answer with."""
         accountant = self._accountant
-        if accountant is None or not self._board.applies_to(key):
+        board = self._board
+        if accountant is None or not (
+            board.applies_to(key) or board.covers_providers(config.account(key.account))
+        ):
             return None
         send, receive = trio.open_memory_channel[Reserved | Refused](1)
         message = Reserve(
@@ -93,6 +96,7 @@ def _bounded_routes(
             provider_type=route.provider_type,
             model=route.model,
             max_output_tokens=sent_output_tokens(route.provider_type, route.model, requested),
+            provider_id=route.provider_id,
         )
         for route in routes
     )

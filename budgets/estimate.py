@@ -37,7 +37,7 @@ def candidate_routes(
     if account is None:
         return ()
     return tuple(
-        Route(provider_type=p.type, model=pinned_model or p.model)
+        Route(provider_type=p.type, model=pinned_model or p.model, provider_id=p.id)
         for p in account.providers
         if pinned_provider is None or p.id == pinned_provider
     )
@@ -46,17 +46,17 @@ def candidate_routes(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Estimate:
     usd: float | None  # the dearest priced route; None: no route has a price
-    unpriced: Route | None = None  # the first route whose model has no price
+    unpriced: tuple[Route, ...] = ()  # the routes whose model has no price
 
 
 def estimate_cost(prices: PriceTable, routes: tuple[Route, ...], *, input_tokens: int) -> Estimate:
-    """USD the request may cost at most, and which route (if any) cannot be priced."""
+    """USD the request may cost at most, and which routes (if any) cannot be priced."""
     dearest: float | None = None
-    unpriced: Route | None = None
+    unpriced: tuple[Route, ...] = ()
     for route in routes:
         price = prices.find(route.provider_type, route.model)
         if price is None:
-            unpriced = unpriced or route
+            unpriced += (route,)
             continue
         output = (
             route.max_output_tokens

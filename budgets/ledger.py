@@ -57,7 +57,7 @@ class Claim:
     estimate_usd: float | None
     input_tokens: int
     expires_at: float
-    unpriced: Route | None = None  # a route whose model has no price: refused under USD
+    unpriced: tuple[Route, ...] = ()  # routes whose model has no price: refused under USD
 
     def scopes(self) -> list[Scope]:
         ids = {
@@ -143,8 +143,10 @@ class Ledger:
     def reserve(self, claim: Claim, now: float) -> Reserved | Refused:
         amount = claim.estimate_usd or 0.0
         scopes = claim.scopes()
-        refusal = self._budget_refusal(claim, scopes, amount, now) or self._rate_refusal(
-            claim, scopes, now
+        refusal = (
+            self._budget_refusal(claim, scopes, amount, now)
+            or self._provider_unpriced_refusal(claim)
+            or self._rate_refusal(claim, scopes, now)
         )
         if refusal is not None:
             return refusal
@@ -232,8 +234,8 @@ class Ledger:
                 limit = budget.rule.limit_usd
                 if limit is None:
                     continue
-                if claim.unpriced is not None:
-                    return _unpriced_refusal(claim, scope, budget.rule, claim.unpriced)
+                if claim.unpriced:
+                    return _unpriced_refusal(claim, scope, budget.rule, claim.unpriced[0])
                 spent = budget.spend.spent(now)
                 # written so that a NaN anywhere refuses rather than admits
                 if not spent + budget.reserved + amount <= limit + TOLERANCE_USD:
@@ -252,6 +254,16 @@ class Ledger:
                             now, limit=limit - budget.reserved, need=amount
                         ),
                     )
+        return None
+
+    def _provider_unpriced_refusal(self, claim: Claim) -> Refused | None:
+        """An unpriced route to a provider that has a USD budget of its own."""
+        for route in claim.unpriced:
+            scope = (str(BudgetLevel.PROVIDER), route.provider_id or "")
+            for identity in self._by_scope.get(scope, ()):
+                rule = self._budgets[identity].rule
+                if rule.limit_usd is not None:
+                    return _unpriced_refusal(claim, scope, rule, route)
         return None
 
     def _rate_refusal(self, claim: Claim, scopes: list[Scope], now: float) -> Refused | None:

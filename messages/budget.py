@@ -62,6 +62,7 @@ class Route:
     provider_type: str
     model: str
     max_output_tokens: int | None = None
+    provider_id: str | None = None  # the configured provider (for provider budgets)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,11 +56,11 @@ def test_a_bound_that_is_not_a_positive_integer_is_a_400(value: object) -> None:
 
 def test_routes_are_the_accounts_providers_or_the_pinned_one() -> None:
     assert candidate_routes(ACCOUNT, pinned_provider=None, pinned_model=None) == (
-        Route(provider_type="openai", model="gpt-5.5"),
-        Route(provider_type="mistral", model="mistral-large-latest"),
+        Route(provider_type="openai", model="gpt-5.5", provider_id="main"),
+        Route(provider_type="mistral", model="mistral-large-latest", provider_id="cheap"),
     )
     assert candidate_routes(ACCOUNT, pinned_provider="cheap", pinned_model="codestral-latest") == (
-        Route(provider_type="mistral", model="codestral-latest"),
+        Route(provider_type="mistral", model="codestral-latest", provider_id="cheap"),
     )
     assert candidate_routes(None, pinned_provider=None, pinned_model=None) == ()
 
@@ -74,13 +74,13 @@ def test_the_estimate_is_the_dearest_priced_route() -> None:
     assert estimate_cost(PRICES, routes, input_tokens=1000).usd == pytest.approx(
         (1000 * 5 + 500 * 30) / 1e6
     )
-    assert estimate_cost(PRICES, routes, input_tokens=1000).unpriced is None
+    assert estimate_cost(PRICES, routes, input_tokens=1000).unpriced == ()
     llama = Route(provider_type="openai-compatible", model="llama", max_output_tokens=500)
     alone = estimate_cost(PRICES, (llama,), input_tokens=1000)
-    assert (alone.usd, alone.unpriced) == (None, llama)
+    assert (alone.usd, alone.unpriced) == (None, (llama,))
     # one unpriced route among priced ones is still named: it could serve the request free
     mixed = estimate_cost(PRICES, (*routes, llama), input_tokens=1000)
-    assert mixed.unpriced == llama and mixed.usd == pytest.approx((1000 * 5 + 500 * 30) / 1e6)
+    assert mixed.unpriced == (llama,) and mixed.usd == pytest.approx((1000 * 5 + 500 * 30) / 1e6)
 
 
 def test_without_a_bound_the_output_is_the_models_own_maximum() -> None:

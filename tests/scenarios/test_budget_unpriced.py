@@ -152,3 +152,19 @@ async def test_a_shipped_price_is_recorded_as_such(
         ):
             await trio.sleep(0.02)
     assert rows[0]["price_source"] == "shipped"
+
+
+async def test_a_provider_usd_budget_refuses_its_unpriced_model_for_every_key(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    # no key budget at all: the provider's own USD budget is what must not be bypassed
+    provider = _self_hosted(fake)
+    budgets = f'  - {{level: "provider", id: "{provider["id"]}", limit: 1, period: "daily"}}\n'
+    config = budget_config(fake, tmp_path / "trail.db", budgets=budgets, providers=[provider])
+    async with budget_gateway(config) as gateway:
+        response = await _post(gateway, _chat("llama-3.3-70b"), auth())
+    assert response.status_code == 402, response.text
+    error = response.json()["error"]
+    assert error["code"] == "model_unpriced"
+    assert f"provider '{provider['id']}' has a USD budget" in error["message"]
+    assert fake.requests == []
