@@ -115,7 +115,7 @@ def safe_cost(usd: float) -> float:
     """``usd`` if it is a finite amount >= 0; else 0.0 for a negative or NaN amount and
     the largest float for +infinity (a cost never credits a budget or poisons its sum)."""
     if usd >= 0.0:
-        return min(usd, _MAX_USD)
+        return usd if usd <= _MAX_USD else _MAX_USD
     return 0.0
 
 
@@ -124,9 +124,9 @@ _MAX_USD = 1e300
 
 def _count(tokens: object) -> int:
     """A token count in ``[0, MAX_TOKENS]`` (anything but an int counts as 0)."""
-    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens <= 0:
-        return 0
-    return min(tokens, MAX_TOKENS)
+    if type(tokens) is int:  # the usual case, and not a bool
+        return tokens if 0 <= tokens <= MAX_TOKENS else (0 if tokens < 0 else MAX_TOKENS)
+    return 0
 
 
 def _or(value: float | None, default: float) -> float:
