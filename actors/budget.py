@@ -29,7 +29,7 @@ from budgets.ledger import RECENT_S, Claim, Ledger
 from budgets.pricing import PriceTable
 from budgets.rules import merged_rules
 from budgets.tiers import OPEN_GATE, BudgetView, ProviderGate, provider_refusal
-from config.model import ProviderConfig, VirtualKeyConfig
+from config.model import AccountConfig, ProviderConfig, VirtualKeyConfig
 from messages.budget import (
     AccountantInbox,
     BudgetLevel,
@@ -75,6 +75,14 @@ class BudgetBoard:
             or (key.team is not None and (str(BudgetLevel.TEAM), key.team) in scopes)
             or (key.customer is not None and (str(BudgetLevel.CUSTOMER), key.customer) in scopes)
         )
+
+    def covers_providers(self, account: AccountConfig | None) -> bool:
+        """Whether a budget or rate limit covers one of ``account``'s providers."""
+        scopes = self.scopes
+        if not scopes or account is None:
+            return False
+        level = str(BudgetLevel.PROVIDER)
+        return any((level, provider.id) in scopes for provider in account.providers)
 
     def provider_check(self, request: ClientRequest, provider: ProviderConfig) -> str | None:
         """The router's check (``Router(checks=…)``): skip a provider whose budget is spent."""
@@ -159,18 +167,14 @@ class Accountant:
         )
 
     def _reserve(self, message: Reserve) -> None:
-        estimate = estimate_cost(
-            self._prices,
-            message.routes,
-            input_tokens=message.input_tokens,
-            max_output_tokens=message.max_output_tokens,
-        )
+        estimate = estimate_cost(self._prices, message.routes, input_tokens=message.input_tokens)
         claim = Claim(
             request_id=message.request_id,
             virtual_key_id=message.virtual_key_id,
             team=message.team,
             customer=message.customer,
-            estimate_usd=estimate,
+            estimate_usd=estimate.usd,
+            unpriced=estimate.unpriced,
             input_tokens=message.input_tokens,
             expires_at=message.expires_at,
         )

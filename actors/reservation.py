@@ -5,7 +5,8 @@ team or its customer — the ``BudgetBoard`` the accountant publishes says so. O
 the ingress sends ``Reserve`` without waiting (a full accountant inbox sheds the
 request with a 503) and waits, bounded, on a one-shot reply channel of size 1 (so the
 accountant never waits on a slow ingress). A refusal becomes the client's error: a
-spent budget is HTTP 402 ``budget_exceeded``, a rate limit HTTP 429 with Retry-After.
+spent budget is HTTP 402 ``budget_exceeded``, a model without a price under a USD budget
+HTTP 402 ``model_unpriced``, a rate limit HTTP 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import math
 import trio
 
 from actors.budget import BudgetBoard
-from budgets.estimate import candidate_routes, estimated_input_tokens, requested_output_tokens
+from budgets.estimate import candidate_routes, estimated_input_tokens
 from config.model import GatewayConfig, VirtualKeyConfig
-from messages.budget import AccountantInbox, Refused, Reserve, Reserved
+from messages.budget import AccountantInbox, Refused, Reserve, Reserved, Route
 from messages.commands import ClientRequest
 from messages.errors import ErrorInfo, ErrorKind
+from providers.output_limit import requested_output_tokens, sent_output_tokens
+from providers.request_fields import RequestInvalid
 
 RESERVE_TIMEOUT_S = 5.0
 HOLD_GRACE_S = 60.0
@@ -47,7 +50,10 @@ class Reservations:
     ) -> ErrorInfo | None:
         """``None`` when the request may go on; else the error to answer with."""
         accountant = self._accountant
-        if accountant is None or not self._board.applies_to(key):
+        board = self._board
+        if accountant is None or not (
+            board.applies_to(key) or board.covers_providers(config.account(key.account))
+        ):
             return None
         send, receive = trio.open_memory_channel[Reserved | Refused](1)
         message = Reserve(
@@ -55,13 +61,8 @@ class Reservations:
             virtual_key_id=key.id,
             team=key.team,
             customer=key.customer,
-            routes=candidate_routes(
-                config.account(key.account),
-                pinned_provider=request.pinned_provider,
-                pinned_model=request.pinned_model,
-            ),
+            routes=_bounded_routes(request, config, key),
             input_tokens=estimated_input_tokens(body_size),
-            max_output_tokens=requested_output_tokens(request.body),
             expires_at=expires_at + HOLD_GRACE_S,
             reply_to=send,
         )
@@ -74,6 +75,31 @@ class Reservations:
                 answer = await receive.receive()
                 return refusal_error(answer) if isinstance(answer, Refused) else None
         return _unavailable("the budget accountant did not answer")
+
+
+def _bounded_routes(
+    request: ClientRequest, config: GatewayConfig, key: VirtualKeyConfig
+) -> tuple[Route, ...]:
+    """The routes that may serve ``request``, each with the output maximum its provider
+    is sent (the adapters compute it with the same function)."""
+    try:
+        requested = requested_output_tokens(request.client_format, request.body)
+    except RequestInvalid:
+        requested = None  # the exchange answers 400 before any provider is called
+    routes = candidate_routes(
+        config.account(key.account),
+        pinned_provider=request.pinned_provider,
+        pinned_model=request.pinned_model,
+    )
+    return tuple(
+        Route(
+            provider_type=route.provider_type,
+            model=route.model,
+            max_output_tokens=sent_output_tokens(route.provider_type, route.model, requested),
+            provider_id=route.provider_id,
+        )
+        for route in routes
+    )
 
 
 def refusal_error(refused: Refused) -> ErrorInfo:
@@ -89,7 +115,7 @@ def refusal_error(refused: Refused) -> ErrorInfo:
         kind=ErrorKind.BUDGET_EXCEEDED,
         status=402,
         message=refused.describe(),
-        code="budget_exceeded",
+        code="model_unpriced" if refused.reason == "unpriced" else "budget_exceeded",
     )
 
 

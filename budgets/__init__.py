@@ -10,7 +10,6 @@ from budgets.estimate import (
     candidate_routes,
     estimate_cost,
     estimated_input_tokens,
-    requested_output_tokens,
 )
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey, new_key_id, new_secret, secret_digest
 from budgets.ledger import Claim, Ledger
@@ -39,7 +38,6 @@ __all__ = [
     "new_secret",
     "parse_period",
     "provider_refusal",
-    "requested_output_tokens",
     "secret_digest",
     "usage_cost",
 ]

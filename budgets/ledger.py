@@ -31,6 +31,7 @@ from messages.budget import (
     LoadedSpend,
     Refused,
     Reserved,
+    Route,
     Settle,
 )
 
@@ -56,6 +57,7 @@ class Claim:
     estimate_usd: float | None
     input_tokens: int
     expires_at: float
+    unpriced: tuple[Route, ...] = ()  # routes whose model has no price: refused under USD
 
     def scopes(self) -> list[Scope]:
         ids = {
@@ -141,8 +143,10 @@ class Ledger:
     def reserve(self, claim: Claim, now: float) -> Reserved | Refused:
         amount = claim.estimate_usd or 0.0
         scopes = claim.scopes()
-        refusal = self._budget_refusal(claim, scopes, amount, now) or self._rate_refusal(
-            claim, scopes, now
+        refusal = (
+            self._budget_refusal(claim, scopes, amount, now)
+            or self._provider_unpriced_refusal(claim)
+            or self._rate_refusal(claim, scopes, now)
         )
         if refusal is not None:
             return refusal
@@ -230,8 +234,11 @@ class Ledger:
                 limit = budget.rule.limit_usd
                 if limit is None:
                     continue
+                if claim.unpriced:
+                    return _unpriced_refusal(claim, scope, budget.rule, claim.unpriced[0])
                 spent = budget.spend.spent(now)
-                if spent + budget.reserved + amount > limit + TOLERANCE_USD:
+                # written so that a NaN anywhere refuses rather than admits
+                if not spent + budget.reserved + amount <= limit + TOLERANCE_USD:
                     return Refused(
                         request_id=claim.request_id,
                         reason="budget",
@@ -247,6 +254,16 @@ class Ledger:
                             now, limit=limit - budget.reserved, need=amount
                         ),
                     )
+        return None
+
+    def _provider_unpriced_refusal(self, claim: Claim) -> Refused | None:
+        """An unpriced route to a provider that has a USD budget of its own."""
+        for route in claim.unpriced:
+            scope = (str(BudgetLevel.PROVIDER), route.provider_id or "")
+            for identity in self._by_scope.get(scope, ()):
+                rule = self._budgets[identity].rule
+                if rule.limit_usd is not None:
+                    return _unpriced_refusal(claim, scope, rule, route)
         return None
 
     def _rate_refusal(self, claim: Claim, scopes: list[Scope], now: float) -> Refused | None:
@@ -327,6 +344,20 @@ def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
     if (rule.level, rule.scope_id) in settled_scopes(settle):
         return [(settle.cost_usd, settle.at)]
     return []
+
+
+def _unpriced_refusal(claim: Claim, scope: Scope, rule: BudgetRule, route: Route) -> Refused:
+    return Refused(
+        request_id=claim.request_id,
+        reason="unpriced",
+        level=scope[0],
+        scope_id=scope[1],
+        period=rule.period,
+        limit=rule.limit_usd or 0.0,
+        unit="usd",
+        used=0.0,
+        unpriced_route=route,
+    )
 
 
 __all__ = ["RECENT_S", "TOLERANCE_USD", "Claim", "Ledger", "Scope"]

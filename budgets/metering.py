@@ -13,6 +13,10 @@ The audit logger runs every event through ``Meter.observe`` before writing it:
   and each attempt's charge to its provider.
 
 So SQL and the accountant's counters are fed by one computation and cannot disagree.
+Each priced event also says where its price came from (``price_source``: ``shipped``,
+``config`` or ``fallback``; a request's is its attempts' least certain). A cost is
+range-checked once more here (``safe_cost``): never negative, NaN or infinite, so no
+settlement ever lowers a budget's spend.
 Finished requests are remembered (the last ``CLOSED_MEMORY``) for late events.
 """
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from budgets.pricing import Pricer
+from budgets.pricing import Pricer, safe_cost
 from messages.budget import ProviderCharge, Settle
 from messages.events import (
     AttemptFinished,
@@ -33,6 +37,7 @@ from messages.events import (
 )
 
 CLOSED_MEMORY = 4096
+_SOURCE_RANK = {"shipped": 1, "config": 2, "fallback": 3}
 
 
 @dataclass(slots=True)
@@ -43,6 +48,7 @@ class _Request:
     provider_types: dict[int, str] = field(default_factory=dict)
     cost: float = 0.0
     unpriced: bool = False
+    price_source: str | None = None
     charged: float = 0.0
     tokens: int = 0
     pending: list[ProviderCharge] = field(default_factory=list)
@@ -81,22 +87,25 @@ class Meter:
         state = self._state(event.request_id)
         provider_type = state.provider_types.get(event.attempt)
         usage = event.usage
+        source = None
         if provider_type is None:
             cost = 0.0 if usage is None else None
         else:
-            cost = self._pricer.cost(provider_type, event.model, usage)
-        tokens = 0 if usage is None else usage.total_tokens
+            cost, source = self._pricer.priced(provider_type, event.model, usage)
+        tokens = 0 if usage is None else max(0, usage.total_tokens)
         state.tokens += tokens
         if cost is None:
             state.unpriced = True
         else:
+            cost = safe_cost(cost)
             state.cost += cost
+            state.price_source = _least_certain(state.price_source, source)
         state.pending.append(
             ProviderCharge(
                 provider_id=event.provider_id, cost_usd=cost or 0.0, tokens=tokens, at=event.at
             )
         )
-        return replace(event, cost_usd=cost)
+        return replace(event, cost_usd=cost, price_source=source)
 
     def _terminal(self, event: ResponseCompleted | ResponseFailed) -> tuple[TrailEvent, Settle]:
         state = self._open.pop(event.request_id, None) or self._closed.pop(event.request_id, None)
@@ -108,7 +117,7 @@ class Meter:
             virtual_key_id=state.virtual_key_id,
             team=state.team,
             customer=state.customer,
-            cost_usd=state.cost - state.charged,
+            cost_usd=max(0.0, state.cost - state.charged),
             tokens=state.tokens,
             provider_charges=tuple(state.pending),
         )
@@ -117,7 +126,7 @@ class Meter:
         state.pending = []
         self._remember(event.request_id, state)
         cost = None if state.unpriced else state.cost
-        return replace(event, cost_usd=cost), settle
+        return replace(event, cost_usd=cost, price_source=state.price_source), settle
 
     def _state(self, request_id: str) -> _Request:
         state = self._open.get(request_id) or self._closed.get(request_id)
@@ -129,6 +138,12 @@ class Meter:
         self._closed[request_id] = state
         if len(self._closed) > CLOSED_MEMORY:
             self._closed.popitem(last=False)
+
+
+def _least_certain(current: str | None, new: str | None) -> str | None:
+    if current is None or _SOURCE_RANK.get(new or "", 0) > _SOURCE_RANK.get(current, 0):
+        return new or current
+    return current
 
 
 __all__ = ["CLOSED_MEMORY", "Meter"]

@@ -13,8 +13,16 @@ cache-write parts, ``output_tokens`` includes the reasoning part. So::
          + reasoning · reasoning_price
 
 A missing cached, cache-write or reasoning price bills those tokens at the plain input
-or output price. A long-context tier (Gemini above 200k, GPT-5.5 above 272k…) prices
-the *whole* request once its prompt (``input_tokens``) passes the tier's threshold.
+or output price. Token counts are range-checked here too (defence in depth; providers'
+usage is sanitised where it is read): a negative count is 0 and a count above
+``MAX_TOKENS`` is ``MAX_TOKENS``, so a cost is never negative, NaN or infinite.
+
+A ``pricing:`` entry with ``model: "*"`` is the fallback price of every unlisted model of
+its provider type, and ``provider: "*"`` (with ``model: "*"``) of every provider type;
+such a price's ``source`` is ``fallback`` (the others: ``shipped`` or ``config``).
+
+A long-context tier (Gemini above 200k, GPT-5.5 above 272k…) prices the *whole* request
+once its prompt (``input_tokens``) passes the tier's threshold.
 """
 
 from __future__ import annotations
@@ -35,6 +43,10 @@ from messages.usage import Usage
 log = structlog.get_logger("switchyard.pricing")
 
 PER_TOKEN = 1e-6  # prices are per million tokens
+MAX_TOKENS = 2**53
+"""The largest token count priced; a larger one (a hostile or broken usage) is capped."""
+ANY = "*"
+"""The wildcard of a fallback price's ``provider`` and ``model``."""
 _DATED = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
@@ -81,12 +93,14 @@ class ModelPrice:
 
 def usage_cost(price: ModelPrice, usage: Usage) -> float:
     """USD for ``usage`` at ``price`` (see the module docstring for the arithmetic)."""
-    p = price.at_prompt(usage.input_tokens)
-    cached = min(usage.cached_input_tokens, usage.input_tokens)
-    written = min(usage.cache_write_tokens, usage.input_tokens - cached)
-    fresh = usage.input_tokens - cached - written
-    reasoning = min(usage.reasoning_tokens, usage.output_tokens)
-    visible = usage.output_tokens - reasoning
+    input_tokens = _count(usage.input_tokens)
+    output_tokens = _count(usage.output_tokens)
+    p = price.at_prompt(input_tokens)
+    cached = min(_count(usage.cached_input_tokens), input_tokens)
+    written = min(_count(usage.cache_write_tokens), input_tokens - cached)
+    fresh = input_tokens - cached - written
+    reasoning = min(_count(usage.reasoning_tokens), output_tokens)
+    visible = output_tokens - reasoning
     dollars_per_m = (
         fresh * p.input
         + cached * _or(p.cached_input, p.input)
@@ -94,7 +108,25 @@ def usage_cost(price: ModelPrice, usage: Usage) -> float:
         + visible * p.output
         + reasoning * _or(p.reasoning, p.output)
     )
-    return dollars_per_m * PER_TOKEN
+    return safe_cost(dollars_per_m * PER_TOKEN)
+
+
+def safe_cost(usd: float) -> float:
+    """``usd`` if it is a finite amount >= 0; else 0.0 for a negative or NaN amount and
+    the largest float for +infinity (a cost never credits a budget or poisons its sum)."""
+    if usd >= 0.0:
+        return usd if usd <= _MAX_USD else _MAX_USD
+    return 0.0
+
+
+_MAX_USD = 1e300
+
+
+def _count(tokens: object) -> int:
+    """A token count in ``[0, MAX_TOKENS]`` (anything but an int counts as 0)."""
+    if type(tokens) is int:  # the usual case, and not a bool
+        return tokens if 0 <= tokens <= MAX_TOKENS else (0 if tokens < 0 else MAX_TOKENS)
+    return 0
 
 
 def _or(value: float | None, default: float) -> float:
@@ -123,12 +155,18 @@ class PriceTable:
         found = self._prices.get((provider_type, name))
         if found is None and (dated := _DATED.search(name)):
             found = self._prices.get((provider_type, name[: dated.start()]))
+        if found is None:
+            found = self._prices.get((provider_type, ANY)) or self._prices.get((ANY, ANY))
         return found
 
     def with_overrides(self, overrides: Sequence[PriceOverride]) -> PriceTable:
         prices = dict(self._prices)
         for override in overrides:
             price = _from_override(override)
+            listed = prices.get((price.provider, price.model))
+            if price.max_output_tokens is None and listed is not None:
+                # the ceiling is a fact about the model, not its price: keep the list's
+                price = replace(price, max_output_tokens=listed.max_output_tokens)
             prices[(price.provider, price.model)] = price
         return PriceTable(prices.values())
 
@@ -150,20 +188,27 @@ class Pricer:
 
     def cost(self, provider_type: str, model: str, usage: Usage | None) -> float | None:
         """USD for ``usage``; 0.0 without usage; ``None`` when the model has no price."""
-        if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
-            return 0.0
+        return self.priced(provider_type, model, usage)[0]
+
+    def priced(
+        self, provider_type: str, model: str, usage: Usage | None
+    ) -> tuple[float | None, str | None]:
+        """``cost`` and where its price came from (``ModelPrice.source``; ``None``
+        without usage or without a price)."""
+        if usage is None or (usage.input_tokens <= 0 and usage.output_tokens <= 0):
+            return 0.0, None
         price = self._table.find(provider_type, model)
         if price is None:
             self._warn(provider_type, model)
-            return None
-        return usage_cost(price, usage)
+            return None, None
+        return usage_cost(price, usage), price.source
 
     def _warn(self, provider_type: str, model: str) -> None:
         if (provider_type, model) in self._warned:
             return
         self._warned.add((provider_type, model))
         log.warning(
-            "model has no price: its cost is recorded as NULL and budgets cannot count it",
+            "model has no price: its cost is recorded as NULL; under a USD budget it is refused",
             provider_type=provider_type,
             model=model,
             fix="add it under 'pricing:' in the config",
@@ -212,8 +257,9 @@ def _from_override(override: PriceOverride) -> ModelPrice:
         cache_write=override.cache_write,
         reasoning=override.reasoning,
         default_output_tokens=override.default_output_tokens,
+        max_output_tokens=override.max_output_tokens,
         effective_from=None if effective is None else date.fromisoformat(effective),
-        source="config",
+        source="fallback" if override.model == ANY else "config",
     )
 
 
@@ -231,6 +277,8 @@ def effective_datetime(price: ModelPrice, *, loaded_at: float) -> datetime:
 
 
 __all__ = [
+    "ANY",
+    "MAX_TOKENS",
     "PER_TOKEN",
     "ModelPrice",
     "PriceTable",
@@ -238,5 +286,6 @@ __all__ = [
     "TierPrice",
     "effective_datetime",
     "read_price_document",
+    "safe_cost",
     "usage_cost",
 ]

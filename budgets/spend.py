@@ -21,6 +21,9 @@ TOLERANCE_USD = 1e-9
 """Float sums of cents drift in the 16th digit; a billionth of a dollar is no overspend."""
 
 
+MAX_CHARGE_USD = 1e300
+
+
 def bucket_width(rolling_s: float) -> float:
     return max(1.0, rolling_s / ROLLING_BUCKETS)
 
@@ -49,8 +52,12 @@ class SpendWindow:
             self.charge(usd, at)
 
     def charge(self, usd: float, at: float) -> None:
-        if usd == 0:
+        """Count ``usd`` spent at ``at``. Defence in depth (the meter never makes such a
+        charge): a negative or NaN amount, or a non-finite time, is ignored and +infinity
+        counts as ``MAX_CHARGE_USD``, so no charge ever lowers or poisons the spend."""
+        if not (usd > 0.0 and math.isfinite(at)):
             return
+        usd = min(usd, MAX_CHARGE_USD)
         if self._period.rolling_s is not None:
             index = math.floor(at / self._width)
             self._buckets[index] = self._buckets.get(index, 0.0) + usd
@@ -100,4 +107,4 @@ class SpendWindow:
             del self._buckets[index]
 
 
-__all__ = ["ROLLING_BUCKETS", "TOLERANCE_USD", "SpendWindow", "bucket_width"]
+__all__ = ["MAX_CHARGE_USD", "ROLLING_BUCKETS", "TOLERANCE_USD", "SpendWindow", "bucket_width"]

@@ -7,6 +7,7 @@ running gateway applies it within about two seconds, its spend counted from the 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import Any
 
@@ -74,8 +75,8 @@ def _rule(args: argparse.Namespace) -> BudgetRule:
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     limit, rpm, tpm = (getattr(args, name, None) for name in ("limit", "rpm", "tpm"))
-    if limit is not None and limit < 0:
-        raise CommandError("--limit must not be negative")
+    if limit is not None and not (math.isfinite(limit) and limit >= 0):
+        raise CommandError(f"--limit must be a finite number of USD, 0 or more (got {limit})")
     if any(n is not None and n < 1 for n in (rpm, tpm)):
         raise CommandError("--rpm and --tpm must be at least 1")
     return BudgetRule(

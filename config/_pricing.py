@@ -4,6 +4,10 @@ Each item names a provider type and an upstream model, with prices in USD per mi
 tokens. ``cached_input`` and ``cache_write`` default to the input price, ``reasoning``
 to the output price. An override replaces the shipped price entirely (including any
 long-context tier).
+
+``model: "*"`` gives the fallback price of every model of that provider type that has
+no price of its own; ``provider: "*"`` with ``model: "*"`` the fallback of every
+provider type. Without a price (own or fallback) a model is refused under a USD budget.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
 
     from config._nodes import Fields, NodeReader
 
+_ANY = "*"
 _PRICE_KEYS = frozenset(
     {
         "provider",
@@ -29,6 +34,7 @@ _PRICE_KEYS = frozenset(
         "cache_write",
         "reasoning",
         "default_output_tokens",
+        "max_output_tokens",
         "effective_from",
     }
 )
@@ -55,21 +61,26 @@ def read_pricing(reader: NodeReader, node: yaml.Node | None) -> tuple[PriceOverr
 
 def _read_price(fields: Fields) -> PriceOverride:
     provider = fields.string("provider")
-    if provider not in PROVIDER_TYPES:
+    if provider not in PROVIDER_TYPES and provider != _ANY:
         problem = (
             f"{fields.path('provider')}: unknown provider type '{provider}' "
-            f"(known: {', '.join(PROVIDER_TYPES)})"
+            f'(known: {", ".join(PROVIDER_TYPES)}, or "*" for a fallback price)'
         )
         raise fields.reader.error(fields.require("provider"), problem)
+    model = fields.string("model").lower()
+    if provider == _ANY and model != _ANY:
+        problem = f'{fields.path("model")}: a price for every provider needs model: "*"'
+        raise fields.reader.error(fields.require("model"), problem)
     return PriceOverride(
         provider=provider,
-        model=fields.string("model").lower(),
+        model=model,
         input=_required_number(fields, "input"),
         output=_required_number(fields, "output"),
         cached_input=fields.optional_number("cached_input", positive=False),
         cache_write=fields.optional_number("cache_write", positive=False),
         reasoning=fields.optional_number("reasoning", positive=False),
         default_output_tokens=fields.optional_integer("default_output_tokens", minimum=1),
+        max_output_tokens=fields.optional_integer("max_output_tokens", minimum=1),
         effective_from=_read_date(fields),
         line=fields.line,
     )

@@ -42,6 +42,8 @@ _ACCOUNT_KEYS = frozenset({"id", "providers"})
 _PROVIDER_KEYS = frozenset(
     {"id", "type", "api_key", "api_keys", "model", "weight", "base_url"} | DEFAULTS_KEYS
 )
+MIN_VIRTUAL_KEY_LENGTH = 16
+"""A virtual key is a bearer secret: shorter ones can be guessed."""
 _DEFAULT_DATABASE_URL = GatewayConfig(accounts=(), virtual_keys=()).database_url
 _VIRTUAL_KEY_KEYS = frozenset(
     {"id", "key", "account", "team", "customer", "allowed_models", "session_requests_per_minute"}
@@ -310,6 +312,12 @@ def _read_virtual_keys(
         key_id = _claim_id(section, first_lines, "virtual key")
         secret_node = section.require("key")
         secret = _read_secret(top.reader, secret_node, section.path("key"))
+        if len(secret) < MIN_VIRTUAL_KEY_LENGTH:
+            problem = (
+                f"{section.path('key')}: virtual key '{key_id}' is {len(secret)} characters "
+                f"long; use at least {MIN_VIRTUAL_KEY_LENGTH} random characters"
+            )
+            raise top.reader.error(secret_node, problem)
         if secret in owners:
             other_id, other_line = owners[secret]
             problem = (
@@ -355,4 +363,4 @@ def _read_allowed_models(section: Fields) -> tuple[str, ...]:
     return tuple(section.reader.string(item, f"{where}[{n}]") for n, item in enumerate(items))
 
 
-__all__ = ["ConfigError", "load_config", "parse_config"]
+__all__ = ["MIN_VIRTUAL_KEY_LENGTH", "ConfigError", "load_config", "parse_config"]

@@ -101,6 +101,7 @@ class PriceOverride:
     cache_write: float | None = None
     reasoning: float | None = None
     default_output_tokens: int | None = None
+    max_output_tokens: int | None = None  # None: the shipped list's, if it lists the model
     effective_from: str | None = None  # ISO date; None: from when the gateway loads it
     line: int = 0
 

@@ -37,6 +37,7 @@ from fakes.default_reply import default_reply
 from fakes.gemini_wire import GEMINI
 from fakes.mistral_wire import MISTRAL
 from fakes.openai_wire import CHAT, RESPONSES
+from fakes.output_cap import billed_at_max
 from fakes.script import (
     Fault,
     Scriptable,
@@ -97,6 +98,9 @@ class FakeProviderServer:
         self.models = tuple(models)
         self.requests: list[RecordedRequest] = []
         self.fallback: Turn | None = None
+        self.bill_max_output: int | None = None
+        """Set: every reply bills the output maximum it was sent, or this many tokens
+        when it was sent none (``fakes.output_cap``)."""
         self._queue: deque[Turn] = deque()
         self._port: int | None = None
         self._scheme = "http"
@@ -113,6 +117,7 @@ class FakeProviderServer:
         self._queue.clear()
         self.requests.clear()
         self.fallback = None
+        self.bill_max_output = None
 
     @property
     def pending(self) -> int:
@@ -222,6 +227,9 @@ class FakeProviderServer:
         fault = turn.fault if turn is not None else None
         if reply is None and (fault is None or fault.status is None):
             reply = default_reply(wire.conversation(body))
+        if reply is not None and self.bill_max_output is not None:
+            cap, size = self.bill_max_output, len(request.body)
+            reply = billed_at_max(reply, body, default=cap, request_bytes=size)
         answered = Turn(reply=reply, fault=fault)
         self._record(request, body=body, turn=answered, scripted=scripted)
         await _play(wire, request, body, answered, exchange)

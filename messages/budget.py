@@ -55,24 +55,29 @@ class BudgetRule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Route:
-    """A provider type and upstream model a request may be served by (for its estimate)."""
+    """A provider type and upstream model a request may be served by (for its estimate),
+    with the output-token maximum that provider is sent (``None``: none is sent, the
+    model's own maximum applies)."""
 
     provider_type: str
     model: str
+    max_output_tokens: int | None = None
+    provider_id: str | None = None  # the configured provider (for provider budgets)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reserved:
     request_id: str
-    estimate_usd: float | None  # None: no candidate's model has a price
+    estimate_usd: float | None  # None: no candidate's model has a price (and no USD budget)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Refused:
-    """The request may not start: a budget would be exceeded, or a rate limit is hit."""
+    """The request may not start: a budget would be exceeded, a rate limit is hit, or a
+    model that may serve it has no price while a USD budget applies (``unpriced``)."""
 
     request_id: str
-    reason: Literal["budget", "rate"]
+    reason: Literal["budget", "rate", "unpriced"]
     level: str
     scope_id: str
     period: str  # the budget's period, or "minute" for a rate limit
@@ -83,10 +88,13 @@ class Refused:
     estimate: float = 0.0  # this request's estimate (USD or tokens)
     resets_at: float | None = None  # unix seconds; None: never (a total budget)
     retry_after_s: float | None = None
+    unpriced_route: Route | None = None  # reason "unpriced": the model without a price
 
     def describe(self) -> str:
         """The sentence the client sees: which tier, what limit, when it resets."""
         who = f"{self.level} '{self.scope_id}'"
+        if self.unpriced_route is not None:
+            return _unpriced(self.unpriced_route, who)
         if self.reason == "rate":
             wait = self.retry_after_s or 1.0
             return (
@@ -118,6 +126,17 @@ def _period_words(period: str) -> str:
     return named.get(period, f"per rolling {period}")
 
 
+def _unpriced(route: Route, who: str) -> str:
+    kind, model = route.provider_type, route.model
+    return (
+        f"model '{model}' ({kind}) has no price, and {who} has a USD budget, so the "
+        f"gateway cannot count what it costs; ask the gateway's operator to add it under "
+        f'\'pricing:\' in the config: {{provider: "{kind}", model: "{model}", '
+        f"input: <USD per 1M input tokens>, output: <USD per 1M output tokens>}} "
+        f'(or a fallback for every {kind} model: model: "*")'
+    )
+
+
 def _resets(resets_at: float | None, period: str) -> str:
     if resets_at is None:
         return "a total budget never resets; raise it with 'switchyard budgets set'"
@@ -138,7 +157,8 @@ class Reserve:
     """Hold an estimate against every budget of the request's tiers before routing.
 
     ``input_tokens`` is the ingress's estimate (request body bytes / 4); the output is
-    bounded by ``max_output_tokens`` or a per-model default. The estimate is the
+    bounded by each route's ``max_output_tokens`` (what that provider is sent) or the
+    model's own maximum. The estimate is the
     dearest of ``routes``. The hold lapses at ``expires_at`` (unix seconds) if no
     settlement ever comes.
     """
@@ -149,7 +169,6 @@ class Reserve:
     customer: str | None
     routes: tuple[Route, ...]
     input_tokens: int
-    max_output_tokens: int | None
     expires_at: float
     reply_to: ReservationSink
 

@@ -80,6 +80,7 @@ class AttemptFinished:
     usage: Usage | None
     error: ErrorInfo | None
     cost_usd: float | None = None
+    price_source: str | None = None  # shipped | config | fallback; None: not priced
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +96,7 @@ class ResponseCompleted:
     usage: Usage | None
     response: bytes
     cost_usd: float | None = None
+    price_source: str | None = None  # the attempts' least certain: fallback > config > shipped
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +113,7 @@ class ResponseFailed:
     usage: Usage | None = None
     after_first_byte: bool = False
     cost_usd: float | None = None
+    price_source: str | None = None
 
 
 TrailEvent: TypeAlias = (

@@ -3,7 +3,8 @@
 Decisions the wire forces (SPEC §3, §7):
 
 - ``max_tokens`` is required: the request's, capped at the model's ceiling when the model
-  is known, else the model's ceiling, else 8192.
+  is known, else the model's ceiling, else 8192 (``output_limit.anthropic_max_tokens``,
+  which the budget estimate reads too).
 - ``temperature`` is clamped to 0-1; when both ``temperature`` and ``top_p`` are given only
   ``temperature`` is sent (Claude 4.5+ reject the pair).
 - ``reasoning_effort`` turns thinking on: a ``budget_tokens`` (low/medium/high/xhigh →
@@ -25,6 +26,7 @@ from messages.json import Json
 from providers._anthropic_messages import encode_conversation
 from providers._anthropic_models import ModelTraits, ThinkingStyle, model_traits
 from providers._tool_wire import ToolTable, wire_description, wire_name, wire_schema
+from providers.output_limit import anthropic_max_tokens
 
 _BUDGETS = {"low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768}
 _ADAPTIVE_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high"}
@@ -36,7 +38,7 @@ _FORCED = frozenset({ToolChoiceMode.REQUIRED, ToolChoiceMode.NAMED})
 def encode_body(request: ChatRequest, *, model: str, stream: bool) -> dict[str, Json]:
     traits = model_traits(model)
     system, messages = encode_conversation(request.messages)
-    max_tokens = _max_tokens(request, traits)
+    max_tokens = anthropic_max_tokens(model, request.max_output_tokens)
     body: dict[str, Json] = {"model": model, "max_tokens": max_tokens}
     if system:
         body["system"] = system
@@ -57,13 +59,6 @@ def encode_body(request: ChatRequest, *, model: str, stream: bool) -> dict[str, 
     if stream:
         body["stream"] = True
     return body
-
-
-def _max_tokens(request: ChatRequest, traits: ModelTraits) -> int:
-    asked = request.max_output_tokens
-    if asked is None or asked <= 0:
-        return traits.max_output
-    return min(asked, traits.max_output) if traits.known else asked
 
 
 def _tool(spec: ToolSpec) -> dict[str, Json]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from messages.chat import (
     ChatRequest,
+    ClientFormat,
     ContentPart,
     ImagePart,
     Message,
@@ -27,6 +28,7 @@ from messages.chat import (
 )
 from messages.json import JsonObject
 from providers.chat_encoder import ChatStreamEncoder
+from providers.output_limit import requested_output_tokens
 from providers.request_fields import (
     RequestInvalid,
     as_list,
@@ -34,7 +36,6 @@ from providers.request_fields import (
     field_str,
     optional_bool,
     optional_number,
-    optional_positive_int,
     optional_str,
     required_model,
 )
@@ -63,14 +64,13 @@ def decode_chat_request(body: object) -> ChatRequest:
     if n is not None and n != 1:
         raise RequestInvalid("only n=1 is supported", "n")
     _note_unsupported(obj, notes)
-    max_tokens = optional_positive_int(obj, "max_completion_tokens")
     return ChatRequest(
         model=model,
         messages=conversation.messages(),
         tools=_decode_tools(obj.get("tools")),
         tool_choice=_tool_choice(obj.get("tool_choice"), notes),
         parallel_tool_calls=optional_bool(obj, "parallel_tool_calls"),
-        max_output_tokens=max_tokens or optional_positive_int(obj, "max_tokens"),
+        max_output_tokens=requested_output_tokens(ClientFormat.CHAT, obj),
         temperature=optional_number(obj, "temperature"),
         top_p=optional_number(obj, "top_p"),
         stop=_stop(obj.get("stop")),

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from messages.chat import (
     ChatRequest,
+    ClientFormat,
     ContentPart,
     ImagePart,
     Message,
@@ -28,6 +29,7 @@ from messages.chat import (
     ToolSpec,
 )
 from messages.json import JsonObject
+from providers.output_limit import requested_output_tokens
 from providers.reasoning_state import reasoning_from_item
 from providers.request_fields import (
     RequestInvalid,
@@ -36,7 +38,6 @@ from providers.request_fields import (
     field_str,
     optional_bool,
     optional_number,
-    optional_positive_int,
     optional_str,
     required_model,
 )
@@ -135,7 +136,7 @@ def decode_responses_request(body: object) -> ChatRequest:
         tools=decode_tools(obj.get("tools"), notes),
         tool_choice=_tool_choice(obj.get("tool_choice"), notes),
         parallel_tool_calls=optional_bool(obj, "parallel_tool_calls"),
-        max_output_tokens=optional_positive_int(obj, "max_output_tokens"),
+        max_output_tokens=requested_output_tokens(ClientFormat.RESPONSES, obj),
         temperature=optional_number(obj, "temperature"),
         top_p=optional_number(obj, "top_p"),
         reasoning_effort=optional_str(reasoning, "effort", "reasoning"),

@@ -123,6 +123,7 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         "attempts": 0,
         **_tokens(None),
         "cost_usd": None,
+        "price_source": None,
     }
 
 
@@ -143,6 +144,7 @@ def _request_outcome(event: ResponseCompleted | ResponseFailed, stamp: Stamp) ->
         "attempts": event.attempts,
         **_tokens(event.usage),
         "cost_usd": event.cost_usd,
+        "price_source": event.price_source,
     }
 
 
@@ -164,6 +166,7 @@ def _attempt_started(event: AttemptStarted, stamp: Stamp) -> Params:
         "error_message": None,
         **_tokens(None),
         "cost_usd": None,
+        "price_source": None,
     }
 
 
@@ -201,6 +204,7 @@ def _attempt_outcome(event: AttemptFinished, stamp: Stamp) -> Params:
         "error_message": None if error is None else error.message,
         **_tokens(event.usage),
         "cost_usd": event.cost_usd,
+        "price_source": event.price_source,
     }
 
 

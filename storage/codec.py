@@ -111,6 +111,7 @@ def _attempt_finished_fields(event: AttemptFinished) -> Fields:
         "usage": _usage_fields(event.usage),
         "error": _error_fields(event.error),
         "cost_usd": event.cost_usd,
+        "price_source": event.price_source,
     }
 
 
@@ -124,6 +125,7 @@ def _completed_fields(event: ResponseCompleted) -> Fields:
         "attempts": event.attempts,
         "usage": _usage_fields(event.usage),
         "cost_usd": event.cost_usd,
+        "price_source": event.price_source,
         **_document("response", event.response),
     }
 
@@ -140,6 +142,7 @@ def _failed_fields(event: ResponseFailed) -> Fields:
         "usage": _usage_fields(event.usage),
         "after_first_byte": event.after_first_byte,
         "cost_usd": event.cost_usd,
+        "price_source": event.price_source,
     }
 
 
@@ -249,6 +252,7 @@ def _decode_attempt_finished(request_id: str, f: Fields) -> AttemptFinished:
         usage=_read_usage(f["usage"]),
         error=_read_error(f["error"]),
         cost_usd=f["cost_usd"],
+        price_source=f.get("price_source"),
     )
 
 
@@ -264,6 +268,7 @@ def _decode_completed(request_id: str, f: Fields) -> ResponseCompleted:
         usage=_read_usage(f["usage"]),
         response=_read_document("response", f),
         cost_usd=f["cost_usd"],
+        price_source=f.get("price_source"),
     )
 
 
@@ -282,6 +287,7 @@ def _decode_failed(request_id: str, f: Fields) -> ResponseFailed:
         usage=_read_usage(f["usage"]),
         after_first_byte=f["after_first_byte"],
         cost_usd=f["cost_usd"],
+        price_source=f.get("price_source"),
     )
 
 

@@ -80,7 +80,15 @@ class _WriteStatements:
         self.finish_attempts = _Prepared(
             sa.update(attempts).where(_ATTEMPT_KEY).values(http_status=_KEEP_FIRST_BYTE_STATUS),
             dialect,
-            ["finished_at", "latency_ms", "outcome", "error_message", *_TOKENS, "cost_usd"],
+            [
+                "finished_at",
+                "latency_ms",
+                "outcome",
+                "error_message",
+                *_TOKENS,
+                "cost_usd",
+                "price_source",
+            ],
         )
         self.finish_requests = _Prepared(
             sa.update(requests).where(requests.c.request_id == _KEY_REQUEST),
@@ -96,6 +104,7 @@ class _WriteStatements:
                 "attempts",
                 *_TOKENS,
                 "cost_usd",
+                "price_source",
             ],
         )
 

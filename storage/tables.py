@@ -145,6 +145,7 @@ requests = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False),
     *_tokens(),
     sa.Column("cost_usd", sa.Float(), nullable=True),
+    sa.Column("price_source", sa.Text(), nullable=True),
     sa.CheckConstraint(_STATUS_CHECK, name="status"),
     sa.Index(None, "started_at"),
     sa.Index(None, "session_id"),
@@ -171,6 +172,7 @@ attempts = sa.Table(
     sa.Column("error_message", sa.Text(), nullable=True),
     *_tokens(),
     sa.Column("cost_usd", sa.Float(), nullable=True),
+    sa.Column("price_source", sa.Text(), nullable=True),
     sa.Index(None, "started_at"),
 )
 

@@ -28,7 +28,7 @@ from messages.budget import (
 
 NOON = 1_795_608_000.0  # 2026-11-25T12:00:00Z
 KEY_RULE = BudgetRule(level="virtual_key", scope_id="key-1", period="daily", limit_usd=0.05)
-ROUTE = (Route(provider_type="openai", model="gpt-5.5"),)
+ROUTE = (Route(provider_type="openai", model="gpt-5.5", max_output_tokens=500),)
 ESTIMATE = (1000 * 5 + 500 * 30) / 1e6  # 1000 tokens in, 500 out on gpt-5.5: $0.02
 
 
@@ -71,7 +71,6 @@ async def _ask(
             customer=None,
             routes=ROUTE,
             input_tokens=1000,
-            max_output_tokens=500,
             expires_at=NOON + 600,
             reply_to=send,
         )

@@ -148,3 +148,16 @@ def test_since_and_expiry_parsing() -> None:
     assert expiry("2026-12-31", now=0) == datetime(2026, 12, 31, tzinfo=UTC).timestamp()
     with pytest.raises(CommandError):
         expiry("soon", now=0)
+
+
+@pytest.mark.parametrize("limit", ["nan", "NaN", "inf", "-inf", "-1", "1e999"])
+def test_budgets_set_refuses_a_limit_that_is_not_a_finite_amount(
+    tmp_path: Path, limit: str
+) -> None:
+    db = ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+    args = ("budgets", "set", "--level", "team", "--id", "red", "--period", "daily")
+    refused = _switchyard(*args, f"--limit={limit}", *db)
+    assert refused.returncode == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert "--limit must be a finite number of USD, 0 or more" in line
+    assert orjson.loads(_switchyard("budgets", "show", "--json", *db).stdout) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from budgets.pricing import PriceTable
 from budgets.rules import merged_rules, rules_from_config
 from config import ConfigError, parse_config
 from messages.budget import BudgetRule
@@ -14,7 +15,7 @@ accounts:
     providers:
       - {id: "p", type: "openai", model: "gpt-5.5", api_key: "sk"}
 virtual_keys:
-  - {id: "codex-cli-dev", key: "sk-v", account: "dev", team: "red"}
+  - {id: "codex-cli-dev", key: "sk-v-0123456789abcdef", account: "dev", team: "red"}
 """
 
 
@@ -62,6 +63,9 @@ def test_pricing_overrides_are_read_with_their_defaults() -> None:
             '{provider: "openai", model: "m", input: 1, output: 1, per_request: 2}',
             "unknown key 'per_request'",
         ),
+        ('{provider: "*", model: "gpt-5.5", input: 1, output: 1}', 'needs model: "*"'),
+        ('{provider: "openai", model: "*", input: .nan, output: 1}', "must be a finite number"),
+        ('{provider: "openai", model: "*", input: 1, output: .inf}', "must be a finite number"),
     ],
 )
 def test_pricing_mistakes_name_the_line(item: str, problem: str) -> None:
@@ -101,3 +105,31 @@ def test_seed_format_budgets_become_rules_and_the_cli_wins() -> None:
     )
     merged = merged_rules({"config": rules, "cli": (cli,)})
     assert cli in merged and rules[0] not in merged and rules[1] in merged
+
+
+def test_fallback_prices_are_read_as_fallbacks() -> None:
+    config = parse_config(
+        BASE
+        + """pricing:
+  - {provider: "openai-compatible", model: "*", input: 1, output: 2}
+  - {provider: "*", model: "*", input: 3, output: 4}
+""",
+        source="t.yaml",
+        environ={},
+    )
+    table = PriceTable.shipped().with_overrides(config.pricing)
+    own = table.find("openai-compatible", "llama-3.3-70b")
+    anywhere = table.find("gemini", "gemini-9-ultra")
+    listed = table.find("gemini", "gemini-2.5-pro")
+    assert own is not None and (own.input, own.output, own.source) == (1, 2, "fallback")
+    assert anywhere is not None and (anywhere.input, anywhere.source) == (3, "fallback")
+    assert listed is not None and listed.source == "shipped"  # a listed price wins
+
+
+@pytest.mark.parametrize("limit", [".nan", ".inf", "-.inf", "-1"])
+def test_a_budget_limit_must_be_a_finite_amount(limit: str) -> None:
+    budget = f'budgets:\n  - {{level: "team", id: "red", limit: {limit}, period: "daily"}}\n'
+    with pytest.raises(ConfigError) as raised:
+        parse_config(BASE + budget, source="t.yaml", environ={})
+    assert raised.value.line == 8
+    assert "must be a finite number" in raised.value.problem or "negative" in raised.value.problem

@@ -9,11 +9,15 @@ from budgets.estimate import (
     candidate_routes,
     estimate_cost,
     estimated_input_tokens,
-    requested_output_tokens,
 )
 from budgets.pricing import PriceTable
 from config.model import AccountConfig, PriceOverride, ProviderConfig
 from messages.budget import Route
+from messages.chat import ClientFormat
+from providers.output_limit import requested_output_tokens
+from providers.request_fields import RequestInvalid
+
+CHAT, RESPONSES = ClientFormat.CHAT, ClientFormat.RESPONSES
 
 PRICES = PriceTable.shipped()
 
@@ -33,20 +37,30 @@ ACCOUNT = AccountConfig(
 
 def test_input_is_body_bytes_over_four_and_output_is_the_requests_own_bound() -> None:
     assert estimated_input_tokens(4003) == 1000
-    assert requested_output_tokens({"max_output_tokens": 512}) == 512
-    assert requested_output_tokens({"max_completion_tokens": 64, "max_tokens": 9}) == 64
-    assert requested_output_tokens({"max_tokens": 9}) == 9
-    assert requested_output_tokens({"max_tokens": True}) is None
-    assert requested_output_tokens({}) is None
+    assert requested_output_tokens(RESPONSES, {"max_output_tokens": 512}) == 512
+    assert requested_output_tokens(RESPONSES, {"max_tokens": 64000}) is None  # not its field
+    # Chat: the larger of its two fields (a passthrough upstream gets both)
+    assert requested_output_tokens(CHAT, {"max_completion_tokens": 64, "max_tokens": 9}) == 64
+    assert requested_output_tokens(CHAT, {"max_completion_tokens": 1, "max_tokens": 64000}) == 64000
+    assert requested_output_tokens(CHAT, {"max_output_tokens": 1, "max_tokens": 64000}) == 64000
+    assert requested_output_tokens(CHAT, {"max_output_tokens": 1}) is None
+    assert requested_output_tokens(CHAT, {}) is None
+
+
+@pytest.mark.parametrize("value", [True, 0, -5, 1.5, "64", [1]])
+def test_a_bound_that_is_not_a_positive_integer_is_a_400(value: object) -> None:
+    with pytest.raises(RequestInvalid) as caught:
+        requested_output_tokens(CHAT, {"max_completion_tokens": 8, "max_tokens": value})
+    assert caught.value.param == "max_tokens"
 
 
 def test_routes_are_the_accounts_providers_or_the_pinned_one() -> None:
     assert candidate_routes(ACCOUNT, pinned_provider=None, pinned_model=None) == (
-        Route(provider_type="openai", model="gpt-5.5"),
-        Route(provider_type="mistral", model="mistral-large-latest"),
+        Route(provider_type="openai", model="gpt-5.5", provider_id="main"),
+        Route(provider_type="mistral", model="mistral-large-latest", provider_id="cheap"),
     )
     assert candidate_routes(ACCOUNT, pinned_provider="cheap", pinned_model="codestral-latest") == (
-        Route(provider_type="mistral", model="codestral-latest"),
+        Route(provider_type="mistral", model="codestral-latest", provider_id="cheap"),
     )
     assert candidate_routes(None, pinned_provider=None, pinned_model=None) == ()
 
@@ -54,17 +68,28 @@ def test_routes_are_the_accounts_providers_or_the_pinned_one() -> None:
 def test_the_estimate_is_the_dearest_priced_route() -> None:
     routes = candidate_routes(ACCOUNT, pinned_provider=None, pinned_model=None)
     # gpt-5.5 is dearer than mistral-large: 1000 in at $5, 500 out at $30
-    assert estimate_cost(PRICES, routes, input_tokens=1000, max_output_tokens=500) == pytest.approx(
+    routes = tuple(
+        Route(provider_type=r.provider_type, model=r.model, max_output_tokens=500) for r in routes
+    )
+    assert estimate_cost(PRICES, routes, input_tokens=1000).usd == pytest.approx(
         (1000 * 5 + 500 * 30) / 1e6
     )
-    unpriced = (Route(provider_type="openai-compatible", model="llama"),)
-    assert estimate_cost(PRICES, unpriced, input_tokens=1000, max_output_tokens=500) is None
+    assert estimate_cost(PRICES, routes, input_tokens=1000).unpriced == ()
+    llama = Route(provider_type="openai-compatible", model="llama", max_output_tokens=500)
+    alone = estimate_cost(PRICES, (llama,), input_tokens=1000)
+    assert (alone.usd, alone.unpriced) == (None, (llama,))
+    # one unpriced route among priced ones is still named: it could serve the request free
+    mixed = estimate_cost(PRICES, (*routes, llama), input_tokens=1000)
+    assert mixed.unpriced == (llama,) and mixed.usd == pytest.approx((1000 * 5 + 500 * 30) / 1e6)
 
 
-def test_without_a_bound_the_output_is_a_per_model_default() -> None:
+def test_without_a_bound_the_output_is_the_models_own_maximum() -> None:
     route = (Route(provider_type="openai", model="gpt-5.5"),)
-    assert estimate_cost(PRICES, route, input_tokens=0, max_output_tokens=None) == pytest.approx(
-        DEFAULT_OUTPUT_TOKENS * 30 / 1e6
+    ceiling = PRICES.find("openai", "gpt-5.5")
+    assert ceiling is not None and ceiling.max_output_tokens is not None
+    assert ceiling.max_output_tokens > DEFAULT_OUTPUT_TOKENS
+    assert estimate_cost(PRICES, route, input_tokens=0).usd == pytest.approx(
+        ceiling.max_output_tokens * 30 / 1e6
     )
     small = PRICES.with_overrides(
         (
@@ -73,6 +98,34 @@ def test_without_a_bound_the_output_is_a_per_model_default() -> None:
             ),
         )
     )
-    assert estimate_cost(small, route, input_tokens=0, max_output_tokens=None) == pytest.approx(
-        100 * 30 / 1e6
+    assert estimate_cost(small, route, input_tokens=0).usd == pytest.approx(100 * 30 / 1e6)
+    # a model with no known maximum: the gateway's default
+    fallback = PRICES.with_overrides(
+        (PriceOverride(provider="openai-compatible", model="*", input=1, output=2),)
     )
+    llama = (Route(provider_type="openai-compatible", model="llama"),)
+    assert estimate_cost(fallback, llama, input_tokens=0).usd == pytest.approx(
+        DEFAULT_OUTPUT_TOKENS * 2 / 1e6
+    )
+
+
+def test_a_config_price_keeps_the_listed_ceiling_or_states_its_own() -> None:
+    route = (Route(provider_type="openai", model="gpt-5.5"),)
+    listed = PRICES.find("openai", "gpt-5.5")
+    assert listed is not None and listed.max_output_tokens is not None
+    repriced = PRICES.with_overrides(
+        (PriceOverride(provider="openai", model="gpt-5.5", input=1, output=2),)
+    )
+    # a new price does not shrink the hold of a request without a maximum to 4096 tokens
+    assert estimate_cost(repriced, route, input_tokens=0).usd == pytest.approx(
+        listed.max_output_tokens * 2 / 1e6
+    )
+    stated = PRICES.with_overrides(
+        (
+            PriceOverride(
+                provider="openai-compatible", model="*", input=1, output=2, max_output_tokens=32768
+            ),
+        )
+    )
+    llama = (Route(provider_type="openai-compatible", model="llama"),)
+    assert estimate_cost(stated, llama, input_tokens=0).usd == pytest.approx(32768 * 2 / 1e6)

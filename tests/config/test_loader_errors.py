@@ -103,8 +103,13 @@ CASES: dict[str, tuple[str, str]] = {
         "unknown provider type 'opneai'",
     ),
     "virtual key naming an unknown account": (
-        ACCOUNTS + 'virtual_keys:\n  - id: "vk"\n    key: "s"\n    account: "b"  # <-\n',
+        ACCOUNTS
+        + 'virtual_keys:\n  - id: "vk"\n    key: "s-0123456789abcdef"\n    account: "b"  # <-\n',
         "no account has id 'b'",
+    ),
+    "virtual key shorter than 16 characters": (
+        ACCOUNTS + 'virtual_keys:\n  - id: "vk"\n    key: "sy-short"  # <-\n    account: "a"\n',
+        "virtual key 'vk' is 8 characters long; use at least 16 random characters",
     ),
     "empty accounts list": (
         "accounts: []  # <-\n",

@@ -49,12 +49,15 @@ def budget_config(
     *,
     budgets: str = "",
     providers: list[dict[str, Any]] | None = None,
+    pricing: str = "",
 ) -> GatewayConfig:
     text = config_yaml(
         providers or [openai_provider(fake.base_url)], db_path=db, extra_keys=ALICE_KEY
     )
     if budgets:
         text += "budgets:\n" + budgets
+    if pricing:
+        text += f"pricing:\n  - {pricing}\n"
     return make_config(text, {**ENVIRON})
 
 

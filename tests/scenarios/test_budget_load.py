@@ -86,6 +86,10 @@ async def test_concurrent_clients_cannot_overspend_a_small_budget(
         "WHERE virtual_key = 'alice' AND status = 'completed'"
     )
     spent, served = row["spent"], row["served"]
+    print(
+        f"\n{CLIENTS} clients x {REQUESTS_PER_CLIENT} Responses requests: limit ${LIMIT:.2f}, "
+        f"spent ${spent:.6f}, overspend ${max(0.0, spent - LIMIT):.6f} (served {served})"
+    )
     assert sum(statuses.values()) == CLIENTS * REQUESTS_PER_CLIENT
     assert statuses[200] == served == len(fake.requests) and statuses[402] > 0
     assert spent <= LIMIT + estimate  # the promise: overspend at most one estimate

@@ -12,7 +12,7 @@ from storage.tables import metadata
 
 TRAIL_TABLES = {"events", "requests", "attempts"}
 BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
-HEAD = "0002"
+HEAD = "0003_money"
 
 
 def _differences(url: str) -> list[object]:

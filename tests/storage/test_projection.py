@@ -48,6 +48,7 @@ def _assert_completed_rows(engine: Engine) -> None:
         "output_tokens": 300,
         "reasoning_tokens": 64,
         "cost_usd": 0.0042,
+        "price_source": None,
     }
     [attempt] = rows(engine, attempts)
     assert attempt._asdict() == {
@@ -71,6 +72,7 @@ def _assert_completed_rows(engine: Engine) -> None:
         "output_tokens": 300,
         "reasoning_tokens": 64,
         "cost_usd": 0.0042,
+        "price_source": None,
     }
 
 
