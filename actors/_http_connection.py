@@ -6,7 +6,12 @@ in the buffer for the next cycle. ``_http_exchange`` encodes the responses.
 
 Timeouts are plain deadlines on the connection that the server's reaper task
 checks (``cancel_if_expired``), not a cancel scope per read: entering and leaving
-a trio cancel scope costs more than parsing a request line.
+a trio cancel scope costs more than parsing a request line. A request's head and its
+body each get one deadline, set once (a client trickling bytes does not extend it);
+each write gets ``write_timeout_s`` (two attribute stores per write). A read that
+expires cancels the connection; a write that expires while the handler runs closes
+the socket instead, so the handler's write raises ``ClientGone`` and the handler ends
+its request as for any client that left.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from actors._http_exchange import (
     STAGE_DONE,
     STAGE_UNSTARTED,
     ClientGone,
+    EarlyResponse,
     ErrorRenderer,
     Handler,
     HandlerErrorHook,
+    HeadCheck,
     HttpRequest,
     ResponseWriter,
 )
@@ -44,6 +51,11 @@ connection before the client has read the answer."""
 _IDLE, _READING, _HANDLING = 0, 1, 2
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SOCKET_FAILURES = (trio.BrokenResourceError, trio.ClosedResourceError)
+_RETRY_AFTER = ("retry-after", "1")
+
+
+class BodiesOverCap(Exception):
+    """The request bodies being read on all connections hold more bytes than allowed."""
 
 
 class ServerState:
@@ -55,18 +67,28 @@ class ServerState:
         *,
         render_error: ErrorRenderer,
         on_handler_error: HandlerErrorHook | None,
+        head_check: HeadCheck | None,
         max_body_bytes: int,
+        max_buffered_body_bytes: int,
         keepalive_timeout_s: float,
         header_timeout_s: float,
         body_timeout_s: float,
+        write_timeout_s: float,
     ) -> None:
         self.handler = handler
         self.render_error = render_error
         self.on_handler_error = on_handler_error
+        self.head_check = head_check
         self.max_body_bytes = max_body_bytes
+        self.max_buffered_body_bytes = max_buffered_body_bytes
+        self.body_bytes_buffered = 0
         self.keepalive_timeout_s = keepalive_timeout_s
         self.header_timeout_s = header_timeout_s
         self.body_timeout_s = body_timeout_s
+        self.write_timeout_s = write_timeout_s
+        self.requests_refused_early = 0
+        self.bodies_over_cap = 0
+        self.stalled_writers_dropped = 0
         self.accepting = True
         self.connections: set[HttpConnection] = set()
         self.in_flight = 0
@@ -103,6 +125,7 @@ class HttpConnection:
     __slots__ = (
         "_buffer",
         "_client",
+        "_held",
         "_io",
         "_linger",
         "_scope",
@@ -126,6 +149,7 @@ class HttpConnection:
         self.deadline = math.inf
         self.broken = False
         self._linger = False
+        self._held = 0
         self._client = _describe_peer(stream)
 
     def cancel_if_idle(self) -> None:
@@ -134,9 +158,18 @@ class HttpConnection:
             self._scope.cancel()
 
     def cancel_if_expired(self, now: float) -> None:
-        """Close the connection if its read deadline has passed."""
-        if self.deadline <= now:
+        """Close the connection if its read or write deadline has passed."""
+        if self.deadline > now:
+            return
+        if self.phase != _HANDLING:
             self._scope.cancel()
+            return
+        # the handler is blocked writing to a client that stopped reading: closing the
+        # socket wakes that write with ClosedResourceError, so the handler gets ClientGone
+        self.deadline = math.inf
+        self.broken = True
+        self.state.stalled_writers_dropped += 1
+        self._stream.socket.close()
 
     async def run(self) -> None:
         state = self.state
@@ -154,11 +187,15 @@ class HttpConnection:
         """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
         if self.broken:
             raise ClientGone("the client disconnected")
+        deadline = self.deadline
+        self.deadline = min(deadline, trio.current_time() + self.state.write_timeout_s)
         try:
             await self._io.send_all(data)
         except _SOCKET_FAILURES as exc:
             self.broken = True
             raise ClientGone("the client disconnected") from exc
+        finally:
+            self.deadline = deadline
 
     async def _serve_requests(self) -> None:
         state = self.state
@@ -180,11 +217,19 @@ class HttpConnection:
             head = await self._read_head(fresh)
             if head is None:
                 return False
+            check = self.state.head_check
+            if check is not None and (early := check(head, self._client)) is not None:
+                await self._answer_early(early, head)
+                return False
             body = await self._read_body(head)
             if body is None:
                 return False
         except BodyTooLarge:
             await self._fail_request(413, "request body too large")
+            return False
+        except BodiesOverCap:
+            self.state.bodies_over_cap += 1
+            await self._fail_request(503, "server busy: too many request bodies being read")
             return False
         except ProtocolError as exc:
             await self._fail_request(exc.status, f"bad HTTP request: {exc}")
@@ -242,21 +287,46 @@ class HttpConnection:
         )
         buffer = self._buffer
         piece = reader.read(buffer)
-        if piece == b"":  # no body (the usual GET), or a whole one already buffered
+        if piece == b"":  # no body (the usual GET)
             return piece
         parts: list[bytes] = []
-        waiting_for_continue = head.expects_continue
+        if piece is not None:
+            parts.append(piece)
+            piece = reader.read(buffer)
+            if piece == b"":  # the whole body came with the head (the usual POST)
+                return parts[0]
+        # the slow path: one deadline for the whole body, its bytes counted server-wide
+        self.deadline = trio.current_time() + state.body_timeout_s
+        self._held = len(buffer) + sum(map(len, parts)) + (len(piece) if piece else 0)
+        state.body_bytes_buffered += self._held
+        try:
+            if state.body_bytes_buffered > state.max_buffered_body_bytes:
+                raise BodiesOverCap
+            return await self._read_body_rest(reader, head, parts, piece)
+        finally:
+            state.body_bytes_buffered -= self._held
+            self._held = 0
+
+    async def _read_body_rest(
+        self, reader: BodyReader, head: RequestHead, parts: list[bytes], piece: bytes | None
+    ) -> bytes | None:
+        """Receive until the body is complete, counting the bytes held in ``_held``."""
+        state, buffer = self.state, self._buffer
+        waiting_for_continue = head.expects_continue and not parts
         while True:
             if piece is None:
                 if waiting_for_continue:
                     waiting_for_continue = False
                     if not await self._write_quietly(_CONTINUE):
                         return None
-                self.deadline = trio.current_time() + state.body_timeout_s
                 data = await self._receive()
                 if not data:
                     raise ProtocolError("the client closed the connection mid-body")
                 buffer += data
+                self._held += len(data)
+                state.body_bytes_buffered += len(data)
+                if state.body_bytes_buffered > state.max_buffered_body_bytes:
+                    raise BodiesOverCap
             elif piece:
                 parts.append(piece)
                 waiting_for_continue = False
@@ -311,6 +381,18 @@ class HttpConnection:
             return False
         return True
 
+    async def _answer_early(self, early: EarlyResponse, head: RequestHead) -> None:
+        """Send the head check's answer, then close (draining a body briefly, unread)."""
+        self.state.requests_refused_early += 1
+        self._linger = head.chunked or bool(head.content_length)
+        writer = ResponseWriter(
+            self, head_only=head.method == "HEAD", http_1_0=head.http_1_0, keep_alive=False
+        )
+        try:
+            await writer.send_response(early.status, early.headers, early.body)
+        except ClientGone:
+            return
+
     async def _fail_request(self, status: int, message: str) -> None:
         """Answer a request that never reached the handler, then close with a linger."""
         self.state.protocol_errors += 1
@@ -322,6 +404,8 @@ class HttpConnection:
         if self.broken:
             return
         headers, body = self.state.render_error(status, message)
+        if status == 503:
+            headers = [*headers, _RETRY_AFTER]
         writer = ResponseWriter(self, head_only=head_only, http_1_0=False, keep_alive=False)
         try:
             await writer.send_response(status, headers, body)

@@ -1,0 +1,249 @@
+"""Slow and hostile clients against the real gateway (loopback, real sockets, the fake
+OpenAI provider): clients that never read, slowloris heads and bodies, and floods of
+requests with bad keys and big bodies never hold a slot for long, never shed or delay
+an authenticated caller, and every admitted request still ends its trail."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import trio
+
+from fakes import FakeProviderServer, Reply, Text
+from messages.events import TERMINAL_KINDS
+from tests.gateway_rig import (
+    VIRTUAL_KEY,
+    Trail,
+    auth,
+    config_yaml,
+    make_config,
+    openai_provider,
+    running_gateway,
+)
+
+ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
+WRITE_TIMEOUT_S = 1.0
+# 30 words of 200 000 characters: 6 MB of answer, more than the loopback buffers hold
+BIG_TEXT = " ".join(["x" * 200_000] * 30)
+
+
+def hostile_config(fake: FakeProviderServer, db: Path, *, max_inflight: int, **server: float):
+    text = config_yaml(
+        [openai_provider(fake.base_url, timeouts={"first_byte_s": 4, "idle_s": 4, "total_s": 4})],
+        db_path=db,
+        max_inflight=max_inflight,
+        max_body_bytes=2_000_000,
+    )
+    lines = "".join(f"  {name}: {value}\n" for name, value in server.items())
+    return make_config(text.replace("server:\n", "server:\n" + lines, 1))
+
+
+def body_for(endpoint: str, *, stream: bool, pad: int = 0) -> bytes:
+    text = "hi" + " " * pad
+    if endpoint == "/v1/responses":
+        return orjson.dumps({"model": "gpt-5.5", "input": text, "stream": stream})
+    messages = [{"role": "user", "content": text}]
+    return orjson.dumps({"model": "gpt-5.5", "messages": messages, "stream": stream})
+
+
+def raw_request(endpoint: str, body: bytes, key: str | None = VIRTUAL_KEY, length: int = -1) -> bytes:
+    lines = [f"POST {endpoint} HTTP/1.1", "host: gw", "content-type: application/json"]
+    if key is not None:
+        lines.append(f"authorization: Bearer {key}")
+    lines.append(f"content-length: {len(body) if length < 0 else length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def split_head(request: bytes) -> tuple[bytes, bytes]:
+    head, _, body = request.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", body
+
+
+async def small_window_stream(port: int) -> trio.SocketStream:
+    """A client socket with a tiny receive buffer: once it stops reading, writes block."""
+    sock = trio.socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    await sock.connect(("127.0.0.1", port))
+    return trio.SocketStream(sock)
+
+
+async def read_head(stream: trio.SocketStream) -> bytes:
+    received = b""
+    while b"\r\n\r\n" not in received:
+        data = await stream.receive_some(4096)
+        assert data, received
+        received += data
+    return received.partition(b"\r\n\r\n")[0]
+
+
+def request_id_of(head: bytes) -> str:
+    for line in head.decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "x-request-id":
+            return value.strip()
+    raise AssertionError(f"no x-request-id in {head!r}")
+
+
+async def terminal_rows(trail: Trail, request_ids: list[str], within_s: float) -> list[str]:
+    """Each request's terminal event kind and error kind, waiting up to ``within_s``."""
+    with trio.fail_after(within_s):
+        while True:
+            found = []
+            for request_id in request_ids:
+                kinds = [k for k in trail.kinds(request_id) if k in TERMINAL_KINDS]
+                rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
+                if kinds and rows:
+                    found.append(f"{kinds[-1]} http={rows[0]['http_status']} "
+                                 f"error={rows[0]['error_kind']}")
+            if len(found) == len(request_ids):
+                return found
+            await trio.sleep(0.1)
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_clients_that_never_read_give_their_slots_back(
+    fake: FakeProviderServer, tmp_path: Path, endpoint: str, stream: bool
+) -> None:
+    db = tmp_path / "trail.db"
+    config = hostile_config(fake, db, max_inflight=3, write_timeout_s=WRITE_TIMEOUT_S)
+    fake.enqueue(*[Reply(items=(Text(text=BIG_TEXT),))] * 3)
+    async with running_gateway(config) as gateway:
+        stalled: list[trio.SocketStream] = []
+        request_ids = []
+        for _ in range(3):
+            client = await small_window_stream(gateway.port)
+            await client.send_all(raw_request(endpoint, body_for(endpoint, stream=stream)))
+            head = await read_head(client)  # then never read again
+            assert head.startswith(b"HTTP/1.1 200 "), head
+            request_ids.append(request_id_of(head))
+            stalled.append(client)
+        stalled_at = trio.current_time()
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as http:
+            with trio.fail_after(15):
+                while True:
+                    answer = await http.post(
+                        endpoint, content=body_for(endpoint, stream=False), headers=auth()
+                    )
+                    if answer.status_code != 503:
+                        break
+                    await trio.sleep(0.1)
+            freed_after = trio.current_time() - stalled_at
+            assert answer.status_code == 200, answer.text
+        trail = await terminal_rows(Trail(db), request_ids, within_s=10)
+        for client in stalled:
+            await client.aclose()
+    print(f"\n{endpoint} stream={stream}: slots back after {freed_after:.2f}s; trail: {trail}")
+    assert freed_after < WRITE_TIMEOUT_S + 3.0
+
+
+class Attack:
+    """Slowloris heads and bodies and a bad-key flood, run until ``stop`` is set."""
+
+    def __init__(self, port: int, endpoint: str) -> None:
+        self.port = port
+        self.endpoint = endpoint
+        self.stop = trio.Event()
+        self.cut_after: list[float] = []  # how long each trickled connection lived
+        self.refused: list[int] = []  # status of each flooding request's answer
+        self.refused_in: list[float] = []
+
+    async def trickle(self, sent: bytes, data: bytes, gap_s: float) -> None:
+        """Send ``sent`` at once, then ``data`` one byte per ``gap_s`` until cut off."""
+        stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+        started = trio.current_time()
+        async with stream:
+            try:
+                await stream.send_all(sent)
+                for index in range(len(data)):
+                    await stream.send_all(data[index : index + 1])
+                    with trio.move_on_after(gap_s):
+                        if not await stream.receive_some(4096):
+                            break
+            except trio.BrokenResourceError:
+                pass
+        self.cut_after.append(trio.current_time() - started)
+
+    async def flood_one(self, body_size: int) -> None:
+        body = b"x" * body_size
+        head = raw_request(self.endpoint, b"", key="sk-sy-not-a-key", length=body_size)
+        stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+        started = trio.current_time()
+        async with stream:
+
+            async def send_body() -> None:
+                try:
+                    await stream.send_all(head + body)
+                except trio.BrokenResourceError:
+                    pass
+
+            answer = b""
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_body)
+                try:
+                    while b"\r\n\r\n" not in answer and (data := await stream.receive_some()):
+                        answer += data
+                except trio.BrokenResourceError:
+                    pass
+                nursery.cancel_scope.cancel()
+        self.refused_in.append(trio.current_time() - started)
+        self.refused.append(int(answer[9:12]) if answer.startswith(b"HTTP/1.1 ") else 0)
+
+    async def flood(self, concurrency: int, body_size: int) -> None:
+        async def worker() -> None:
+            while not self.stop.is_set():
+                await self.flood_one(body_size)
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(concurrency):
+                nursery.start_soon(worker)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_slowloris_and_a_bad_key_flood_do_not_delay_authenticated_requests(
+    fake: FakeProviderServer, tmp_path: Path, endpoint: str
+) -> None:
+    db = tmp_path / "trail.db"
+    config = hostile_config(fake, db, max_inflight=64, header_timeout_s=2, body_timeout_s=2)
+    slow_head = raw_request(endpoint, body_for(endpoint, stream=False))
+    slow_body = raw_request(endpoint, body_for(endpoint, stream=False, pad=2000))
+    latencies: list[float] = []
+    async with running_gateway(config) as gateway:
+        attack = Attack(gateway.port, endpoint)
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as http:
+            async with trio.open_nursery() as nursery:
+                for _ in range(20):
+                    nursery.start_soon(attack.trickle, b"", slow_head, 0.1)
+                    nursery.start_soon(attack.trickle, *split_head(slow_body), 0.1)
+                nursery.start_soon(attack.flood, 50, 1_000_000)
+                await trio.sleep(0.5)
+                for _ in range(20):
+                    started = time.perf_counter()
+                    answer = await http.post(
+                        endpoint, content=body_for(endpoint, stream=False), headers=auth()
+                    )
+                    latencies.append(time.perf_counter() - started)
+                    assert answer.status_code == 200, answer.text
+                    await trio.sleep(0.1)
+                attack.stop.set()
+            health = (await http.get("/healthz")).json()
+    refused_401 = attack.refused.count(401)
+    recorded = Trail(db).rows("SELECT COUNT(*) AS n FROM requests WHERE http_status = 401")
+    print(
+        f"\n{endpoint}: authenticated latency under attack max {max(latencies) * 1000:.0f} ms, "
+        f"median {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms over {len(latencies)}; "
+        f"{refused_401} bad-key requests refused (slowest {max(attack.refused_in):.2f}s), "
+        f"{recorded[0]['n']} recorded in the trail; trickled connections cut after "
+        f"{min(attack.cut_after):.1f}-{max(attack.cut_after):.1f}s; "
+        f"health: {health.get('ingress')}"
+    )
+    assert max(latencies) < 2.0
+    assert set(attack.refused) == {401} and refused_401 >= 50
+    assert max(attack.cut_after) < 2.0 + 1.5  # the total head/body deadline, reaped late
+    assert health["ingress"]["unauthenticated"] >= refused_401
+    assert recorded[0]["n"] < refused_401 / 2  # a bounded summary, not a row per 401
