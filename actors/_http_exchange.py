@@ -54,6 +54,7 @@ Handler = Callable[[HttpRequest, "ResponseWriter"], Awaitable[None]]
 ErrorRenderer = Callable[[int, str], tuple[Sequence[tuple[str, str]], bytes]]
 """``(status, message) -> (headers, body)`` for protocol-level error responses."""
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EarlyResponse:
     """A complete answer given from the head alone; the body is never read."""

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import trio
 
-from actors._http_connection import HttpConnection, ServerState
+from actors._http_connection import HttpConnection
 from actors._http_exchange import (
     ClientGone,
     EarlyResponse,
@@ -54,6 +54,7 @@ from actors._http_exchange import (
     HttpRequest,
     ResponseWriter,
 )
+from actors._http_state import ServerState
 
 __all__ = [
     "ClientGone",

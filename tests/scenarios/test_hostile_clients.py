@@ -5,6 +5,7 @@ an authenticated caller, and every admitted request still ends its trail."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from pathlib import Path
@@ -51,7 +52,9 @@ def body_for(endpoint: str, *, stream: bool, pad: int = 0) -> bytes:
     return orjson.dumps({"model": "gpt-5.5", "messages": messages, "stream": stream})
 
 
-def raw_request(endpoint: str, body: bytes, key: str | None = VIRTUAL_KEY, length: int = -1) -> bytes:
+def raw_request(
+    endpoint: str, body: bytes, key: str | None = VIRTUAL_KEY, length: int = -1
+) -> bytes:
     lines = [f"POST {endpoint} HTTP/1.1", "host: gw", "content-type: application/json"]
     if key is not None:
         lines.append(f"authorization: Bearer {key}")
@@ -98,8 +101,9 @@ async def terminal_rows(trail: Trail, request_ids: list[str], within_s: float) -
                 kinds = [k for k in trail.kinds(request_id) if k in TERMINAL_KINDS]
                 rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
                 if kinds and rows:
-                    found.append(f"{kinds[-1]} http={rows[0]['http_status']} "
-                                 f"error={rows[0]['error_kind']}")
+                    found.append(
+                        f"{kinds[-1]} http={rows[0]['http_status']} error={rows[0]['error_kind']}"
+                    )
             if len(found) == len(request_ids):
                 return found
             await trio.sleep(0.1)
@@ -177,10 +181,8 @@ class Attack:
         async with stream:
 
             async def send_body() -> None:
-                try:
+                with contextlib.suppress(trio.BrokenResourceError):
                     await stream.send_all(head + body)
-                except trio.BrokenResourceError:
-                    pass
 
             answer = b""
             async with trio.open_nursery() as nursery:
