@@ -97,6 +97,7 @@ class Ingress:
         self._max_inflight = config.server.max_inflight
         self._audit_high_water = max(1, int(audit.statistics().max_buffer_size * 0.8))
         self._refusals = Refusals(self._ids, audit, self._audit_high_water)
+        self._head_lookup: tuple[str | None, KeyDirectory, KeyLookup] = (None, self._keys, _NONE)
         self.health = HealthReport()
         self.health.register("ingress", self._refusals.statistics)
 
@@ -125,13 +126,19 @@ class Ingress:
             return None
         authorization = next((v for k, v in head.headers if k == "authorization"), None)
         lookup = self._keys.resolve(authorization, now=time.time())
+        # the handler gets the very same header string once the body is in: reuse the lookup
+        self._head_lookup = (authorization, self._keys, lookup)
         if lookup.key is not None:
             return None
         fmt = None if client_format is None else str(client_format)
         return self._refusals.unauthenticated(head, path, fmt, lookup)
 
     def _resolve(self, request: HttpRequest) -> KeyLookup:
-        return self._keys.resolve(request.header("authorization"), now=time.time())
+        authorization = request.header("authorization")
+        cached = self._head_lookup
+        if cached[0] is authorization and cached[1] is self._keys and authorization:
+            return cached[2]
+        return self._keys.resolve(authorization, now=time.time())
 
     async def handle(self, request: HttpRequest, writer: ResponseWriter) -> None:
         path = request.target.partition("?")[0]
@@ -309,6 +316,9 @@ class Ingress:
         # The inbox is sized far above the admission high-water mark, so this never
         # fails while admission control holds; if it ever does, that is a bug to see.
         self._audit.send_nowait(event)
+
+
+_NONE = KeyLookup(key=None, problem="missing")
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

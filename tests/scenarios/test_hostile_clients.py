@@ -84,6 +84,20 @@ async def read_head(stream: trio.SocketStream) -> bytes:
     return received.partition(b"\r\n\r\n")[0]
 
 
+async def read_response(stream: trio.SocketStream) -> bytes:
+    """One response with a Content-Length body, as received."""
+    received = b""
+    while True:
+        head, found, body = received.partition(b"\r\n\r\n")
+        if found:
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            if len(body) >= length:
+                return received
+        data = await stream.receive_some(65536)
+        assert data, received
+        received += data
+
+
 def request_id_of(head: bytes) -> str:
     for line in head.decode("latin-1").split("\r\n"):
         name, _, value = line.partition(":")
@@ -248,4 +262,61 @@ async def test_slowloris_and_a_bad_key_flood_do_not_delay_authenticated_requests
     assert set(attack.refused) == {401} and refused_401 >= 50
     assert max(attack.cut_after) < 2.0 + 1.5  # the total head/body deadline, reaped late
     assert health["ingress"]["unauthenticated"] >= refused_401
+    assert health["server"]["requests_refused_early"] >= refused_401
     assert recorded[0]["n"] < refused_401 / 2  # a bounded summary, not a row per 401
+    others = Trail(db).rows("SELECT http_status FROM requests WHERE http_status != 401")
+    assert [row["http_status"] for row in others] == [200] * len(latencies)  # slowloris: none
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_a_bad_key_is_refused_before_the_body_is_read(
+    fake: FakeProviderServer, tmp_path: Path, endpoint: str
+) -> None:
+    db = tmp_path / "trail.db"
+    config = hostile_config(fake, db, max_inflight=4)
+    async with running_gateway(config) as gateway:
+        answers = []
+        for key in (None, "sk-sy-not-a-key"):
+            # 1.5 MB announced (under max_body_bytes), never sent: the 401 cannot wait for it
+            stream = await trio.open_tcp_stream("127.0.0.1", gateway.port)
+            async with stream:
+                request = raw_request(endpoint, b"", key=key, length=1_500_000)
+                await stream.send_all(
+                    request.replace(b"host: gw", b"host: gw\r\nuser-agent: " + b"u" * 30_000)
+                )
+                with trio.fail_after(2):
+                    answers.append(await read_response(stream))
+    assert not fake.requests
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 401 ") and b"connection: close" in head, head
+        assert orjson.loads(body)["error"]["code"] == "invalid_api_key"
+        rows = await terminal_rows(Trail(db), [request_id_of(head)], within_s=5)
+        assert rows == ["response.failed http=401 error=unauthenticated"]
+        received = Trail(db).rows(
+            "SELECT payload FROM events WHERE request_id = ? AND kind = 'request.received'",
+            request_id_of(head),
+        )
+        assert len(received[0]["payload"]) < 2000  # a summary: no body, the user agent cut
+
+
+async def test_clients_that_never_read_do_not_hold_up_shutdown(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "trail.db"
+    config = hostile_config(fake, db, max_inflight=3, write_timeout_s=WRITE_TIMEOUT_S)
+    fake.enqueue(*[Reply(items=(Text(text=BIG_TEXT),))] * 2)
+    endpoint = "/v1/responses"
+    stalled = []
+    async with running_gateway(config) as gateway:
+        for _ in range(2):
+            client = await small_window_stream(gateway.port)
+            await client.send_all(raw_request(endpoint, body_for(endpoint, stream=True)))
+            await read_head(client)
+            stalled.append(client)
+        stopping = trio.current_time()
+    stopped_in = trio.current_time() - stopping
+    for client in stalled:
+        await client.aclose()
+    print(f"\nshutdown with 2 clients that never read took {stopped_in:.2f}s")
+    assert stopped_in < WRITE_TIMEOUT_S + 3.0
