@@ -57,6 +57,7 @@ class HttpConnection:
     """Serves the requests of one client connection, one after the other."""
 
     __slots__ = (
+        "_body_late",
         "_buffer",
         "_client",
         "_held",
@@ -83,6 +84,7 @@ class HttpConnection:
         self.deadline = math.inf
         self.broken = False
         self._linger = False
+        self._body_late = False
         self._held = 0
         self._client = _describe_peer(stream)
 
@@ -111,7 +113,12 @@ class HttpConnection:
         try:
             with self._scope:
                 await self._serve_requests()
-            if self._linger and not self.broken:
+            if self._body_late and not self.broken:
+                with trio.move_on_after(LINGER_S):
+                    timeout = f"{state.body_timeout_s:g}s"
+                    message = f"request body not received within {timeout}"
+                    await self._send_error(408, message, head_only=False)
+            elif self._linger and not self.broken:
                 await self._drain_input()
         finally:
             state.connections.discard(self)
@@ -237,6 +244,9 @@ class HttpConnection:
             if state.body_bytes_buffered > state.max_buffered_body_bytes:
                 raise BodiesOverCap
             return await self._read_body_rest(reader, head, parts, piece)
+        except trio.Cancelled:
+            self._body_late = self.deadline <= trio.current_time()  # else: shutdown
+            raise
         finally:
             state.body_bytes_buffered -= self._held
             self._held = 0

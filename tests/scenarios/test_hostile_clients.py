@@ -170,22 +170,26 @@ class Attack:
         self.cut_after: list[float] = []  # how long each trickled connection lived
         self.refused: list[int] = []  # status of each flooding request's answer
         self.refused_in: list[float] = []
+        self.trickle_answers: set[tuple[str, str]] = set()  # what each kind of trickler got
 
     async def trickle(self, sent: bytes, data: bytes, gap_s: float) -> None:
         """Send ``sent`` at once, then ``data`` one byte per ``gap_s`` until cut off."""
         stream = await trio.open_tcp_stream("127.0.0.1", self.port)
         started = trio.current_time()
+        answer = b""
         async with stream:
             try:
                 await stream.send_all(sent)
                 for index in range(len(data)):
                     await stream.send_all(data[index : index + 1])
                     with trio.move_on_after(gap_s):
-                        if not await stream.receive_some(4096):
+                        if not (received := await stream.receive_some(4096)):
                             break
+                        answer += received
             except trio.BrokenResourceError:
                 pass
         self.cut_after.append(trio.current_time() - started)
+        self.trickle_answers.add(("body" if sent else "head", answer[:12].decode()))
 
     async def flood_one(self, body_size: int) -> None:
         body = b"x" * body_size
@@ -255,12 +259,14 @@ async def test_slowloris_and_a_bad_key_flood_do_not_delay_authenticated_requests
         f"median {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms over {len(latencies)}; "
         f"{refused_401} bad-key requests refused (slowest {max(attack.refused_in):.2f}s), "
         f"{recorded[0]['n']} recorded in the trail; trickled connections cut after "
-        f"{min(attack.cut_after):.1f}-{max(attack.cut_after):.1f}s; "
+        f"{min(attack.cut_after):.1f}-{max(attack.cut_after):.1f}s, answered "
+        f"{sorted(attack.trickle_answers)}; "
         f"health: {health.get('ingress')}"
     )
     assert max(latencies) < 2.0
     assert set(attack.refused) == {401} and refused_401 >= 50
     assert max(attack.cut_after) < 2.0 + 1.5  # the total head/body deadline, reaped late
+    assert attack.trickle_answers <= {("head", ""), ("body", "HTTP/1.1 408")}
     assert health["ingress"]["unauthenticated"] >= refused_401
     assert health["server"]["requests_refused_early"] >= refused_401
     assert recorded[0]["n"] < refused_401 / 2  # a bounded summary, not a row per 401
