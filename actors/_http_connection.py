@@ -105,7 +105,11 @@ class HttpConnection:
         self.deadline = math.inf
         self.broken = True
         self.state.stalled_writers_dropped += 1
-        self._stream.socket.close()
+        sock = getattr(self._stream, "socket", None)
+        if sock is None:  # not a plain socket stream: end the whole exchange instead
+            self._scope.cancel()
+        else:
+            sock.close()
 
     async def run(self) -> None:
         state = self.state
