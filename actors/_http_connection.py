@@ -6,15 +6,18 @@ in the buffer for the next cycle. ``_http_exchange`` encodes the responses.
 
 Timeouts are plain deadlines on the connection that the server's reaper task
 checks (``cancel_if_expired``), not a cancel scope per read: entering and leaving
-a trio cancel scope costs more than parsing a request line.
+a trio cancel scope costs more than parsing a request line. A request's head and its
+body each get one deadline, set once (a client trickling bytes does not extend it);
+each write gets ``write_timeout_s`` (two attribute stores per write). A read that
+expires cancels the connection; a write that expires while the handler runs closes
+the socket instead, so the handler's write raises ``ClientGone`` and the handler ends
+its request as for any client that left.
 """
 
 from __future__ import annotations
 
 import math
 import socket
-import time
-from email.utils import formatdate
 
 import trio
 
@@ -25,12 +28,11 @@ from actors._http_exchange import (
     STAGE_DONE,
     STAGE_UNSTARTED,
     ClientGone,
-    ErrorRenderer,
-    Handler,
-    HandlerErrorHook,
+    EarlyResponse,
     HttpRequest,
     ResponseWriter,
 )
+from actors._http_state import ServerState
 
 RECEIVE_SIZE = 64 * 1024
 """Bytes asked of the socket per receive."""
@@ -44,65 +46,21 @@ connection before the client has read the answer."""
 _IDLE, _READING, _HANDLING = 0, 1, 2
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SOCKET_FAILURES = (trio.BrokenResourceError, trio.ClosedResourceError)
+_RETRY_AFTER = ("retry-after", "1")
 
 
-class ServerState:
-    """What the connections share with their server: settings, counters, the open set."""
-
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        render_error: ErrorRenderer,
-        on_handler_error: HandlerErrorHook | None,
-        max_body_bytes: int,
-        keepalive_timeout_s: float,
-        header_timeout_s: float,
-        body_timeout_s: float,
-    ) -> None:
-        self.handler = handler
-        self.render_error = render_error
-        self.on_handler_error = on_handler_error
-        self.max_body_bytes = max_body_bytes
-        self.keepalive_timeout_s = keepalive_timeout_s
-        self.header_timeout_s = header_timeout_s
-        self.body_timeout_s = body_timeout_s
-        self.accepting = True
-        self.connections: set[HttpConnection] = set()
-        self.in_flight = 0
-        self.requests_served = 0
-        self.handler_errors = 0
-        self.protocol_errors = 0
-        self.idle_event: trio.Event | None = None
-        self._date_second = -1
-        self._date_line = ""
-
-    def request_finished(self) -> None:
-        self.in_flight -= 1
-        if not self.in_flight and self.idle_event is not None:
-            self.idle_event.set()
-            self.idle_event = None
-
-    def handler_failed(self, exc: Exception) -> None:
-        self.handler_errors += 1
-        if self.on_handler_error is not None:
-            self.on_handler_error(exc)
-
-    def date_line(self) -> str:
-        """The ``Date`` header line, formatted once per second."""
-        now = int(time.time())
-        if now != self._date_second:
-            self._date_second = now
-            self._date_line = f"date: {formatdate(now, usegmt=True)}\r\n"
-        return self._date_line
+class BodiesOverCap(Exception):
+    """The request bodies being read on all connections hold more bytes than allowed."""
 
 
 class HttpConnection:
     """Serves the requests of one client connection, one after the other."""
 
     __slots__ = (
+        "_body_late",
         "_buffer",
         "_client",
+        "_held",
         "_io",
         "_linger",
         "_scope",
@@ -126,6 +84,8 @@ class HttpConnection:
         self.deadline = math.inf
         self.broken = False
         self._linger = False
+        self._body_late = False
+        self._held = 0
         self._client = _describe_peer(stream)
 
     def cancel_if_idle(self) -> None:
@@ -134,9 +94,22 @@ class HttpConnection:
             self._scope.cancel()
 
     def cancel_if_expired(self, now: float) -> None:
-        """Close the connection if its read deadline has passed."""
-        if self.deadline <= now:
+        """Close the connection if its read or write deadline has passed."""
+        if self.deadline > now:
+            return
+        if self.phase != _HANDLING:
             self._scope.cancel()
+            return
+        # the handler is blocked writing to a client that stopped reading: closing the
+        # socket wakes that write with ClosedResourceError, so the handler gets ClientGone
+        self.deadline = math.inf
+        self.broken = True
+        self.state.stalled_writers_dropped += 1
+        sock = getattr(self._stream, "socket", None)
+        if sock is None:  # not a plain socket stream: end the whole exchange instead
+            self._scope.cancel()
+        else:
+            sock.close()
 
     async def run(self) -> None:
         state = self.state
@@ -144,7 +117,12 @@ class HttpConnection:
         try:
             with self._scope:
                 await self._serve_requests()
-            if self._linger and not self.broken:
+            if self._body_late and not self.broken:
+                with trio.move_on_after(LINGER_S):
+                    timeout = f"{state.body_timeout_s:g}s"
+                    message = f"request body not received within {timeout}"
+                    await self._send_error(408, message, head_only=False)
+            elif self._linger and not self.broken:
                 await self._drain_input()
         finally:
             state.connections.discard(self)
@@ -154,11 +132,15 @@ class HttpConnection:
         """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
         if self.broken:
             raise ClientGone("the client disconnected")
+        deadline = self.deadline
+        self.deadline = min(deadline, trio.current_time() + self.state.write_timeout_s)
         try:
             await self._io.send_all(data)
         except _SOCKET_FAILURES as exc:
             self.broken = True
             raise ClientGone("the client disconnected") from exc
+        finally:
+            self.deadline = deadline
 
     async def _serve_requests(self) -> None:
         state = self.state
@@ -180,11 +162,19 @@ class HttpConnection:
             head = await self._read_head(fresh)
             if head is None:
                 return False
+            check = self.state.head_check
+            if check is not None and (early := check(head, self._client)) is not None:
+                await self._answer_early(early, head)
+                return False
             body = await self._read_body(head)
             if body is None:
                 return False
         except BodyTooLarge:
             await self._fail_request(413, "request body too large")
+            return False
+        except BodiesOverCap:
+            self.state.bodies_over_cap += 1
+            await self._fail_request(503, "server busy: too many request bodies being read")
             return False
         except ProtocolError as exc:
             await self._fail_request(exc.status, f"bad HTTP request: {exc}")
@@ -242,21 +232,49 @@ class HttpConnection:
         )
         buffer = self._buffer
         piece = reader.read(buffer)
-        if piece == b"":  # no body (the usual GET), or a whole one already buffered
+        if piece == b"":  # no body (the usual GET)
             return piece
         parts: list[bytes] = []
-        waiting_for_continue = head.expects_continue
+        if piece is not None:
+            parts.append(piece)
+            piece = reader.read(buffer)
+            if piece == b"":  # the whole body came with the head (the usual POST)
+                return parts[0]
+        # the slow path: one deadline for the whole body, its bytes counted server-wide
+        self.deadline = trio.current_time() + state.body_timeout_s
+        self._held = len(buffer) + sum(map(len, parts)) + (len(piece) if piece else 0)
+        state.body_bytes_buffered += self._held
+        try:
+            if state.body_bytes_buffered > state.max_buffered_body_bytes:
+                raise BodiesOverCap
+            return await self._read_body_rest(reader, head, parts, piece)
+        except trio.Cancelled:
+            self._body_late = self.deadline <= trio.current_time()  # else: shutdown
+            raise
+        finally:
+            state.body_bytes_buffered -= self._held
+            self._held = 0
+
+    async def _read_body_rest(
+        self, reader: BodyReader, head: RequestHead, parts: list[bytes], piece: bytes | None
+    ) -> bytes | None:
+        """Receive until the body is complete, counting the bytes held in ``_held``."""
+        state, buffer = self.state, self._buffer
+        waiting_for_continue = head.expects_continue and not parts
         while True:
             if piece is None:
                 if waiting_for_continue:
                     waiting_for_continue = False
                     if not await self._write_quietly(_CONTINUE):
                         return None
-                self.deadline = trio.current_time() + state.body_timeout_s
                 data = await self._receive()
                 if not data:
                     raise ProtocolError("the client closed the connection mid-body")
                 buffer += data
+                self._held += len(data)
+                state.body_bytes_buffered += len(data)
+                if state.body_bytes_buffered > state.max_buffered_body_bytes:
+                    raise BodiesOverCap
             elif piece:
                 parts.append(piece)
                 waiting_for_continue = False
@@ -311,6 +329,18 @@ class HttpConnection:
             return False
         return True
 
+    async def _answer_early(self, early: EarlyResponse, head: RequestHead) -> None:
+        """Send the head check's answer, then close (draining a body briefly, unread)."""
+        self.state.requests_refused_early += 1
+        self._linger = head.chunked or bool(head.content_length)
+        writer = ResponseWriter(
+            self, head_only=head.method == "HEAD", http_1_0=head.http_1_0, keep_alive=False
+        )
+        try:
+            await writer.send_response(early.status, early.headers, early.body)
+        except ClientGone:
+            return
+
     async def _fail_request(self, status: int, message: str) -> None:
         """Answer a request that never reached the handler, then close with a linger."""
         self.state.protocol_errors += 1
@@ -322,6 +352,8 @@ class HttpConnection:
         if self.broken:
             return
         headers, body = self.state.render_error(status, message)
+        if status == 503:
+            headers = [*headers, _RETRY_AFTER]
         writer = ResponseWriter(self, head_only=head_only, http_1_0=False, keep_alive=False)
         try:
             await writer.send_response(status, headers, body)

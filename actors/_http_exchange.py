@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
+from actors._http11 import RequestHead
+
 if TYPE_CHECKING:
     from actors._http_connection import HttpConnection
+
+HttpHead = RequestHead
+"""A parsed request head (method, target, headers, framing), before its body is read."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +53,21 @@ Handler = Callable[[HttpRequest, "ResponseWriter"], Awaitable[None]]
 
 ErrorRenderer = Callable[[int, str], tuple[Sequence[tuple[str, str]], bytes]]
 """``(status, message) -> (headers, body)`` for protocol-level error responses."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EarlyResponse:
+    """A complete answer given from the head alone; the body is never read."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+HeadCheck = Callable[[HttpHead, str], "EarlyResponse | None"]
+"""``(head, client) -> answer or None``, called once a request head is parsed and before
+its body is read; an answer is sent with ``Connection: close`` and the body discarded
+within bounds. It must not block: it runs on the connection's task."""
 
 HandlerErrorHook = Callable[[Exception], None]
 """Told about each handler failure (exception or no response) so the caller can log it."""

@@ -14,13 +14,21 @@ smuggle a second one past a proxy (Content-Length with Transfer-Encoding, repeat
 or listed lengths, obs-fold, bad chunk sizes…) are answered 400.
 
 Timeouts (all close the connection quietly; a reaper task checks them at most a
-second apart, so they may fire up to a second late):
+second apart, so they may fire up to a second late). Each is one deadline, set once,
+that a client trickling bytes cannot extend:
 
 * a fresh connection must deliver its first request head within ``header_timeout_s``;
 * between requests, a keep-alive connection may idle for ``keepalive_timeout_s``,
   and once the next request's first byte arrives its head must be complete within
   ``header_timeout_s``;
-* while a body is read, each receive must bring data within ``body_timeout_s``.
+* a body must be complete within ``body_timeout_s`` of its head;
+* a write may block (the client stopped reading) for ``write_timeout_s``; then the
+  client is dropped and the handler's write raises ``ClientGone``.
+
+Hostile clients, before the handler runs: ``head_check`` (if given) sees each parsed
+head and may answer it at once (say, a 401), so the body is never read or buffered;
+the bytes of bodies being read are summed over all connections and a body that would
+take the sum past ``max_buffered_body_bytes`` is answered 503 with ``Retry-After``.
 
 A request is *in flight* from its first byte until its response has been sent
 (or abandoned); ``wait_idle`` waits for that count to reach zero.
@@ -29,25 +37,33 @@ A request is *in flight* from its first byte until its response has been sent
 from __future__ import annotations
 
 import errno
+import math
 from dataclasses import dataclass
 
 import trio
 
-from actors._http_connection import HttpConnection, ServerState
+from actors._http_connection import HttpConnection
 from actors._http_exchange import (
     ClientGone,
+    EarlyResponse,
     ErrorRenderer,
     Handler,
     HandlerErrorHook,
+    HeadCheck,
+    HttpHead,
     HttpRequest,
     ResponseWriter,
 )
+from actors._http_state import ServerState
 
 __all__ = [
     "ClientGone",
+    "EarlyResponse",
     "ErrorRenderer",
     "Handler",
     "HandlerErrorHook",
+    "HeadCheck",
+    "HttpHead",
     "HttpRequest",
     "HttpServer",
     "ResponseWriter",
@@ -76,7 +92,15 @@ class ServerStatistics:
     handler_errors: int
     """Handlers that raised (other than ``ClientGone``) or left their request unanswered."""
     protocol_errors: int
-    """Requests answered 400/413/431 before reaching the handler."""
+    """Requests answered 400/413/431/503 before reaching the handler."""
+    requests_refused_early: int
+    """Requests the head check answered before their body was read (bad keys)."""
+    body_bytes_buffered: int
+    """Bytes of request bodies being read right now, over all connections."""
+    bodies_over_cap: int
+    """Requests answered 503 because ``max_buffered_body_bytes`` was reached."""
+    stalled_writers_dropped: int
+    """Clients dropped because a response write blocked past ``write_timeout_s``."""
 
 
 class HttpServer:
@@ -98,20 +122,32 @@ class HttpServer:
         *,
         render_error: ErrorRenderer,
         on_handler_error: HandlerErrorHook | None = None,
+        head_check: HeadCheck | None = None,
         max_body_bytes: int = 16 * MIB,
+        max_buffered_body_bytes: int = 256 * MIB,
         keepalive_timeout_s: float = 75.0,
         header_timeout_s: float = 30.0,
-        body_timeout_s: float = 30.0,
+        body_timeout_s: float = 60.0,
+        write_timeout_s: float = 30.0,
         max_connections: int = 4096,
     ) -> None:
+        timeouts = {
+            "keepalive_timeout_s": keepalive_timeout_s,
+            "header_timeout_s": header_timeout_s,
+            "body_timeout_s": body_timeout_s,
+            "write_timeout_s": write_timeout_s,
+        }
+        for name, value in timeouts.items():
+            if not 0 < value < math.inf:
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
         self._state = ServerState(
             handler,
             render_error=render_error,
             on_handler_error=on_handler_error,
+            head_check=head_check,
             max_body_bytes=max_body_bytes,
-            keepalive_timeout_s=keepalive_timeout_s,
-            header_timeout_s=header_timeout_s,
-            body_timeout_s=body_timeout_s,
+            max_buffered_body_bytes=max_buffered_body_bytes,
+            **timeouts,
         )
         self._connection_slots = trio.Semaphore(max_connections)
         self._listeners: list[trio.SocketListener] = []
@@ -166,6 +202,10 @@ class HttpServer:
             requests_served=state.requests_served,
             handler_errors=state.handler_errors,
             protocol_errors=state.protocol_errors,
+            requests_refused_early=state.requests_refused_early,
+            body_bytes_buffered=state.body_bytes_buffered,
+            bodies_over_cap=state.bodies_over_cap,
+            stalled_writers_dropped=state.stalled_writers_dropped,
         )
 
     async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
@@ -194,7 +234,12 @@ class HttpServer:
     async def _reap_expired(self) -> None:
         """Close connections whose read deadline has passed (see ``_http_connection``)."""
         state = self._state
-        shortest = min(state.header_timeout_s, state.keepalive_timeout_s, state.body_timeout_s)
+        shortest = min(
+            state.header_timeout_s,
+            state.keepalive_timeout_s,
+            state.body_timeout_s,
+            state.write_timeout_s,
+        )
         interval = min(_REAP_INTERVAL_MAX_S, shortest / 4)
         while True:
             await trio.sleep(interval)

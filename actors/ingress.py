@@ -1,13 +1,14 @@
 """The ingress actor: HTTP in, one parsed and authenticated request message out, and the
 answer relayed back to the socket chunk by chunk as the provider worker sends it.
 
-Per request: one JSON parse, the key resolved (config and stored keys; unknown, revoked
-or expired → 401), ``request.received`` to the audit logger, the session cap (a Codex
-``session-id`` over its requests per minute → 429, ``budgets.session_caps``), a budget
-reservation if a budget covers the key (402 / 429; settled later by the audit logger's
-meter), a ``RouteRequest`` with a fresh reply channel to the router (``send_nowait``: a
-full inbox sheds load with a 503, never an unbounded queue), then the relay
-(``actors.relay``).
+Per request: the key resolved from the head, before the body is read (``check_head``;
+no, unknown, revoked or expired key → 401, counted and summarised by
+``actors.refusals``), one JSON parse, ``request.received`` to the audit logger, the
+session cap (a Codex ``session-id`` over its requests per minute → 429,
+``budgets.session_caps``), a budget reservation if a budget covers the key (402 / 429;
+settled later by the audit logger's meter), a ``RouteRequest`` with a fresh reply
+channel to the router (``send_nowait``: a full inbox sheds load with a 503, never an
+unbounded queue), then the relay (``actors.relay``).
 Errors are OpenAI-shaped.
 """
 
@@ -23,7 +24,8 @@ import trio
 
 from actors.admin import admin_refusal
 from actors.health import LIVENESS, HealthReport
-from actors.http_server import ClientGone, HttpRequest, ResponseWriter
+from actors.http_server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
+from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
     WORKER_LOST,
@@ -75,7 +77,7 @@ def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], byte
     """Protocol-level errors from the HTTP server (413, 400 on bad HTTP), in OpenAI's shape."""
     kind = ErrorKind.PAYLOAD_TOO_LARGE if status == 413 else ErrorKind.BAD_REQUEST
     if status >= 500:
-        kind = ErrorKind.INTERNAL
+        kind = ErrorKind.SHED if status == 503 else ErrorKind.INTERNAL
     return [JSON_HEADER], render_openai_error(ErrorInfo(kind=kind, status=status, message=message))
 
 
@@ -101,8 +103,11 @@ class Ingress:
         self._inflight = 0
         self._max_inflight = config.server.max_inflight
         self._audit_high_water = max(1, int(audit.statistics().max_buffer_size * 0.8))
+        self._refusals = Refusals(self._ids, audit, self._audit_high_water)
+        self._head_lookup: tuple[str | None, KeyDirectory, KeyLookup] = (None, self._keys, _NONE)
         self.health = HealthReport()
         self.health.register("session_caps", self._sessions.statistics)
+        self.health.register("ingress", self._refusals.statistics)
 
     @property
     def inflight(self) -> int:
@@ -120,8 +125,28 @@ class Ingress:
         """The virtual keys stored in SQL, as the store watcher last read them."""
         self._keys = self._keys.with_stored(keys)
 
+    def check_head(self, head: HttpHead, client: str) -> EarlyResponse | None:
+        """The HTTP server's head check: a 401 for a model or inference request without
+        a valid key, answered before its body is read; None lets the request go on."""
+        path = head.target.partition("?")[0]
+        client_format = _ENDPOINTS.get(path)
+        if client_format is None and path not in _MODELS:
+            return None
+        authorization = next((v for k, v in head.headers if k == "authorization"), None)
+        lookup = self._keys.resolve(authorization, now=time.time())
+        # the handler gets the very same header string once the body is in: reuse the lookup
+        self._head_lookup = (authorization, self._keys, lookup)
+        if lookup.key is not None:
+            return None
+        fmt = None if client_format is None else str(client_format)
+        return self._refusals.unauthenticated(head, path, fmt, lookup)
+
     def _resolve(self, request: HttpRequest) -> KeyLookup:
-        return self._keys.resolve(request.header("authorization"), now=time.time())
+        authorization = request.header("authorization")
+        cached = self._head_lookup
+        if cached[0] is authorization and cached[1] is self._keys and authorization:
+            return cached[2]
+        return self._keys.resolve(authorization, now=time.time())
 
     async def handle(self, request: HttpRequest, writer: ResponseWriter) -> None:
         path = request.target.partition("?")[0]
@@ -345,6 +370,9 @@ async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: Error
         await send_stream_refusal(writer, message.client_format, problem, headers)
     else:
         await send_error(writer, problem, headers)
+
+
+_NONE = KeyLookup(key=None, problem="missing")
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

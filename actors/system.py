@@ -220,9 +220,7 @@ async def _run_actors(
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
         )
-        server = HttpServer(
-            ingress.handle, render_error=render_error, max_body_bytes=config.server.max_body_bytes
-        )
+        server = _http_server(config, ingress)
         _register_health(ingress.health, handle, server, router_actor, worker, pool)
         async with trio.open_nursery() as actors:
             await wiring.start(
@@ -236,6 +234,21 @@ async def _run_actors(
             handle.port = await actors.start(server.serve, handle.host, handle.port)
             reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
+
+
+def _http_server(config: GatewayConfig, ingress: Ingress) -> HttpServer:
+    """The HTTP server, authenticating from each request's head (``check_head``)."""
+    settings = config.server
+    return HttpServer(
+        ingress.handle,
+        render_error=render_error,
+        head_check=ingress.check_head,
+        max_body_bytes=settings.max_body_bytes,
+        max_buffered_body_bytes=settings.max_buffered_body_bytes,
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        write_timeout_s=settings.write_timeout_s,
+    )
 
 
 def _register_health(

@@ -132,6 +132,12 @@ def _read_server(section: Fields | None) -> ServerConfig:
             "session_request_cap", default=base.session_request_cap, minimum=0
         ),
         admin_key=_read_admin_key(section),
+        max_buffered_body_bytes=section.integer(
+            "max_buffered_body_bytes", default=base.max_buffered_body_bytes, minimum=1
+        ),
+        header_timeout_s=_timeout(section, "header_timeout_s", base.header_timeout_s),
+        body_timeout_s=_timeout(section, "body_timeout_s", base.body_timeout_s),
+        write_timeout_s=_timeout(section, "write_timeout_s", base.write_timeout_s),
     )
 
 
@@ -148,6 +154,18 @@ def _read_admin_key(section: Fields) -> str | None:
         )
         raise section.reader.error(node, problem)
     return secret
+
+
+_MAX_CLIENT_TIMEOUT_S = 3600.0
+
+
+def _timeout(section: Fields, key: str, default: float) -> float:
+    """A client-facing deadline: positive and at most an hour."""
+    value = section.number(key, default=default, positive=True)
+    if value > _MAX_CLIENT_TIMEOUT_S:
+        problem = f"{section.path(key)}: at most {_MAX_CLIENT_TIMEOUT_S:g} seconds, got {value:g}"
+        raise section.reader.error(section.values.get(key), problem)
+    return value
 
 
 def _read_database_url(section: Fields | None) -> str:

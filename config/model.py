@@ -114,6 +114,14 @@ class ServerConfig:
     max_inflight: int = 1024
     session_request_cap: int = 500  # requests per minute per Codex session (0: no cap)
     admin_key: str | None = field(default=None, repr=False)  # guards the admin endpoints
+    max_buffered_body_bytes: int = 256 * 1024 * 1024
+    """Request body bytes being read, summed over all connections; beyond it, 503."""
+    header_timeout_s: float = 10.0
+    """The whole request head must arrive within this (one deadline, not per byte)."""
+    body_timeout_s: float = 60.0
+    """The whole request body must arrive within this, once the head is in."""
+    write_timeout_s: float = 30.0
+    """A response write blocked this long (the client stopped reading) drops the client."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

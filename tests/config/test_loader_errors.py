@@ -196,6 +196,30 @@ CASES: dict[str, tuple[str, str]] = {
         ACCOUNTS + "server:\n  port: 70000  # <-\n",
         "server.port: must be at most 65535",
     ),
+    "client write timeout given as a string": (
+        ACCOUNTS + 'server:\n  write_timeout_s: "30s"  # <-\n',
+        "server.write_timeout_s: expected a number, got a string",
+    ),
+    "client body timeout of zero": (
+        ACCOUNTS + "server:\n  body_timeout_s: 0  # <-\n",
+        "server.body_timeout_s: must be greater than 0",
+    ),
+    "client header timeout absurdly long": (
+        ACCOUNTS + "server:\n  header_timeout_s: 1.0e+12  # <-\n",
+        "server.header_timeout_s: at most 3600 seconds",
+    ),
+    "client header timeout infinite": (
+        ACCOUNTS + "server:\n  header_timeout_s: .inf  # <-\n",
+        "server.header_timeout_s: must be a finite number",
+    ),
+    "body buffer cap of zero": (
+        ACCOUNTS + "server:\n  max_buffered_body_bytes: 0  # <-\n",
+        "server.max_buffered_body_bytes: must be at least 1",
+    ),
+    "body buffer cap as a float": (
+        ACCOUNTS + "server:\n  max_buffered_body_bytes: 1.5  # <-\n",
+        "server.max_buffered_body_bytes: expected an integer",
+    ),
     "number from the environment that is not one": (
         ACCOUNTS + 'server:\n  port: "${OPENAI_KEY}"  # <-\n',
         "server.port: expected an integer after filling in environment variables",
