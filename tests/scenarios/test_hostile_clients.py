@@ -31,6 +31,7 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
 WRITE_TIMEOUT_S = 1.0
 # 30 words of 200 000 characters: 6 MB of answer, more than the loopback buffers hold
 BIG_TEXT = " ".join(["x" * 200_000] * 30)
+ADMIN_KEY = "sy-admin-hostile-clients-0123456789"
 
 
 def hostile_config(fake: FakeProviderServer, db: Path, *, max_inflight: int, **server: float):
@@ -40,7 +41,8 @@ def hostile_config(fake: FakeProviderServer, db: Path, *, max_inflight: int, **s
         max_inflight=max_inflight,
         max_body_bytes=2_000_000,
     )
-    lines = "".join(f"  {name}: {value}\n" for name, value in server.items())
+    lines = f"  admin_key: {ADMIN_KEY}\n"
+    lines += "".join(f"  {name}: {value}\n" for name, value in server.items())
     return make_config(text.replace("server:\n", "server:\n" + lines, 1))
 
 
@@ -251,7 +253,8 @@ async def test_slowloris_and_a_bad_key_flood_do_not_delay_authenticated_requests
                     assert answer.status_code == 200, answer.text
                     await trio.sleep(0.1)
                 attack.stop.set()
-            health = (await http.get("/healthz")).json()
+            admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+            health = (await http.get("/healthz", headers=admin)).json()
     refused_401 = attack.refused.count(401)
     recorded = Trail(db).rows("SELECT COUNT(*) AS n FROM requests WHERE http_status = 401")
     print(
