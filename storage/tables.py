@@ -174,6 +174,28 @@ attempts = sa.Table(
     sa.Index(None, "started_at"),
 )
 
+# Content-addressed parts of bodies (``storage.blobs``): ``key`` is the SHA-256 of the
+# content, ``parent`` the previous node of a chain, ``used_at`` (unix seconds) when a
+# stored body last named it, so retention can collect what no body names any more.
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("key", sa.LargeBinary(), primary_key=True),
+    sa.Column("parent", sa.LargeBinary(), nullable=True),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+    sa.Column("used_at", sa.BigInteger(), nullable=False),
+    sa.Index(None, "used_at"),
+)
+
+# Retention's progress (``storage.retention``): ``bodies_pruned_to`` is the last
+# ``events.id`` whose body retention has handled.
+trail_retention = sa.Table(
+    "trail_retention",
+    metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
 # the budget tables register themselves on ``metadata`` (imported last: they use it)
 from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys  # noqa: E402
 
@@ -183,11 +205,13 @@ __all__ = [
     "JsonDocument",
     "UtcDateTime",
     "attempts",
+    "blobs",
     "budget_counters",
     "budgets",
     "events",
     "metadata",
     "model_prices",
     "requests",
+    "trail_retention",
     "virtual_keys",
 ]
