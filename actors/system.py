@@ -38,6 +38,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -60,7 +61,11 @@ from messages.budget import AccountantInbox
 from messages.commands import ProviderJob, ReloadConfig, RouterInbox
 from messages.events import TrailEvent
 from storage.database import ensure_migrated, make_engine
+from storage.retention import Pruner, RetentionPolicy
 from storage.sql import SqlRecorder
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 log = structlog.get_logger("switchyard.system")
 
@@ -125,6 +130,7 @@ async def run_gateway(
     try:
         async with trio.open_nursery() as root:
             await root.start(audit.run, audit_receive)
+            root.start_soon(audit.housekeep, _pruner(engine, config))
             async with audit_send, router_send, worker_send, budget_send:
                 handle = GatewayHandle(
                     host=host or config.server.host,
@@ -152,6 +158,13 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
+
+
+def _pruner(engine: Engine, config: GatewayConfig) -> Pruner:
+    """Retention as configured (``retention:``), run by the audit logger."""
+    retention = config.retention
+    policy = RetentionPolicy(bodies_s=retention.bodies_s, events_s=retention.events_s)
+    return Pruner(engine, policy)
 
 
 @dataclass(frozen=True, slots=True)

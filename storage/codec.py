@@ -231,6 +231,23 @@ def stored_document(name: str, fields: Fields, payload: bytes) -> bytes:
     return payload[start:-1]
 
 
+def prune_documents(payload: bytes) -> bytes | None:
+    """``payload`` without its body (or response): ``<name>: null`` and
+    ``<name>_pruned: true``; ``None`` when it has none to remove."""
+    fields: Fields = orjson.loads(payload)
+    pruned = False
+    for name in DOCUMENTS:
+        if name not in fields or fields.get(f"{name}_pruned"):
+            continue
+        for suffix in ("_size", "_parts", "_text", "_base64"):
+            fields.pop(f"{name}{suffix}", None)
+        del fields[name]
+        fields[f"{name}_pruned"] = True
+        pruned = True
+        fields[name] = None  # still the last field
+    return orjson.dumps(fields) if pruned else None
+
+
 def read_document(name: str, fields: Fields, payload: bytes) -> bytes:
     """The body (or response) of a payload, byte for byte as it arrived."""
     if f"{name}_parts" in fields:
@@ -366,6 +383,7 @@ __all__ = [
     "Splitter",
     "decode_event",
     "encode_payload",
+    "prune_documents",
     "read_document",
     "recorded_at",
     "stored_document",
