@@ -170,9 +170,7 @@ class AuditLogger:
 
     # -- housekeeping (retention) ---------------------------------------------------
 
-    async def housekeep(
-        self, step: Callable[[], bool], *, every_s: float = HOUSEKEEPING_S
-    ) -> None:
+    async def housekeep(self, step: Callable[[], bool], *, every_s: float = HOUSEKEEPING_S) -> None:
         """Run ``step`` (``storage.retention.Pruner``: one bounded batch) in the writer
         thread, between batches of the trail, every ``every_s`` — every
         ``HOUSEKEEPING_BUSY_S`` while it says more is waiting — until the logger stops.

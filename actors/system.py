@@ -129,8 +129,7 @@ async def run_gateway(
     audit = AuditLogger(SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone())
     try:
         async with trio.open_nursery() as root:
-            await root.start(audit.run, audit_receive)
-            root.start_soon(audit.housekeep, _pruner(engine, config))
+            await _start_audit(root, audit, audit_receive, _pruner(engine, config))
             async with audit_send, router_send, worker_send, budget_send:
                 handle = GatewayHandle(
                     host=host or config.server.host,
@@ -158,6 +157,17 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
+
+
+async def _start_audit(
+    root: trio.Nursery,
+    audit: AuditLogger,
+    inbox: trio.MemoryReceiveChannel[TrailEvent],
+    pruner: Pruner,
+) -> None:
+    """The audit logger, and retention in its writer thread (it stops with the logger)."""
+    await root.start(audit.run, inbox)
+    root.start_soon(audit.housekeep, pruner)
 
 
 def _pruner(engine: Engine, config: GatewayConfig) -> Pruner:

@@ -109,9 +109,7 @@ def _split_object(raw: bytes, value: dict[str, Any]) -> Split | None:
     return Split(skeleton=b"".join(skeleton), parts=parts, blobs=blobs)
 
 
-def _member(
-    member: Any, number: int, parts: list[Part], blobs: list[Blob]
-) -> tuple[bytes, bytes]:
+def _member(member: Any, number: int, parts: list[Part], blobs: list[Blob]) -> tuple[bytes, bytes]:
     """The member's bytes, and what the skeleton holds in their place."""
     if isinstance(member, list) and member:
         elements = [orjson.dumps(element) for element in member]

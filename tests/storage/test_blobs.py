@@ -30,8 +30,7 @@ from tests.storage.samples import received, sequenced
 
 INSTRUCTIONS = "You are Codex, a coding agent. " * 400  # ~12 KB, the same every turn
 TOOLS = [
-    {"type": "function", "name": f"tool_{n}", "description": "does things " * 40}
-    for n in range(20)
+    {"type": "function", "name": f"tool_{n}", "description": "does things " * 40} for n in range(20)
 ]
 
 
@@ -289,5 +288,3 @@ def test_payloads_without_parts_come_back_unchanged(engine: Engine) -> None:
     payload = encode_payload(received("req-a"))
     with engine.connect() as connection:
         assert rebuild_payload(connection, payload) is payload
-
-

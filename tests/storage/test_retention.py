@@ -130,8 +130,10 @@ def test_a_simulated_month_is_pruned_to_its_windows_and_costs_are_unchanged(
     before = _views(engine)
     assert sum(row[-4] for row in before["cost_by_key"]) > 0  # there is spend to keep
     with engine.connect() as connection:
-        counts = [connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                  for t in (requests, attempts)]
+        counts = [
+            connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in (requests, attempts)
+        ]
         blobs_before = connection.execute(sa.select(sa.func.count()).select_from(blobs)).scalar()
 
     reports: list[PruneReport] = []
@@ -145,11 +147,17 @@ def test_a_simulated_month_is_pruned_to_its_windows_and_costs_are_unchanged(
     cutoff_events = time.time() - POLICY.events_s  # type: ignore[operator]
     cutoff_bodies = time.time() - POLICY.bodies_s  # type: ignore[operator]
     with engine.connect() as connection:
-        assert [connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in (requests, attempts)] == counts
+        assert [
+            connection.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in (requests, attempts)
+        ] == counts
         kept = connection.execute(
-            sa.select(events.c.request_id, events.c.kind, events.c.recorded_at,
-                      sa.cast(events.c.payload, sa.Text).label("payload"))
+            sa.select(
+                events.c.request_id,
+                events.c.kind,
+                events.c.recorded_at,
+                sa.cast(events.c.payload, sa.Text).label("payload"),
+            )
         ).all()
         assert {r.request_id[:3] for r in kept} == {f"d{d:02d}" for d in range(20)}
         for row in kept:
@@ -168,9 +176,11 @@ def test_a_simulated_month_is_pruned_to_its_windows_and_costs_are_unchanged(
         named = _referenced_blobs(connection)
         assert named <= remaining  # nothing a kept body names is lost...
         grace = cutoff_bodies - TOUCH_S - 60  # ...blobs last named just before are kept a while
-        unnamed = connection.execute(
-            sa.select(blobs.c.used_at).where(blobs.c.key.notin_(named))
-        ).scalars().all()
+        unnamed = (
+            connection.execute(sa.select(blobs.c.used_at).where(blobs.c.key.notin_(named)))
+            .scalars()
+            .all()
+        )
         assert unnamed and min(unnamed) >= grace
         assert len(remaining) < blobs_before / 2  # ...and the rest is gone
     assert sum(r.events for r in reports) == (DAYS - 20) * PER_DAY * 6
@@ -204,14 +214,15 @@ def test_sqlite_files_give_pruned_pages_back(tmp_path: Any) -> None:
         with engine.begin() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         grown = path.stat().st_size
-        report = prune(engine, RetentionPolicy(bodies_s=3600, events_s=3600),
-                       now=time.time() + 3 * 3600)
+        report = prune(
+            engine, RetentionPolicy(bodies_s=3600, events_s=3600), now=time.time() + 3 * 3600
+        )
         while report.more:
-            report = prune(engine, RetentionPolicy(bodies_s=3600, events_s=3600),
-                           now=time.time() + 3 * 3600)
+            report = prune(
+                engine, RetentionPolicy(bodies_s=3600, events_s=3600), now=time.time() + 3 * 3600
+            )
         with engine.begin() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         assert path.stat().st_size < grown / 4
     finally:
         engine.dispose()
-
