@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from messages.events import RequestReceived
-from storage import SqlRecorder, decode_event, encode_payload
+from storage import SqlRecorder, decode_event, encode_payload, make_engine
 from storage.blob_store import BlobWriter, rebuild_body, rebuild_payload
 from storage.blobs import (
     BLOB_MIN_BYTES,
@@ -288,3 +288,19 @@ def test_payloads_without_parts_come_back_unchanged(engine: Engine) -> None:
     payload = encode_payload(received("req-a"))
     with engine.connect() as connection:
         assert rebuild_payload(connection, payload) is payload
+
+
+def test_the_cli_prints_a_stored_body_byte_for_byte(
+    database_url: str, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    from cli.main import main
+
+    engine = make_engine(database_url)
+    try:
+        SqlRecorder(engine).append(sequenced(_turns(3)))
+    finally:
+        engine.dispose()
+    assert main(["body", "req-2", "--db", database_url]) == 0
+    assert capsysbinary.readouterr().out == _turns(3)[2].body
+    assert main(["body", "req-9", "--db", database_url]) == 2
+    assert b"no request.received event for request 'req-9'" in capsysbinary.readouterr().err
