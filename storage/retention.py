@@ -74,6 +74,14 @@ def prune_bodies(connection: Connection, before: datetime, limit: int) -> tuple[
     start = connection.execute(
         sa.select(trail_retention.c.value).where(trail_retention.c.name == _WATERMARK)
     ).scalar()
+    first = connection.execute(
+        sa.select(events.c.recorded_at)
+        .where(events.c.id > (start or 0))
+        .order_by(events.c.id)
+        .limit(1)
+    ).scalar()
+    if first is None or first >= before:
+        return 0, False  # nothing is due: the usual case, one indexed look
     document = sa.case(
         (events.c.kind.in_(_WITH_DOCUMENTS), sa.cast(events.c.payload, sa.Text)), else_=None
     )

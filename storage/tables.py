@@ -11,6 +11,9 @@ The trail's three tables:
 ``attempts``
     one row per upstream attempt (retries and failovers each get one).
 
+``blobs`` holds the large parts of bodies, each once (``storage/blobs.py``), and
+``trail_retention`` how far retention has pruned (``storage/retention.py``).
+
 And four for budgets, keys and prices (``storage/budget_tables.py`` explains them):
 ``model_prices``, ``virtual_keys``, ``budgets`` and ``budget_counters``; plus the views
 ``cost_by_model``, ``cost_by_key``, ``cost_by_day`` and ``budget_status``, which the
