@@ -252,13 +252,13 @@ def read_document(name: str, fields: Fields, payload: bytes) -> bytes:
     """The body (or response) of a payload, byte for byte as it arrived."""
     if f"{name}_parts" in fields:
         raise BrokenTrail(f"the {name} is stored in parts: rebuild the payload first")
+    if f"{name}_size" in fields:  # first: a body may be the JSON ``null`` itself
+        return stored_document(name, fields, payload)
     if (encoded := fields.get(f"{name}_base64")) is not None:
         return base64.b64decode(encoded)
     if fields[name] is None:
         text: str | None = fields.get(f"{name}_text")
         return b"" if text is None else text.encode("utf-8")
-    if f"{name}_size" in fields:
-        return stored_document(name, fields, payload)
     return orjson.dumps(fields[name])  # written before sizes were: the same JSON value
 
 

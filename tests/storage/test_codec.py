@@ -35,8 +35,10 @@ def test_a_body_is_embedded_as_json_not_as_a_string() -> None:
         b'{"model": "m",\n "input": [1, 2]}',
         b' {"a":"\\u00e9\\/","a":1.50,"b":1e2}\n',
         b'["body",{"body":"x"}]',
+        b"null",
+        b' "text" ',
     ],
-    ids=["whitespace", "escapes-duplicates-numbers", "array"],
+    ids=["whitespace", "escapes-duplicates-numbers", "array", "null", "string"],
 )
 def test_a_decoded_body_is_the_bytes_that_arrived(body: bytes) -> None:
     event = received("req-a", body=body)
