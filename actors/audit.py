@@ -170,11 +170,12 @@ class AuditLogger:
 
     # -- housekeeping (retention) ---------------------------------------------------
 
-    async def housekeep(self, step: Callable[[], bool], *, every_s: float = HOUSEKEEPING_S) -> None:
+    async def housekeep(self, step: Callable[[], bool], *, every_s: float | None = None) -> None:
         """Run ``step`` (``storage.retention.Pruner``: one bounded batch) in the writer
         thread, between batches of the trail, every ``every_s`` — every
         ``HOUSEKEEPING_BUSY_S`` while it says more is waiting — until the logger stops.
         A step that fails is logged and tried again later; the trail goes on."""
+        every_s = HOUSEKEEPING_S if every_s is None else every_s
         delay = min(every_s, HOUSEKEEPING_FIRST_S)
         while not self._stopped.is_set():
             with trio.move_on_after(delay):
