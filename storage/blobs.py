@@ -37,6 +37,11 @@ BLOB_MIN_BYTES = 512
 """A top-level member whose value serialises to fewer bytes stays in the skeleton."""
 SPLIT_MIN_BYTES = 2 * BLOB_MIN_BYTES
 """A body shorter than this is never split (most API calls; it saves the work)."""
+CHAIN_MAX_ELEMENTS = 4096
+CHAIN_MIN_AVERAGE_BYTES = 64
+"""An array is a chain only if it has at most this many elements of at least this many
+bytes on average: a client's array of a million tiny elements is one blob, not a
+million rows (and a million-deep chain to read back)."""
 VALUE = "value"
 ARRAY = "array"
 
@@ -111,17 +116,17 @@ def _split_object(raw: bytes, value: dict[str, Any]) -> Split | None:
 
 def _member(member: Any, number: int, parts: list[Part], blobs: list[Blob]) -> tuple[bytes, bytes]:
     """The member's bytes, and what the skeleton holds in their place."""
-    if isinstance(member, list) and member:
+    elements: list[bytes] = []
+    if isinstance(member, list) and 0 < len(member) <= CHAIN_MAX_ELEMENTS:
         elements = [orjson.dumps(element) for element in member]
         body = b"[" + b",".join(elements) + b"]"
-        if len(body) < BLOB_MIN_BYTES:
-            return body, body
-        key = _chain(elements, blobs)
-        parts.append([-1, -1, ARRAY, key.hex(), len(elements)])
     else:
         body = orjson.dumps(member)
-        if len(body) < BLOB_MIN_BYTES:
-            return body, body
+    if len(body) < BLOB_MIN_BYTES:
+        return body, body
+    if elements and len(body) >= CHAIN_MIN_AVERAGE_BYTES * len(elements):
+        parts.append([-1, -1, ARRAY, _chain(elements, blobs).hex(), len(elements)])
+    else:
         key = blob_key(None, body)
         blobs.append(Blob(key=key, parent=None, data=body))
         parts.append([-1, -1, VALUE, key.hex()])
@@ -229,6 +234,8 @@ class KnownBlobs:
 __all__ = [
     "ARRAY",
     "BLOB_MIN_BYTES",
+    "CHAIN_MAX_ELEMENTS",
+    "CHAIN_MIN_AVERAGE_BYTES",
     "SPLIT_MIN_BYTES",
     "TOUCH_S",
     "VALUE",

@@ -18,6 +18,7 @@ from storage import SqlRecorder, decode_event, encode_payload, make_engine
 from storage.blob_store import BlobWriter, rebuild_body, rebuild_payload
 from storage.blobs import (
     BLOB_MIN_BYTES,
+    CHAIN_MAX_ELEMENTS,
     TOUCH_S,
     Blob,
     BrokenTrail,
@@ -304,3 +305,19 @@ def test_the_cli_prints_a_stored_body_byte_for_byte(
     assert capsysbinary.readouterr().out == _turns(3)[2].body
     assert main(["body", "req-9", "--db", database_url]) == 2
     assert b"no request.received event for request 'req-9'" in capsysbinary.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "array",
+    [[0] * 100_000, ["x" * 70] * (CHAIN_MAX_ELEMENTS + 1)],
+    ids=["tiny-elements", "too-many-elements"],
+)
+def test_an_array_that_would_make_a_huge_chain_is_one_blob(array: list[Any]) -> None:
+    raw = orjson.dumps({"model": "m", "input": array})
+    split = split_document(raw)
+    assert split is not None
+    assert [part[2] for part in split.parts] == ["value"]
+    assert len(split.blobs) == 1
+    store = Store()
+    store.keep(split.blobs)
+    assert join_document(split.skeleton, split.parts, store.fetch) == raw
