@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
@@ -43,6 +43,10 @@ BACKLOG_CHECK_S = 0.005
 ACCEPT_SLICE = 32
 """Events taken from the inbox between checkpoints: a backlog of hundreds is taken in
 slices, so requests in flight are not held up for the whole of it."""
+HOUSEKEEPING_S = 60.0
+"""How often retention runs a batch (sooner while a backlog is being pruned)."""
+HOUSEKEEPING_BUSY_S = 0.25
+HOUSEKEEPING_FIRST_S = 5.0
 _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
 _CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
 
@@ -142,6 +146,7 @@ class AuditLogger:
         self._meter = meter
         self._settle = settle
         self._unsent: deque[Settle] = deque()
+        self._stopped = trio.Event()
 
     async def run(
         self,
@@ -159,8 +164,29 @@ class AuditLogger:
                 await self._final_flush(inbox)
                 raise
             finally:
+                self._stopped.set()
                 if self._settle is not None:
                     self._settle.close()
+
+    # -- housekeeping (retention) ---------------------------------------------------
+
+    async def housekeep(self, step: Callable[[], bool], *, every_s: float | None = None) -> None:
+        """Run ``step`` (``storage.retention.Pruner``: one bounded batch) in the writer
+        thread, between batches of the trail, every ``every_s`` — every
+        ``HOUSEKEEPING_BUSY_S`` while it says more is waiting — until the logger stops.
+        A step that fails is logged and tried again later; the trail goes on."""
+        every_s = HOUSEKEEPING_S if every_s is None else every_s
+        delay = min(every_s, HOUSEKEEPING_FIRST_S)
+        while not self._stopped.is_set():
+            with trio.move_on_after(delay):
+                await self._stopped.wait()
+                return
+            try:
+                more = await trio.to_thread.run_sync(step, limiter=self._limiter)
+            except Exception:
+                _log.exception("audit.housekeeping_failed")
+                more = False
+            delay = HOUSEKEEPING_BUSY_S if more else every_s
 
     def use_prices(self, prices: PriceTable) -> None:
         """Price with ``prices`` from now on (a config reload)."""

@@ -38,6 +38,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 import trio
@@ -60,7 +61,11 @@ from messages.budget import AccountantInbox
 from messages.commands import ProviderJob, ReloadConfig, RouterInbox
 from messages.events import TrailEvent
 from storage.database import ensure_migrated, make_engine
+from storage.retention import Pruner, RetentionPolicy
 from storage.sql import SqlRecorder
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 log = structlog.get_logger("switchyard.system")
 
@@ -124,7 +129,7 @@ async def run_gateway(
     audit = AuditLogger(SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone())
     try:
         async with trio.open_nursery() as root:
-            await root.start(audit.run, audit_receive)
+            await _start_audit(root, audit, audit_receive, _pruner(engine, config))
             async with audit_send, router_send, worker_send, budget_send:
                 handle = GatewayHandle(
                     host=host or config.server.host,
@@ -152,6 +157,24 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
+
+
+async def _start_audit(
+    root: trio.Nursery,
+    audit: AuditLogger,
+    inbox: trio.MemoryReceiveChannel[TrailEvent],
+    pruner: Pruner,
+) -> None:
+    """The audit logger, and retention in its writer thread (it stops with the logger)."""
+    await root.start(audit.run, inbox)
+    root.start_soon(audit.housekeep, pruner)
+
+
+def _pruner(engine: Engine, config: GatewayConfig) -> Pruner:
+    """Retention as configured (``retention:``), run by the audit logger."""
+    retention = config.retention
+    policy = RetentionPolicy(bodies_s=retention.bodies_s, events_s=retention.events_s)
+    return Pruner(engine, policy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from config._budgets import read_budgets
 from config._nodes import ConfigError, Fields, NodeReader, line_of
 from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
 from config._pricing import read_pricing
+from config._retention import RETENTION_KEYS, read_retention
 from config.model import (
     ADMIN_KEY_MIN_LENGTH,
     AccountConfig,
@@ -35,7 +36,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 _TOP_KEYS = frozenset(
-    {"server", "database", "defaults", "accounts", "virtual_keys", "budgets", "pricing"}
+    {
+        "server",
+        "database",
+        "defaults",
+        "accounts",
+        "virtual_keys",
+        "budgets",
+        "pricing",
+        "retention",
+    }
 )
 _SERVER_KEYS = frozenset(field.name for field in fields(ServerConfig))
 _ACCOUNT_KEYS = frozenset({"id", "providers"})
@@ -90,6 +100,7 @@ def parse_config(
         pricing=read_pricing(reader, top.get("pricing")),
         server=_read_server(top.mapping("server", _SERVER_KEYS)),
         database_url=_read_database_url(top.mapping("database", frozenset({"url"}))),
+        retention=read_retention(top.mapping("retention", RETENTION_KEYS)),
         source=source,
     )
 

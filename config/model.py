@@ -125,6 +125,14 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionConfig:
+    """How long the trail keeps bodies and events, in seconds (``None``: forever)."""
+
+    bodies_s: float | None = 30 * 86400.0
+    events_s: float | None = 365 * 86400.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GatewayConfig:
     accounts: tuple[AccountConfig, ...]
     virtual_keys: tuple[VirtualKeyConfig, ...]
@@ -132,6 +140,7 @@ class GatewayConfig:
     pricing: tuple[PriceOverride, ...] = ()
     server: ServerConfig = ServerConfig()
     database_url: str = "sqlite:///switchyard.db"
+    retention: RetentionConfig = RetentionConfig()
     source: str = "<memory>"
 
     def account(self, account_id: str) -> AccountConfig | None:
@@ -152,6 +161,7 @@ __all__ = [
     "PriceOverride",
     "ProviderConfig",
     "ProviderKey",
+    "RetentionConfig",
     "RetryPolicy",
     "ServerConfig",
     "Timeouts",

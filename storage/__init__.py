@@ -4,6 +4,8 @@ Imports ``messages`` and SQLAlchemy, never ``actors``. The audit logger is the o
 writer; everything here blocks and is called from a worker thread.
 """
 
+from storage.blob_store import rebuild_body, rebuild_payload
+from storage.blobs import BrokenTrail
 from storage.codec import decode_event, encode_payload
 from storage.database import (
     DatabaseSchemaError,
@@ -17,6 +19,7 @@ from storage.recorder import Recorder, SequencedEvent, StoredEvent, TrailIntegri
 from storage.sql import SqlRecorder
 
 __all__ = [
+    "BrokenTrail",
     "DatabaseSchemaError",
     "InMemoryRecorder",
     "Recorder",
@@ -30,4 +33,6 @@ __all__ = [
     "ensure_migrated",
     "make_engine",
     "migrate",
+    "rebuild_body",
+    "rebuild_payload",
 ]

@@ -5,14 +5,21 @@ column of its own). Request and response bodies are JSON documents already, so t
 are embedded as JSON (``"body": {...}``), not as escaped strings, and users can query
 them with ``json_extract(payload, '$.body.model')`` or ``payload->'body'->>'model'``.
 A body that is not valid JSON is kept as text under ``body_text`` /
-``response_text`` instead, so a malformed request can never corrupt the trail.
+``response_text`` instead (``body_base64`` if it is not even UTF-8), so a malformed
+request can never corrupt the trail.
 
-Decoding gives back an equal event, except that an embedded body comes back
-re-serialised by orjson (the same JSON value, compact whitespace).
+The document is always the payload's last field, and ``<name>_size`` gives its length
+in bytes: decoding slices it out of the payload, so a body comes back byte for byte
+as it arrived (whitespace, escapes and all). The SQL recorder stores the large parts of
+big bodies once (``storage.blobs``): such a payload also has ``<name>_parts`` and its
+document is a skeleton; ``storage.blob_store.rebuild_payload`` puts the parts back,
+and ``decode_event`` takes rebuilt payloads only. A body removed by retention reads
+back as empty (``<name>_pruned``).
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, assert_never
@@ -31,8 +38,12 @@ from messages.events import (
     TrailEvent,
 )
 from messages.usage import Usage
+from storage.blobs import BrokenTrail, Part
 
 Fields = dict[str, Any]
+Splitter = Callable[[bytes], tuple[bytes, list[Part]] | None]
+"""A body → its skeleton and parts (with the blobs kept by the splitter), or ``None``."""
+DOCUMENTS = ("body", "response")
 
 
 def recorded_at(event: TrailEvent) -> datetime:
@@ -40,15 +51,16 @@ def recorded_at(event: TrailEvent) -> datetime:
     return datetime.fromtimestamp(event.at, UTC)
 
 
-def encode_payload(event: TrailEvent) -> bytes:
-    """The event's fields as one JSON object (bytes)."""
-    return orjson.dumps(_fields(event))
+def encode_payload(event: TrailEvent, split: Splitter | None = None) -> bytes:
+    """The event's fields as one JSON object (bytes); ``split`` may store the large parts
+    of its body elsewhere (see the module docstring)."""
+    return orjson.dumps(_fields(event, split))
 
 
-def _fields(event: TrailEvent) -> Fields:
+def _fields(event: TrailEvent, split: Splitter | None) -> Fields:
     match event:
         case RequestReceived():
-            return _received_fields(event)
+            return _received_fields(event, split)
         case RouteDecided():
             return {"at": event.at, "candidates": list(event.candidates), "reason": event.reason}
         case AttemptStarted():
@@ -63,14 +75,14 @@ def _fields(event: TrailEvent) -> Fields:
         case AttemptFinished():
             return _attempt_finished_fields(event)
         case ResponseCompleted():
-            return _completed_fields(event)
+            return _completed_fields(event, split)
         case ResponseFailed():
             return _failed_fields(event)
         case _:
             assert_never(event)
 
 
-def _received_fields(event: RequestReceived) -> Fields:
+def _received_fields(event: RequestReceived, split: Splitter | None) -> Fields:
     return {
         "at": event.at,
         "client_format": event.client_format,
@@ -84,7 +96,7 @@ def _received_fields(event: RequestReceived) -> Fields:
         "user_agent": event.user_agent,
         "team": event.team,
         "customer": event.customer,
-        **_document("body", event.body),
+        **_document("body", event.body, split),
     }
 
 
@@ -115,7 +127,7 @@ def _attempt_finished_fields(event: AttemptFinished) -> Fields:
     }
 
 
-def _completed_fields(event: ResponseCompleted) -> Fields:
+def _completed_fields(event: ResponseCompleted, split: Splitter | None) -> Fields:
     return {
         "at": event.at,
         "status": event.status,
@@ -126,7 +138,7 @@ def _completed_fields(event: ResponseCompleted) -> Fields:
         "usage": _usage_fields(event.usage),
         "cost_usd": event.cost_usd,
         "price_source": event.price_source,
-        **_document("response", event.response),
+        **_document("response", event.response, split),
     }
 
 
@@ -146,15 +158,31 @@ def _failed_fields(event: ResponseFailed) -> Fields:
     }
 
 
-def _document(name: str, raw: bytes) -> Fields:
-    """Embed ``raw`` as JSON under ``name``, or as text under ``<name>_text``."""
+def _document(name: str, raw: bytes, split: Splitter | None) -> Fields:
+    """``raw`` as the last fields: embedded JSON (whole, or a skeleton and its parts), or
+    text, or base64; see the module docstring."""
     if not raw:
         return {name: None}
+    parts: list[Part] | None = None
+    if split is not None and (done := split(raw)) is not None:
+        raw, parts = done
+    else:
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _not_json(name, raw)
+    fields: Fields = {f"{name}_size": len(raw)}
+    if parts:
+        fields[f"{name}_parts"] = parts
+    fields[name] = orjson.Fragment(raw)
+    return fields
+
+
+def _not_json(name: str, raw: bytes) -> Fields:
     try:
-        orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {name: None, f"{name}_text": raw.decode("utf-8", "backslashreplace")}
-    return {name: orjson.Fragment(raw)}
+        return {name: None, f"{name}_text": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {name: None, f"{name}_base64": base64.b64encode(raw).decode("ascii")}
 
 
 def _usage_fields(usage: Usage | None) -> Fields | None:
@@ -187,9 +215,54 @@ def _error_fields(error: ErrorInfo | None) -> Fields | None:
 
 
 def decode_event(request_id: str, kind: str, payload: bytes) -> TrailEvent:
-    """Rebuild the event stored as ``payload`` (raises ``KeyError`` on an unknown kind)."""
+    """Rebuild the event stored as ``payload`` (raises ``KeyError`` on an unknown kind,
+    ``BrokenTrail`` on a payload whose parts were not put back)."""
     fields: Fields = orjson.loads(payload)
+    for name in DOCUMENTS:
+        if name in fields:
+            fields[name] = read_document(name, fields, payload)
     return _DECODERS[kind](request_id, fields)
+
+
+def stored_document(name: str, fields: Fields, payload: bytes) -> bytes:
+    """The document's bytes as they are in ``payload`` (a skeleton if it has parts)."""
+    size = fields[f"{name}_size"]
+    start = len(payload) - 1 - size
+    label = b'"' + name.encode() + b'":'
+    if start < len(label) or payload[start - len(label) : start] != label:
+        raise BrokenTrail(f"the payload's {name} is not where its size says")
+    return payload[start:-1]
+
+
+def prune_documents(payload: bytes) -> bytes | None:
+    """``payload`` without its body (or response): ``<name>: null`` and
+    ``<name>_pruned: true``; ``None`` when it has none to remove."""
+    fields: Fields = orjson.loads(payload)
+    pruned = False
+    for name in DOCUMENTS:
+        if name not in fields or fields.get(f"{name}_pruned"):
+            continue
+        for suffix in ("_size", "_parts", "_text", "_base64"):
+            fields.pop(f"{name}{suffix}", None)
+        del fields[name]
+        fields[f"{name}_pruned"] = True
+        pruned = True
+        fields[name] = None  # still the last field
+    return orjson.dumps(fields) if pruned else None
+
+
+def read_document(name: str, fields: Fields, payload: bytes) -> bytes:
+    """The body (or response) of a payload, byte for byte as it arrived."""
+    if f"{name}_parts" in fields:
+        raise BrokenTrail(f"the {name} is stored in parts: rebuild the payload first")
+    if f"{name}_size" in fields:  # first: a body may be the JSON ``null`` itself
+        return stored_document(name, fields, payload)
+    if (encoded := fields.get(f"{name}_base64")) is not None:
+        return base64.b64decode(encoded)
+    if fields[name] is None:
+        text: str | None = fields.get(f"{name}_text")
+        return b"" if text is None else text.encode("utf-8")
+    return orjson.dumps(fields[name])  # written before sizes were: the same JSON value
 
 
 def _decode_received(request_id: str, f: Fields) -> RequestReceived:
@@ -205,7 +278,7 @@ def _decode_received(request_id: str, f: Fields) -> RequestReceived:
         session_id=f["session_id"],
         thread_id=f["thread_id"],
         user_agent=f["user_agent"],
-        body=_read_document("body", f),
+        body=f["body"],
         team=f.get("team"),  # absent from trails written before budgets
         customer=f.get("customer"),
     )
@@ -266,7 +339,7 @@ def _decode_completed(request_id: str, f: Fields) -> ResponseCompleted:
         model=f["model"],
         attempts=f["attempts"],
         usage=_read_usage(f["usage"]),
-        response=_read_document("response", f),
+        response=f["response"],
         cost_usd=f["cost_usd"],
         price_source=f.get("price_source"),
     )
@@ -291,14 +364,6 @@ def _decode_failed(request_id: str, f: Fields) -> ResponseFailed:
     )
 
 
-def _read_document(name: str, f: Fields) -> bytes:
-    value = f[name]
-    if value is not None:
-        return orjson.dumps(value)
-    text: str | None = f.get(f"{name}_text")
-    return b"" if text is None else text.encode("utf-8")
-
-
 def _read_usage(value: Fields | None) -> Usage | None:
     return None if value is None else Usage(**value)
 
@@ -319,4 +384,13 @@ _DECODERS: Mapping[str, Callable[[str, Fields], TrailEvent]] = {
     ResponseFailed.kind: _decode_failed,
 }
 
-__all__ = ["decode_event", "encode_payload", "recorded_at"]
+__all__ = [
+    "DOCUMENTS",
+    "Splitter",
+    "decode_event",
+    "encode_payload",
+    "prune_documents",
+    "read_document",
+    "recorded_at",
+    "stored_document",
+]

@@ -2,7 +2,10 @@
 
 SQLite (the default) runs in WAL mode with ``synchronous=NORMAL``: readers never
 block the writer and a commit costs no fsync (a power cut may lose the last
-transactions, never corrupt the file). SQLAlchemy, not the ``sqlite3`` driver,
+transactions, never corrupt the file). A new file is made with
+``auto_vacuum=INCREMENTAL``, so retention can hand pruned pages back to the file system
+(``PRAGMA incremental_vacuum``); SQLite fixes that mode at a file's first table, so an
+older file keeps its mode until a ``VACUUM``. SQLAlchemy, not the ``sqlite3`` driver,
 emits ``BEGIN``, so DDL is transactional and a failed migration leaves nothing behind.
 PostgreSQL URLs (``postgresql://…``) use psycopg 3.
 """
@@ -52,6 +55,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (see below)
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # no-op once the file has tables
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

@@ -30,7 +30,8 @@ class StoredEvent:
 
     ``id`` is global and increasing in append order (the cursor for ``read_since``);
     ``recorded_at`` is the event's own ``at`` as an aware UTC datetime; ``payload``
-    is the JSON document the codec wrote (``storage.codec.decode_event`` reads it).
+    is the JSON document the codec wrote, whole: a body stored in parts is put back
+    (``storage.blob_store.rebuild_payload``), so ``storage.codec.decode_event`` reads it.
     """
 
     id: int

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from storage._projection import Params, Stamp, project
-from storage.codec import encode_payload
+from storage.blob_store import BlobWriter, rebuild_payload
+from storage.codec import Splitter, encode_payload
 from storage.recorder import SequencedEvent, StoredEvent, TrailIntegrityError
 from storage.tables import attempts, events, requests
 
@@ -160,17 +161,21 @@ class SqlRecorder:
         self._engine = engine
         self._write = _WriteStatements(engine.dialect)
         self._stamp = _timestamp_for(engine.dialect)
+        self._blobs = BlobWriter()
 
     def append(self, batch: Sequence[SequencedEvent]) -> None:
-        """Write the batch and its projections in one transaction."""
+        """Write the batch and its projections in one transaction; the large parts of
+        its bodies go to ``blobs`` (``storage.blob_store``), each distinct one once."""
         if not batch:
             return
-        stamp, write = self._stamp, self._write
-        rows = [_event_row(item, stamp) for item in batch]
+        stamp, write, blobs = self._stamp, self._write, self._blobs
+        blobs.begin()
+        rows = [_event_row(item, stamp, blobs.split) for item in batch]
         projection = project(batch, stamp)
         try:
             with self._engine.begin() as connection:
                 # The first statement writes, so SQLite takes its write lock at once.
+                blobs.write(connection)
                 write.insert_events.run(connection, rows)
                 write.insert_requests.run(connection, projection.requests_started)
                 write.insert_attempts.run(connection, projection.attempts_started)
@@ -181,6 +186,7 @@ class SqlRecorder:
             raise TrailIntegrityError(
                 f"batch of {len(batch)} events conflicts with the stored trail"
             ) from exc
+        blobs.committed()
 
     def read(self, request_id: str) -> list[StoredEvent]:
         query = (
@@ -200,6 +206,7 @@ class SqlRecorder:
         return self._fetch(query)
 
     def _fetch(self, query: sa.Select[Any]) -> list[StoredEvent]:
+        """The events, each payload whole (``rebuild_payload``)."""
         with self._engine.connect() as connection:
             return [
                 StoredEvent(
@@ -208,20 +215,20 @@ class SqlRecorder:
                     seq=row.seq,
                     kind=row.kind,
                     recorded_at=row.recorded_at,
-                    payload=row.payload.encode("utf-8"),
+                    payload=rebuild_payload(connection, row.payload.encode("utf-8")),
                 )
                 for row in connection.execute(query)
             ]
 
 
-def _event_row(item: SequencedEvent, stamp: Stamp) -> Params:
+def _event_row(item: SequencedEvent, stamp: Stamp, split: Splitter) -> Params:
     event = item.event
     return {
         "request_id": event.request_id,
         "seq": item.seq,
         "kind": event.kind,
         "recorded_at": stamp(event.at),
-        "payload": encode_payload(event).decode("utf-8"),
+        "payload": encode_payload(event, split).decode("utf-8"),
     }
 
 

@@ -11,6 +11,9 @@ The trail's three tables:
 ``attempts``
     one row per upstream attempt (retries and failovers each get one).
 
+``blobs`` holds the large parts of bodies, each once (``storage/blobs.py``), and
+``trail_retention`` how far retention has pruned (``storage/retention.py``).
+
 And four for budgets, keys and prices (``storage/budget_tables.py`` explains them):
 ``model_prices``, ``virtual_keys``, ``budgets`` and ``budget_counters``; plus the views
 ``cost_by_model``, ``cost_by_key``, ``cost_by_day`` and ``budget_status``, which the
@@ -176,6 +179,28 @@ attempts = sa.Table(
     sa.Index(None, "started_at"),
 )
 
+# Content-addressed parts of bodies (``storage.blobs``): ``key`` is the SHA-256 of the
+# content, ``parent`` the previous node of a chain, ``used_at`` (unix seconds) when a
+# stored body last named it, so retention can collect what no body names any more.
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("key", sa.LargeBinary(), primary_key=True),
+    sa.Column("parent", sa.LargeBinary(), nullable=True),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
+    sa.Column("used_at", sa.BigInteger(), nullable=False),
+    sa.Index(None, "used_at"),
+)
+
+# Retention's progress (``storage.retention``): ``bodies_pruned_to`` is the last
+# ``events.id`` whose body retention has handled.
+trail_retention = sa.Table(
+    "trail_retention",
+    metadata,
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
 # the budget tables register themselves on ``metadata`` (imported last: they use it)
 from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys  # noqa: E402
 
@@ -185,11 +210,13 @@ __all__ = [
     "JsonDocument",
     "UtcDateTime",
     "attempts",
+    "blobs",
     "budget_counters",
     "budgets",
     "events",
     "metadata",
     "model_prices",
     "requests",
+    "trail_retention",
     "virtual_keys",
 ]

@@ -115,6 +115,22 @@ class Trail:
         rows = self.rows("SELECT kind FROM events WHERE request_id = ? ORDER BY seq", request_id)
         return [row["kind"] for row in rows]
 
+    def body(self, request_id: str, kind: str = "request.received") -> bytes | None:
+        """The request's body (or, for ``response.completed``, its response) byte for byte,
+        rebuilt by the storage layer from its stored parts."""
+        from storage.blob_store import rebuild_body
+        from storage.database import make_engine
+
+        (row,) = self.rows(
+            "SELECT payload FROM events WHERE request_id = ? AND kind = ?", request_id, kind
+        )
+        engine = make_engine(f"sqlite:///{self.path}")
+        try:
+            with engine.connect() as connection:
+                return rebuild_body(connection, row["payload"].encode())
+        finally:
+            engine.dispose()
+
 
 def auth(key: str = VIRTUAL_KEY) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}

@@ -39,15 +39,10 @@ async def test_codex_runs_a_shell_command_and_the_trail_holds_both_turns(
     sessions = {row["session_id"] for row in rows}
     assert len(sessions) == 1 and None not in sessions
     assert all(row["input_tokens"] > 0 and row["output_tokens"] > 0 for row in rows)
-    first, second = (
-        rig.trail.rows(
-            "SELECT payload FROM events WHERE request_id = ? AND kind = 'request.received'",
-            row["request_id"],
-        )[0]["payload"]
-        for row in rows
-    )
-    assert "function_call_output" not in first
-    assert "function_call_output" in second  # turn 2 carries the command's output back
+    first, second = (rig.trail.body(row["request_id"]) for row in rows)
+    assert first is not None and second is not None
+    assert b"function_call_output" not in first
+    assert b"function_call_output" in second  # turn 2 carries the command's output back
     upstream_tools = {
         tool.get("name")
         for tool in rig.fake.requests[0].body["tools"]  # type: ignore[union-attr]

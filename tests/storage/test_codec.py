@@ -29,11 +29,24 @@ def test_a_body_is_embedded_as_json_not_as_a_string() -> None:
     assert orjson.loads(payload)["body"] == {"model": "m", "input": [1, 2]}
 
 
-def test_a_decoded_body_is_the_same_json_value_rewritten_compactly() -> None:
-    event = received("req-a", body=b'{"model": "m",\n "input": [1, 2]}')
-    decoded = decode_event("req-a", event.kind, encode_payload(event))
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": "m",\n "input": [1, 2]}',
+        b' {"a":"\\u00e9\\/","a":1.50,"b":1e2}\n',
+        b'["body",{"body":"x"}]',
+        b"null",
+        b' "text" ',
+    ],
+    ids=["whitespace", "escapes-duplicates-numbers", "array", "null", "string"],
+)
+def test_a_decoded_body_is_the_bytes_that_arrived(body: bytes) -> None:
+    event = received("req-a", body=body)
+    payload = encode_payload(event)
+    decoded = decode_event("req-a", event.kind, payload)
     assert isinstance(decoded, RequestReceived)
-    assert decoded.body == b'{"model":"m","input":[1,2]}'
+    assert decoded.body == body
+    assert orjson.loads(payload)["body_size"] == len(body)
 
 
 @pytest.mark.parametrize(
@@ -41,14 +54,23 @@ def test_a_decoded_body_is_the_same_json_value_rewritten_compactly() -> None:
     [
         (b'{"model": "m", ', '{"model": "m", '),
         (b"data: {}\n\n", "data: {}\n\n"),
-        (b"\xff\xfe{", "\\xff\\xfe{"),
     ],
-    ids=["truncated", "sse-text", "not-utf8"],
+    ids=["truncated", "sse-text"],
 )
 def test_a_body_that_is_not_json_is_kept_as_text(body: bytes, text: str) -> None:
-    fields = orjson.loads(encode_payload(received("req-a", body=body)))
+    event = received("req-a", body=body)
+    fields = orjson.loads(encode_payload(event))
     assert fields["body"] is None
     assert fields["body_text"] == text
+    assert decode_event("req-a", event.kind, encode_payload(event)) == event
+
+
+def test_a_body_that_is_not_even_utf8_is_kept_as_base64_and_comes_back_exactly() -> None:
+    event = received("req-a", body=b"\xff\xfe{\\xff")
+    fields = orjson.loads(encode_payload(event))
+    assert fields["body"] is None
+    assert fields["body_base64"] == "//57XHhmZg=="
+    assert decode_event("req-a", event.kind, encode_payload(event)) == event
 
 
 def test_text_bodies_decode_back_to_their_bytes() -> None:

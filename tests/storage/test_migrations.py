@@ -12,7 +12,8 @@ from storage.tables import metadata
 
 TRAIL_TABLES = {"events", "requests", "attempts"}
 BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
-HEAD = "0003_money"
+BLOB_TABLES = {"blobs", "trail_retention"}
+HEAD = "0004_trail_blobs"
 
 
 def _differences(url: str) -> list[object]:
@@ -33,7 +34,7 @@ def _inspect(url: str) -> tuple[set[str], dict[str, set[str | None]], str | None
             names = {
                 table: {ix["name"] for ix in inspector.get_indexes(table)}
                 | {uq["name"] for uq in inspector.get_unique_constraints(table)}
-                for table in tables & (TRAIL_TABLES | BUDGET_TABLES)
+                for table in tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES)
             }
             revision = MigrationContext.configure(connection).get_current_revision()
             return tables, names, revision
@@ -47,7 +48,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
     tables, names, revision = _inspect(empty_database_url)
-    assert tables == TRAIL_TABLES | BUDGET_TABLES | {"alembic_version"}
+    assert tables == TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | {"alembic_version"}
     assert revision == HEAD
     assert names == {
         "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
@@ -62,6 +63,8 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
         "virtual_keys": {"uq_virtual_keys_secret_sha256"},
         "budgets": set(),
         "budget_counters": set(),
+        "blobs": {"ix_blobs_used_at"},
+        "trail_retention": set(),
     }
 
 
@@ -83,7 +86,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_database_url: str) -> None:
     migrate(empty_database_url)
     downgrade(empty_database_url, "base")
     tables, _, revision = _inspect(empty_database_url)
-    assert tables & (TRAIL_TABLES | BUDGET_TABLES) == set()
+    assert tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES) == set()
     assert revision is None
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
