@@ -10,7 +10,9 @@ so a restart never resets spend; a budget that appears later is loaded the same 
 the background (see ``budgets.ledger`` for how settlements meanwhile are not lost or
 counted twice). About once a second stale holds lapse, the provider gate and the scopes
 are republished on the ``BudgetBoard``, and the counters are written to
-``budget_counters`` (what ``budget_status`` shows beside the trail's own sums).
+``budget_counters`` (what ``budget_status`` shows beside the trail's own sums) — handed
+to the gateway's one SQL writer (``writes``, the audit logger's) without waiting, the
+latest replacing one not yet written, so an unavailable database never holds it up.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class BudgetStore(Protocol):
     def write_counters(self, views: Sequence[BudgetView], *, at: float) -> None: ...
 
 
+SqlWrites = Callable[[str, Callable[[], object]], None]
+"""``TrailWriter.submit``: run a blocking write on the one SQL writer, latest per key."""
+
+
 class BudgetBoard:
     """What the accountant publishes for other actors to read without asking: immutable
     snapshots, replaced (never mutated) by the accountant only."""
@@ -101,6 +107,7 @@ class Accountant:
         rules: dict[str, tuple[BudgetRule, ...]] | None = None,
         clock: Callable[[], float] = time.time,
         tick_s: float = TICK_S,
+        writes: SqlWrites | None = None,
     ) -> None:
         self._prices = prices
         self._board = board
@@ -108,6 +115,7 @@ class Accountant:
         self._rules = dict(rules or {})
         self._clock = clock
         self._tick_s = tick_s
+        self._writes = writes
         self._ledger = Ledger()
         self._limiter = trio.CapacityLimiter(1)
         self._nursery: trio.Nursery | None = None
@@ -236,6 +244,9 @@ class Accountant:
         self._dirty = False
         views = self._ledger.views(now)
         store = self._store
+        if self._writes is not None:
+            self._writes("budget_counters", lambda: store.write_counters(views, at=now))
+            return
         await trio.to_thread.run_sync(
             lambda: store.write_counters(views, at=now), limiter=self._limiter
         )
@@ -250,4 +261,4 @@ class Accountant:
             self._board.gate = OPEN_GATE
 
 
-__all__ = ["Accountant", "AccountantStatistics", "BudgetBoard", "BudgetStore"]
+__all__ = ["Accountant", "AccountantStatistics", "BudgetBoard", "BudgetStore", "SqlWrites"]

@@ -6,6 +6,7 @@ Every channel is opened here, every actor is started here, in dependency order::
                 ▲                                                   │
                 └────────────── per-request reply channel ◄─────────┘
     ingress, router, provider worker ──TrailEvent──► audit logger ──► SQL (one thread)
+    accountant's counters, price syncs ──submit──► the same writer (``TrailWriter``)
     ingress ──Reserve──► budget accountant ◄──Settle── audit logger (prices the trail)
     store watcher ──UseBudgets──► budget accountant;  accountant ──BudgetBoard──► router
 
@@ -55,6 +56,7 @@ from actors.reservation import Reservations
 from actors.router import Router
 from actors.store_watcher import POLL_S as STORE_POLL_S
 from actors.supervisor import supervised
+from actors.trail_writer import TrailWriter
 from config.model import GatewayConfig
 from messages.budget import AccountantInbox
 from messages.commands import ProviderJob, ReloadConfig, RouterInbox
@@ -116,12 +118,17 @@ async def run_gateway(
     await trio.to_thread.run_sync(ensure_migrated, url)
     engine = make_engine(url)
     pool = UpstreamPool(ssl_context=ssl_context)
-    budgets = await BudgetWiring.prepare(engine, config, store_poll_s=store_poll_s)
+    writer = TrailWriter(SqlRecorder(engine))  # the one SQL writer, for every write
+    budgets = await BudgetWiring.prepare(
+        engine, config, writes=writer.submit, store_poll_s=store_poll_s
+    )
     audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
     budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
-    audit = AuditLogger(SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone())
+    audit = AuditLogger(
+        SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone(), writer=writer
+    )
     try:
         async with trio.open_nursery() as root:
             await root.start(audit.run, audit_receive)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
@@ -50,10 +50,9 @@ class Flaky(InMemoryRecorder):
 
 
 @pytest.fixture(autouse=True)
-def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trail_writer, "BACKOFF_BASE_S", 0.005)
     monkeypatch.setattr(trail_writer, "BACKOFF_MAX_S", 0.02)
-    yield
 
 
 def _events(count: int) -> list[TrailEvent]:
