@@ -102,14 +102,14 @@ class AuditLogger:
         meter: Meter | None = None,
         settle: trio.MemorySendChannel[AccountantInbox] | None = None,
         writer: TrailWriter | None = None,
-        spool_max: int = SPOOL_MAX,
+        spool_max: int | None = None,
     ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be at least 1, not {batch_max}")
         if flush_interval_s < 0:
             raise ValueError(f"flush_interval_s must not be negative, not {flush_interval_s}")
         self._writer = writer or TrailWriter(recorder)
-        self._spool_max = max(spool_max, batch_max)
+        self._spool_max = max(SPOOL_MAX if spool_max is None else spool_max, batch_max)
         self._ended = False  # the inbox has ended
         self._give_up_at: float | None = None
         self._spool_full_said = False

@@ -1,0 +1,187 @@
+"""The database fails under load and comes back: the gateway keeps serving (or sheds with
+503 + Retry-After once its spool is full), and once the fault clears every answered
+request has its full trail. Real gateway, real SQLite file, fake provider over sockets.
+
+- SQLite locked: another connection holds ``BEGIN EXCLUSIVE`` past the 5 s busy timeout.
+- Disk full: the database lives on a small tmpfs that a ballast file fills up (a real
+  ``SQLITE_FULL``); then the ballast is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from actors import audit, system
+from actors.system import GatewayHandle
+from fakes import FakeProviderServer
+from tests.gateway_rig import Trail, config_yaml, make_config, openai_provider, running_gateway
+from tests.scenarios.db_fault_rig import (
+    Load,
+    assert_full_trails,
+    assert_sheds_say_when,
+    matrix,
+    wait_caught_up,
+)
+
+LOCK_HELD_S = 7.0  # past SQLITE_BUSY_TIMEOUT_MS (5 s)
+
+
+def _tight_spool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spool and an inbox small enough for the load to fill them during the fault."""
+    monkeypatch.setattr(system, "AUDIT_INBOX", 1000)  # sheds at 800
+    monkeypatch.setattr(audit, "SPOOL_MAX", 200)
+
+
+def _trail_checks(db: Path) -> tuple[Any, Any]:
+    trail = Trail(db)
+
+    def kinds(request_id: str) -> list[tuple[int, str]]:
+        rows = trail.rows(
+            "SELECT seq, kind FROM events WHERE request_id = ? ORDER BY seq", request_id
+        )
+        return [(row["seq"], row["kind"]) for row in rows]
+
+    def request_row(request_id: str) -> dict[str, Any] | None:
+        rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
+        return dict(rows[0]) if rows else None
+
+    return kinds, request_row
+
+
+async def _until_outage(gateway: GatewayHandle, limit_s: float = 20.0) -> None:
+    assert gateway.audit is not None
+    with trio.fail_after(limit_s):
+        while gateway.audit.statistics().database_ok:
+            await trio.sleep(0.02)
+
+
+def _hold_exclusive_lock(db: Path, held: threading.Event, seconds: float) -> None:
+    connection = sqlite3.connect(db, isolation_level=None, timeout=30)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        held.set()
+        time.sleep(seconds)
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("spool", ["roomy", "tight"])
+async def test_sqlite_locked_past_the_busy_timeout(
+    fake: FakeProviderServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: str
+) -> None:
+    if spool == "tight":
+        _tight_spool(monkeypatch)
+    db = tmp_path / "trail.db"
+    config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=db))
+    async with running_gateway(config) as gateway:
+        assert gateway.audit is not None
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
+            load = Load(client)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(load.run)
+                await trio.sleep(0.5)
+                held = threading.Event()
+                load.phase = "during"
+                async with trio.open_nursery() as lock:
+                    lock.start_soon(
+                        trio.to_thread.run_sync, _hold_exclusive_lock, db, held, LOCK_HELD_S
+                    )
+                    await _until_outage(gateway)  # the writer did hit the lock
+                load.phase = "after"
+                await wait_caught_up(gateway.audit.statistics, backlog=500)
+                await trio.sleep(1.0)
+                load.stop()
+            await wait_caught_up(gateway.audit.statistics)
+            assert gateway.audit.statistics().failed_writes >= 1
+    print("\n".join(["sqlite locked, spool " + spool, *matrix(load.answers)]))
+    _outcome(load, spool, db)
+
+
+def _outcome(load: Load, spool: str, db: Path) -> None:
+    assert_full_trails(load.answers, *_trail_checks(db))
+    assert_sheds_say_when(load.answers)
+    during = load.answered("during")
+    assert any(a.complete for a in during), "nothing was served during the fault"
+    if spool == "tight":
+        assert any(a.status == 503 for a in during), "the spool never filled"
+    else:
+        assert not any(a.status == 503 for a in load.answers)
+    assert any(a.complete for a in load.answered("after"))
+    assert load.transport_errors == 0
+
+
+@contextlib.contextmanager
+def _small_filesystem(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _fill(ballast: Path) -> int:
+    """Write ``ballast`` until the filesystem is full, down to its last 512 bytes."""
+    size, written = 65536, 0
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        while True:
+            try:
+                written += os.write(fd, b"\0" * size)
+            except OSError:
+                if size <= 512:
+                    return written
+                size //= 2
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("spool", ["roomy", "tight"])
+async def test_a_full_disk(
+    fake: FakeProviderServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: str
+) -> None:
+    if spool == "tight":
+        _tight_spool(monkeypatch)
+    with _small_filesystem(tmp_path / "disk", "32m") as disk:
+        db = disk / "trail.db"
+        ballast = disk / "ballast"
+        config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=db))
+        async with running_gateway(config) as gateway:
+            assert gateway.audit is not None
+            async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
+                load = Load(client)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(load.run)
+                    await trio.sleep(0.5)
+                    load.phase = "during"
+                    await trio.to_thread.run_sync(_fill, ballast)
+                    await _until_outage(gateway)
+                    await trio.sleep(3.0)  # the fault lasts
+                    ballast.unlink()
+                    load.phase = "after"
+                    await wait_caught_up(gateway.audit.statistics, backlog=500)
+                    await trio.sleep(1.0)
+                    load.stop()
+                await wait_caught_up(gateway.audit.statistics)
+                assert gateway.audit.statistics().failed_writes >= 1
+        print("\n".join(["disk full, spool " + spool, *matrix(load.answers)]))
+        _outcome(load, spool, db)
