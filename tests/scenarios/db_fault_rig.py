@@ -150,14 +150,14 @@ def assert_sheds_say_when(answers: Sequence[Answer]) -> None:
 
 
 def matrix(answers: Sequence[Answer]) -> list[str]:
-    """``endpoint stream phase: status×count …`` lines, for the report."""
+    """``endpoint stream phase: status x count …`` lines, for the report."""
     rows: dict[tuple[str, bool, str], Counter[str]] = {}
     for a in answers:
         label = f"{a.status}{'' if a.complete or a.status != 200 else ' (cut)'}"
         rows.setdefault((a.endpoint, a.stream, a.phase), Counter())[label] += 1
     return [
         f"{endpoint} {'stream' if stream else 'non-stream'} {phase}: "
-        + ", ".join(f"{label}×{count}" for label, count in sorted(counts.items()))
+        + ", ".join(f"{label} x{count}" for label, count in sorted(counts.items()))
         for (endpoint, stream, phase), counts in sorted(rows.items())
     ]
 
