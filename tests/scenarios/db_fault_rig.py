@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import trio
 
-from tests.gateway_rig import auth
+from tests.gateway_rig import Trail, auth
 
 COMBOS = (
     ("/v1/responses", False),
@@ -122,6 +122,20 @@ def _complete(endpoint: str, stream: bool, text: str) -> bool:
 Kinds = Callable[[str], list[tuple[int, str]]]
 """``request_id`` → its events' ``(seq, kind)`` in ``seq`` order."""
 RequestRow = Callable[[str], dict[str, Any] | None]
+
+
+def sqlite_checks(trail: Trail) -> tuple[Kinds, RequestRow]:
+    """``Kinds`` and ``RequestRow`` over a SQLite trail file."""
+
+    def kinds(request_id: str) -> list[tuple[int, str]]:
+        sql = "SELECT seq, kind FROM events WHERE request_id = ? ORDER BY seq"
+        return [(row["seq"], row["kind"]) for row in trail.rows(sql, request_id)]
+
+    def request_row(request_id: str) -> dict[str, Any] | None:
+        rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
+        return dict(rows[0]) if rows else None
+
+    return kinds, request_row
 
 
 def assert_full_trails(answers: Sequence[Answer], kinds: Kinds, request_row: RequestRow) -> None:

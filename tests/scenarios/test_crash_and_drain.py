@@ -21,7 +21,7 @@ import orjson
 import pytest
 import trio
 
-from actors import system
+from actors import audit, system
 from fakes import FakeProviderServer, Fault, Turn
 from tests.gateway_rig import (
     ENVIRON,
@@ -33,7 +33,13 @@ from tests.gateway_rig import (
     openai_provider,
     running_gateway,
 )
-from tests.scenarios.db_fault_rig import Load, assert_full_trails, matrix
+from tests.scenarios.db_fault_rig import (
+    COMPLETED_KINDS,
+    Load,
+    assert_full_trails,
+    matrix,
+    sqlite_checks,
+)
 from tests.scenarios.translation_rig import provider_for
 
 # httpx leaves the request body's async generator to the GC when the connection is cut
@@ -43,18 +49,6 @@ CUT_CLIENTS = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExcepti
 BUDGET = """budgets:
   - {level: "virtual_key", id: "codex-dev", limit: 100000, period: "total"}
 """
-
-
-def _checks(trail: Trail) -> tuple[Any, Any]:
-    def kinds(request_id: str) -> list[tuple[int, str]]:
-        rows = trail.rows("SELECT seq, kind FROM events WHERE request_id = ? ORDER BY seq", request_id)
-        return [(row["seq"], row["kind"]) for row in rows]
-
-    def request_row(request_id: str) -> dict[str, Any] | None:
-        rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
-        return dict(rows[0]) if rows else None
-
-    return kinds, request_row
 
 
 async def _listening_url(log_path: Path, process: subprocess.Popen[bytes]) -> str:
@@ -104,7 +98,7 @@ async def test_sigterm_under_load_every_answer_has_its_trail_and_spend(
     print("\n".join(["SIGTERM", *matrix(load.answers)]))
     trail = Trail(db)
     answered = [a for a in load.answers if a.request_id is not None]
-    assert_full_trails(answered, *_checks(trail))
+    assert_full_trails(answered, *sqlite_checks(trail))
     assert not trail.rows("SELECT 1 FROM requests WHERE status = 'in_progress'")
     spent, counted = await _restarted_spend(trail, config_path, tmp_path / "restart.log")
     assert spent > 0
@@ -167,9 +161,59 @@ async def test_requests_cut_by_the_end_of_the_drain_still_record_their_usage(
                 gateway.stop()
     trail = Trail(db)
     for request_id in request_ids:
-        kinds = [k for _, k in _checks(trail)[0](request_id)]
+        kinds = [k for _, k in sqlite_checks(trail)[0](request_id)]
         assert kinds[-2:] == ["attempt.finished", "response.failed"], (request_id, kinds)
         [row] = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
         assert row["status"] == "failed" and row["error_kind"] == "shed", dict(row)
         assert row["input_tokens"] > 0 and row["cost_usd"] > 0, dict(row)
     assert not trail.rows("SELECT 1 FROM requests WHERE status = 'in_progress'")
+
+
+def _lost_events(trail: Trail, load: Load) -> tuple[int, int]:
+    """(answered requests whose trail is short, the events they miss)."""
+    requests = events = 0
+    for answer in load.answers:
+        if not answer.complete or answer.request_id is None:
+            continue
+        stored = len(sqlite_checks(trail)[0](answer.request_id))
+        if stored < len(COMPLETED_KINDS):
+            requests += 1
+            events += len(COMPLETED_KINDS) - stored
+    return requests, events
+
+
+@CUT_CLIENTS
+async def test_sigkill_under_load_loses_only_what_was_in_flight_and_spend_rebuilds(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    fake.fallback = Turn(fault=Fault(delay_between_events_s=0.01))
+    db, config_path = _write_config(tmp_path, fake)
+    log_path = tmp_path / "gateway.log"
+    with gateway_process(config_path, ENVIRON, log_path) as process:
+        url = await _listening_url(log_path, process)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            load = Load(client, clients=12)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(load.run)
+                await trio.sleep(1.5)
+                health = (await client.get("/healthz")).json()["audit"]
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                load.stop()
+    assert process.returncode == -signal.SIGKILL
+    trail = Trail(db)
+    # batches are atomic: no request has a hole in its trail, only a missing tail
+    assert not trail.rows(
+        "SELECT request_id FROM events GROUP BY request_id HAVING MAX(seq) != COUNT(*)"
+    )
+    short_requests, short_events = _lost_events(trail, load)
+    answered = sum(1 for a in load.answers if a.complete)
+    print(
+        f"\nSIGKILL: {answered} answered; writer backlog just before the kill "
+        f"{health['pending']} events; answered requests with a short trail "
+        f"{short_requests} ({short_events} events)"
+    )
+    assert short_events <= system.AUDIT_INBOX + audit.SPOOL_MAX
+    spent, counted = await _restarted_spend(trail, config_path, tmp_path / "restart.log")
+    assert spent > 0
+    assert counted == pytest.approx(spent, rel=1e-9)

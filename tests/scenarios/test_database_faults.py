@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +31,7 @@ from tests.scenarios.db_fault_rig import (
     assert_full_trails,
     assert_sheds_say_when,
     matrix,
+    sqlite_checks,
     wait_caught_up,
 )
 
@@ -42,22 +42,6 @@ def _tight_spool(monkeypatch: pytest.MonkeyPatch) -> None:
     """A spool and an inbox small enough for the load to fill them during the fault."""
     monkeypatch.setattr(system, "AUDIT_INBOX", 1000)  # sheds at 800
     monkeypatch.setattr(audit, "SPOOL_MAX", 200)
-
-
-def _trail_checks(db: Path) -> tuple[Any, Any]:
-    trail = Trail(db)
-
-    def kinds(request_id: str) -> list[tuple[int, str]]:
-        rows = trail.rows(
-            "SELECT seq, kind FROM events WHERE request_id = ? ORDER BY seq", request_id
-        )
-        return [(row["seq"], row["kind"]) for row in rows]
-
-    def request_row(request_id: str) -> dict[str, Any] | None:
-        rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
-        return dict(rows[0]) if rows else None
-
-    return kinds, request_row
 
 
 async def _until_outage(gateway: GatewayHandle, limit_s: float = 20.0) -> None:
@@ -111,7 +95,7 @@ async def test_sqlite_locked_past_the_busy_timeout(
 
 
 def _outcome(load: Load, spool: str, db: Path) -> None:
-    assert_full_trails(load.answers, *_trail_checks(db))
+    assert_full_trails(load.answers, *sqlite_checks(Trail(db)))
     assert_sheds_say_when(load.answers)
     during = load.answered("during")
     assert any(a.complete for a in during), "nothing was served during the fault"
