@@ -112,13 +112,11 @@ async def run_gateway(
     ``config_path`` is reloaded when it changes (polled every ``reload_poll_s``) and, with
     ``handle_signals``, on SIGHUP (by default the file the config came from, then).
     Keys and budgets the CLI stores are read every ``store_poll_s``."""
-    if config_path is None and handle_signals:
-        config_path = _loaded_from(config)
     url = database_url or config.database_url
     await trio.to_thread.run_sync(ensure_migrated, url)
     engine = make_engine(url)
     pool = UpstreamPool(ssl_context=ssl_context)
-    writer = TrailWriter(SqlRecorder(engine))  # the one SQL writer, for every write
+    writer = TrailWriter(recorder := SqlRecorder(engine))  # the one SQL writer, for all
     budgets = await BudgetWiring.prepare(
         engine, config, writes=writer.submit, store_poll_s=store_poll_s
     )
@@ -126,9 +124,7 @@ async def run_gateway(
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
     budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
-    audit = AuditLogger(
-        SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone(), writer=writer
-    )
+    audit = AuditLogger(recorder, meter=budgets.meter, settle=budget_send.clone(), writer=writer)
     try:
         async with trio.open_nursery() as root:
             await root.start(audit.run, audit_receive)
@@ -141,7 +137,7 @@ async def run_gateway(
                     accountant=budgets.accountant,
                     audit=audit,
                 )
-                watch = None if config_path is None else _Watch(config_path, reload_poll_s)
+                watch = _watch(config, config_path, handle_signals, reload_poll_s)
                 await _run_actors(
                     handle,
                     pool=pool,
@@ -153,7 +149,6 @@ async def run_gateway(
                     handle_signals=handle_signals,
                     task_status=task_status,
                 )
-            # every sender is closed now: the audit logger drains, flushes and returns
     finally:
         with trio.CancelScope(shield=True):
             await pool.aclose()
@@ -165,6 +160,15 @@ async def run_gateway(
 class _Watch:
     path: str | Path
     poll_s: float
+
+
+def _watch(
+    config: GatewayConfig, path: str | Path | None, handle_signals: bool, poll_s: float
+) -> _Watch | None:
+    """What to watch: ``path``, else with signals handled the file the config came from."""
+    if path is None and handle_signals:
+        path = _loaded_from(config)
+    return None if path is None else _Watch(path, poll_s)
 
 
 def _loaded_from(config: GatewayConfig) -> str | None:
