@@ -246,14 +246,24 @@ class AuditLogger:
 
     def _accept(self, event: TrailEvent) -> None:
         if self._meter is not None:
-            event, settle = self._meter.observe(event)
-            if settle is not None:
-                self._send_settle(settle)
+            event = self._metered(self._meter, event)
         sequenced, request = self._sequencer.assign(event)
         self._forming.append(sequenced)
         self._received += 1
         if isinstance(event, ResponseCompleted | ResponseFailed):
             _log_request(event, request.session_id)
+
+    def _metered(self, meter: Meter, event: TrailEvent) -> TrailEvent:
+        """The event priced, its settlement sent; a pricing bug leaves it unpriced
+        (logged with its request id) rather than stop the trail."""
+        try:
+            event, settle = meter.observe(event)
+        except Exception:
+            _log.exception("audit.unpriced", request_id=event.request_id, kind=event.kind)
+            return event
+        if settle is not None:
+            self._send_settle(settle)
+        return event
 
     def _send_settle(self, settle: Settle) -> None:
         if self._settle is None:

@@ -43,12 +43,14 @@ from messages.budget import (
     UseBudgets,
 )
 from messages.commands import ClientRequest
+from storage.database import is_unavailable
 
 log = structlog.get_logger("switchyard.budget")
 
 TICK_S = 1.0
 REWRITE_EVERY_TICKS = 10  # counters are rewritten at least this often, changed or not
 LOAD_LAG_S = RECENT_S / 2  # a budget added at runtime reads SQL up to this long ago
+LOAD_RETRY_S, LOAD_RETRY_MAX_S = 0.5, 10.0  # reading the spend while SQL is unavailable
 
 
 class BudgetStore(Protocol):
@@ -215,14 +217,29 @@ class Accountant:
             return
         self._ledger.begin_load(cutoff)
         try:
-            spends = await trio.to_thread.run_sync(
-                lambda: store.load_spend(rules, cutoff=cutoff), limiter=self._limiter
-            )
+            spends = await self._read_spend(store, rules, cutoff)
             self._ledger.load(spends, cutoff=cutoff, now=self._clock())
         finally:
             self._ledger.end_load(cutoff)
         self._publish()
         self._dirty = True
+
+    async def _read_spend(
+        self, store: BudgetStore, rules: Sequence[BudgetRule], cutoff: float
+    ) -> list[LoadedSpend]:
+        """The spend from SQL, retried while the database is unavailable (a restart)."""
+        delay = LOAD_RETRY_S
+        while True:
+            try:
+                return await trio.to_thread.run_sync(
+                    lambda: store.load_spend(rules, cutoff=cutoff), limiter=self._limiter
+                )
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("budget spend unreadable: retrying", error=type(exc).__name__)
+            await trio.sleep(delay)
+            delay = min(delay * 2, LOAD_RETRY_MAX_S)
 
     async def _tick_forever(self) -> None:
         while True:

@@ -16,6 +16,9 @@ from structlog.testing import capture_logs
 from actors import audit, trail_writer
 from actors.audit import AuditLogger
 from actors.trail_writer import TrailWriter
+from budgets.metering import Meter
+from budgets.pricing import Pricer, PriceTable
+from messages.budget import Settle
 from messages.events import TrailEvent
 from storage import InMemoryRecorder, SequencedEvent
 from tests.storage.samples import completed_request, failed_request
@@ -190,3 +193,24 @@ async def test_side_writes_keep_the_latest_per_key_and_are_retried() -> None:
         nursery.cancel_scope.cancel()
     assert sorted(done) == ["counters-2", "prices"]
     assert writer.statistics().failed_writes >= 1
+
+
+async def test_a_pricing_bug_leaves_one_event_unpriced_and_the_trail_goes_on() -> None:
+    class Buggy(Meter):
+        def observe(self, event: TrailEvent) -> tuple[TrailEvent, Settle | None]:
+            if event.request_id == "req-a" and event.kind == "attempt.finished":
+                raise OverflowError("usage out of range")
+            return super().observe(event)
+
+    recorder = InMemoryRecorder()
+    logger = AuditLogger(recorder, meter=Buggy(Pricer(PriceTable.shipped())))
+    events = completed_request("req-a") + failed_request("req-b")
+    send, receive = trio.open_memory_channel[TrailEvent](len(events))
+    async with send:
+        for event in events:
+            send.send_nowait(event)
+    with capture_logs() as logs, trio.fail_after(LIMIT_S):
+        await logger.run(receive)
+    assert len(recorder.read("req-a")) == 6 and len(recorder.read("req-b")) == 7
+    [unpriced] = [e for e in logs if e["event"] == "audit.unpriced"]
+    assert (unpriced["request_id"], unpriced["kind"]) == ("req-a", "attempt.finished")
