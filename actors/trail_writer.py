@@ -12,7 +12,8 @@ SQLite's single write lock is never contended by the gateway itself. Two kinds:
   first skips the events the failed attempt may have committed after all (a dropped
   connection after ``COMMIT``): the ``(request_id, seq)`` already stored. Any other
   failure is a bug in one event: the batch is halved until the event is found, which
-  is logged with its request id and dropped; the rest is stored.
+  is logged with its request id and dropped (the first ``REJECTIONS_LOGGED``, then one
+  line per 1000); the rest is stored.
 - **Side writes** (``submit(key, job)``, without waiting): the accountant's counters,
   price syncs, and any upkeep (pruning). The latest job per key replaces an unrun one;
   they run between batches, with the same retries.
@@ -33,6 +34,7 @@ from storage.database import is_unavailable
 BACKOFF_BASE_S = 0.1
 BACKOFF_MAX_S = 5.0
 PROGRESS_EVERY_S = 10.0
+REJECTIONS_LOGGED = 10  # then one line per 1000 rejected events
 
 log = structlog.get_logger("switchyard.trail_writer")
 
@@ -163,12 +165,15 @@ class TrailWriter:
         if len(batch) == 1:
             item = batch[0]
             self._rejected += 1
+            if self._rejected > REJECTIONS_LOGGED and self._rejected % 1000:
+                return  # a systematic fault (a table dropped): a line per 1000, not per event
             log.error(
                 "trail event rejected by the database: dropped",
                 request_id=item.event.request_id,
                 seq=item.seq,
                 kind=item.event.kind,
                 error=f"{type(exc).__name__}: {_first_line(exc)}",
+                rejected_so_far=self._rejected,
                 exc_info=exc,
             )
             return
