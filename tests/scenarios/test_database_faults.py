@@ -4,7 +4,8 @@ request has its full trail. Real gateway, real SQLite file, fake provider over s
 
 - SQLite locked: another connection holds ``BEGIN EXCLUSIVE`` past the 5 s busy timeout.
 - Disk full: the database lives on a small tmpfs that a ballast file fills up (a real
-  ``SQLITE_FULL``); then the ballast is deleted.
+  ``SQLITE_FULL``); then the ballast is deleted. Also, where mounting is not permitted
+  too, SQLite's ``PRAGMA max_page_count`` capped at the file's size (the same error).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import trio
 
 from actors import audit, system
@@ -107,8 +110,18 @@ def _outcome(load: Load, spool: str, db: Path) -> None:
     assert load.transport_errors == 0
 
 
+@dataclass
+class FullDisk:
+    """Where the database lives, and how to fill its disk and free it again."""
+
+    db: Path
+    fill: Callable[[], object]
+    free: Callable[[], object]
+
+
 @contextlib.contextmanager
-def _small_filesystem(path: Path, size: str) -> Iterator[Path]:
+def _tmpfs(path: Path, size: str) -> Iterator[FullDisk]:
+    """A small tmpfs, filled by a ballast file: a real full filesystem."""
     path.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
@@ -116,11 +129,34 @@ def _small_filesystem(path: Path, size: str) -> Iterator[Path]:
         check=False,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.decode().strip()}); "
+            "the max_page_count case covers SQLITE_FULL"
+        )
+    ballast = path / "ballast"
     try:
-        yield path
+        yield FullDisk(db=path / "trail.db", fill=lambda: _fill(ballast), free=ballast.unlink)
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def _page_cap(path: Path) -> Iterator[FullDisk]:
+    """SQLite's own size cap: while ``capped``, every transaction starts with
+    ``PRAGMA max_page_count`` at the file's current size, so growing it fails with
+    ``SQLITE_FULL`` exactly as a full disk does (for the gateway's connections too)."""
+    capped = threading.Event()
+
+    def begin(connection: sa.Connection) -> None:
+        if connection.dialect.name == "sqlite":
+            cap = 1 if capped.is_set() else 1_073_741_823  # 1 → the current page count
+            connection.exec_driver_sql(f"PRAGMA max_page_count = {cap}")
+
+    sa.event.listen(sa.Engine, "begin", begin)
+    try:
+        yield FullDisk(db=path / "trail.db", fill=capped.set, free=capped.clear)
+    finally:
+        sa.event.remove(sa.Engine, "begin", begin)
 
 
 def _fill(ballast: Path) -> int:
@@ -139,16 +175,21 @@ def _fill(ballast: Path) -> int:
         os.close(fd)
 
 
-@pytest.mark.parametrize("spool", ["roomy", "tight"])
+@pytest.mark.parametrize(
+    ("how", "spool"), [("tmpfs", "roomy"), ("tmpfs", "tight"), ("max_page_count", "roomy")]
+)
 async def test_a_full_disk(
-    fake: FakeProviderServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spool: str
+    fake: FakeProviderServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+    spool: str,
 ) -> None:
     if spool == "tight":
         _tight_spool(monkeypatch)
-    with _small_filesystem(tmp_path / "disk", "32m") as disk:
-        db = disk / "trail.db"
-        ballast = disk / "ballast"
-        config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=db))
+    disk_for = _tmpfs(tmp_path / "disk", "32m") if how == "tmpfs" else _page_cap(tmp_path)
+    with disk_for as disk:
+        config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=disk.db))
         async with running_gateway(config) as gateway:
             assert gateway.audit is not None
             async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
@@ -157,15 +198,15 @@ async def test_a_full_disk(
                     nursery.start_soon(load.run)
                     await trio.sleep(0.5)
                     load.phase = "during"
-                    await trio.to_thread.run_sync(_fill, ballast)
+                    await trio.to_thread.run_sync(disk.fill)
                     await _until_outage(gateway)
                     await trio.sleep(3.0)  # the fault lasts
-                    ballast.unlink()
+                    disk.free()
                     load.phase = "after"
                     await wait_caught_up(gateway.audit.statistics, backlog=500)
                     await trio.sleep(1.0)
                     load.stop()
                 await wait_caught_up(gateway.audit.statistics)
                 assert gateway.audit.statistics().failed_writes >= 1
-        print("\n".join(["disk full, spool " + spool, *matrix(load.answers)]))
-        _outcome(load, spool, db)
+        print("\n".join([f"disk full ({how}), spool {spool}", *matrix(load.answers)]))
+        _outcome(load, spool, disk.db)
