@@ -95,7 +95,7 @@ async def test_sigterm_under_load_every_answer_has_its_trail_and_spend(
                         await trio.sleep(0.05)
                 load.stop()
         assert process.returncode == 0, log_path.read_text()[-3000:]
-    print("\n".join(["SIGTERM", *matrix(load.answers)]))
+    print("\n".join([f"SIGTERM ({load.transport_errors} refused)", *matrix(load.answers)]))
     trail = Trail(db)
     answered = [a for a in load.answers if a.request_id is not None]
     assert_full_trails(answered, *sqlite_checks(trail))
