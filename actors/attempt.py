@@ -80,6 +80,8 @@ class Attempt:
         self._head_sent = False
         self._failure: ErrorInfo | None = None
         self._client_left = False
+        self._finished = False  # attempt.finished emitted
+        self._ended = False  # the request's terminal event emitted
         self._started = 0.0
         provider = context.candidate.provider
         self._scope = trio.CancelScope()
@@ -127,6 +129,20 @@ class Attempt:
         except trio.BrokenResourceError:
             self._client_gone()
             return None
+        except trio.Cancelled:
+            self._cut_short()
+            raise
+
+    def _cut_short(self) -> None:
+        """Cancelled from outside (shutdown's drain ran out): the trail still gets the
+        attempt's end and the request's, with the usage seen so far, so it is metered."""
+        error = ErrorInfo(
+            kind=ErrorKind.SHED, status=503, message="the gateway stopped before the request ended"
+        )
+        if not self._finished:
+            self._emit_finished(None, error)
+        if not self._ended:
+            self._emit_terminal(error, after_first_byte=self._head_sent)
 
     async def _answer(self, response: UpstreamResponse) -> ErrorInfo | None:
         status = response.status
@@ -255,6 +271,7 @@ class Attempt:
             self._emit_terminal(outcome.failure, after_first_byte=True)
             return
         request = self._context.job.request
+        self._ended = True
         self._emit(
             ResponseCompleted(
                 request_id=request.request_id,
@@ -271,6 +288,7 @@ class Attempt:
 
     def _emit_terminal(self, error: ErrorInfo, *, after_first_byte: bool) -> None:
         request = self._context.job.request
+        self._ended = True
         outcome = self._exchange.outcome()
         self._emit(
             ResponseFailed(
@@ -304,6 +322,7 @@ class Attempt:
 
     def _emit_finished(self, status: int | None, error: ErrorInfo | None) -> None:
         context = self._context
+        self._finished = True
         self._emit(
             AttemptFinished(
                 request_id=context.job.request.request_id,

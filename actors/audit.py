@@ -16,28 +16,47 @@ accountant's counters come from the same numbers.
 
 At each terminal event it logs one canonical line per request on the
 ``switchyard.request`` logger (ids, status, latency, provider, tokens, cost; never
-bodies or secrets). A write that raises is a bug and propagates. When the inbox closes, the
-rest is written; when cancelled, what was received (and what is still buffered) is
-written under a shielded ``CLEANUP_TIMEOUT_S``.
+bodies or secrets).
+
+Writes go through ``actors.trail_writer.TrailWriter``, the gateway's one SQL writer,
+which retries a batch until the database takes it. While it cannot (locked, full,
+unreachable), the logger keeps taking events into its spool — the forming batch, up to
+``spool_max`` events — so requests go on being served, metered and logged; when the
+spool is full it stops taking, the inbox fills, and the ingress sheds new requests with
+a 503 at 80 % of the inbox. The requests already admitted still have the inbox's last
+20 % for their events. When the database is back, the spool is written in ``batch_max``
+slices. When the inbox closes, the rest is written (retrying at most
+``SHUTDOWN_WRITE_S`` if the database is down); when cancelled, what was received (and
+what is still buffered) is written under a shielded ``CLEANUP_TIMEOUT_S``. What could
+not be written is logged as ``audit.unwritten`` with its count.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
 import trio
 
+from actors.audit_sequence import Sequencer
+from actors.request_log import REQUEST_LOGGER, log_request
+from actors.trail_writer import GiveUp, TrailWriter
 from budgets.metering import Meter
 from budgets.pricing import PriceTable
 from messages.budget import AccountantInbox, Settle
-from messages.events import RequestReceived, ResponseCompleted, ResponseFailed, TrailEvent
+from messages.events import ResponseCompleted, ResponseFailed, TrailEvent
 from storage import Recorder, SequencedEvent
 
 CLEANUP_TIMEOUT_S = 5.0
+SHUTDOWN_WRITE_S = 30.0
+"""After the inbox closes, how long a database outage may hold the shutdown."""
+SPOOL_MAX = 65_536
+"""Events held in memory while the database is unavailable (beside the inbox's 65 536)."""
+WAIT_STEP_S = 0.05
+"""While a write waits to be retried, how often the logger takes from the inbox."""
 BACKLOG_CHECK_S = 0.005
 """While a batch forms, how often the logger looks whether a full batch is waiting."""
 ACCEPT_SLICE = 32
@@ -48,11 +67,8 @@ HOUSEKEEPING_S = 60.0
 HOUSEKEEPING_BUSY_S = 0.25
 HOUSEKEEPING_FIRST_S = 5.0
 _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
-_CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
 
-REQUEST_LOGGER = "switchyard.request"
-# Lazy proxies: they pick up the configuration the entry point sets after import.
-_request_log = structlog.get_logger(REQUEST_LOGGER)
+# A lazy proxy: it picks up the configuration the entry point sets after import.
 _log = structlog.get_logger(__name__)
 
 
@@ -72,48 +88,11 @@ class AuditStatistics:
     writer_lag_p99_ms: float | None
     write_ms_p50: float | None
     open_requests: int
-
-
-@dataclass(slots=True)
-class _OpenRequest:
-    next_seq: int
-    session_id: str | None
-
-
-class _Sequencer:
-    """Per-request ``seq`` counters, forgotten (after a grace) at the terminal event.
-
-    A straggler that arrives after its request's terminal event (say, a losing
-    attempt's ``attempt.finished``) still gets the next ``seq`` while the request
-    is among the last ``_CLOSED_MEMORY`` finished ones, instead of colliding with 1.
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[str, _OpenRequest] = {}
-        self._closed: OrderedDict[str, int] = OrderedDict()
-
-    @property
-    def open_requests(self) -> int:
-        return len(self._open)
-
-    def assign(self, event: TrailEvent) -> tuple[SequencedEvent, _OpenRequest]:
-        request = self._open.get(event.request_id)
-        if request is None:
-            request = _OpenRequest(next_seq=self._closed.pop(event.request_id, 1), session_id=None)
-            self._open[event.request_id] = request
-        if isinstance(event, RequestReceived):
-            request.session_id = event.session_id
-        sequenced = SequencedEvent(seq=request.next_seq, event=event)
-        request.next_seq += 1
-        if isinstance(event, ResponseCompleted | ResponseFailed):
-            self._close(event.request_id, request.next_seq)
-        return sequenced, request
-
-    def _close(self, request_id: str, next_seq: int) -> None:
-        del self._open[request_id]
-        self._closed[request_id] = next_seq
-        if len(self._closed) > _CLOSED_MEMORY:
-            self._closed.popitem(last=False)
+    spooled: int = 0
+    database_ok: bool = True
+    outage_s: float = 0.0
+    failed_writes: int = 0
+    rejected_events: int = 0
 
 
 class AuditLogger:
@@ -125,16 +104,21 @@ class AuditLogger:
         flush_interval_s: float = 0.02,
         meter: Meter | None = None,
         settle: trio.MemorySendChannel[AccountantInbox] | None = None,
+        writer: TrailWriter | None = None,
+        spool_max: int | None = None,
     ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be at least 1, not {batch_max}")
         if flush_interval_s < 0:
             raise ValueError(f"flush_interval_s must not be negative, not {flush_interval_s}")
-        self._recorder = recorder
+        self._writer = writer or TrailWriter(recorder)
+        self._spool_max = max(SPOOL_MAX if spool_max is None else spool_max, batch_max)
+        self._ended = False  # the inbox has ended
+        self._give_up_at: float | None = None
+        self._spool_full_said = False
         self._batch_max = batch_max
         self._flush_interval_s = flush_interval_s
-        self._limiter = trio.CapacityLimiter(1)
-        self._sequencer = _Sequencer()
+        self._sequencer = Sequencer()
         self._forming: list[SequencedEvent] = []
         self._received = 0  # taken from the inbox
         self._inbox: trio.MemoryReceiveChannel[TrailEvent] | None = None
@@ -155,18 +139,26 @@ class AuditLogger:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Write the trail until ``inbox`` is closed and drained."""
-        async with inbox:
+        async with inbox, trio.open_nursery() as side_writes:
             self._inbox = inbox
+            side_writes.start_soon(self._writer.run_side_writes)
             task_status.started()
             try:
                 await self._consume(inbox)
+                await self._writer.flush_side_writes(give_up_after_s=CLEANUP_TIMEOUT_S)
             except trio.Cancelled:
                 await self._final_flush(inbox)
                 raise
             finally:
                 self._stopped.set()
+                side_writes.cancel_scope.cancel()
                 if self._settle is not None:
                     self._settle.close()
+
+    @property
+    def writer(self) -> TrailWriter:
+        """The gateway's one SQL writer (``submit`` for writes other than the trail)."""
+        return self._writer
 
     # -- housekeeping (retention) ---------------------------------------------------
 
@@ -182,7 +174,7 @@ class AuditLogger:
                 await self._stopped.wait()
                 return
             try:
-                more = await trio.to_thread.run_sync(step, limiter=self._limiter)
+                more = await trio.to_thread.run_sync(step, limiter=self._writer.limiter)
             except Exception:
                 _log.exception("audit.housekeeping_failed")
                 more = False
@@ -196,6 +188,7 @@ class AuditLogger:
     def statistics(self) -> AuditStatistics:
         queued = 0 if self._inbox is None else self._inbox.statistics().current_buffer_used
         received = self._received + queued
+        writer = self._writer.statistics()
         return AuditStatistics(
             events_received=received,
             events_written=self._written,
@@ -205,6 +198,11 @@ class AuditLogger:
             writer_lag_p99_ms=_percentile(self._lags_ms, 0.99),
             write_ms_p50=_percentile(self._writes_ms, 0.50),
             open_requests=self._sequencer.open_requests,
+            spooled=len(self._forming),
+            database_ok=writer.database_ok,
+            outage_s=writer.outage_s,
+            failed_writes=writer.failed_writes,
+            rejected_events=writer.rejected_events,
         )
 
     async def _consume(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> None:
@@ -213,10 +211,11 @@ class AuditLogger:
                 self._accept(await inbox.receive())
             except trio.EndOfChannel:
                 return
-            ended = await self._gather(inbox)
+            if await self._gather(inbox):
+                self._end()
             await self._send_unsent()
             await self._flush()
-            if ended:
+            if self._ended:
                 return
 
     async def _gather(self, inbox: trio.MemoryReceiveChannel[TrailEvent]) -> bool:
@@ -272,14 +271,24 @@ class AuditLogger:
 
     def _accept(self, event: TrailEvent) -> None:
         if self._meter is not None:
-            event, settle = self._meter.observe(event)
-            if settle is not None:
-                self._send_settle(settle)
+            event = self._metered(self._meter, event)
         sequenced, request = self._sequencer.assign(event)
         self._forming.append(sequenced)
         self._received += 1
         if isinstance(event, ResponseCompleted | ResponseFailed):
-            _log_request(event, request.session_id)
+            log_request(event, request.session_id)
+
+    def _metered(self, meter: Meter, event: TrailEvent) -> TrailEvent:
+        """The event priced, its settlement sent; a pricing bug leaves it unpriced
+        (logged with its request id) rather than stop the trail."""
+        try:
+            event, settle = meter.observe(event)
+        except Exception:
+            _log.exception("audit.unpriced", request_id=event.request_id, kind=event.kind)
+            return event
+        if settle is not None:
+            self._send_settle(settle)
+        return event
 
     def _send_settle(self, settle: Settle) -> None:
         if self._settle is None:
@@ -310,40 +319,65 @@ class AuditLogger:
         while self._forming:
             batch = self._forming[: self._batch_max]
             started = time.perf_counter()
-            await trio.to_thread.run_sync(self._recorder.append, batch, limiter=self._limiter)
+            stored = await self._writer.write(
+                batch, wait=self._take_while_waiting, backlog=self._backlog
+            )
             committed = time.time()
+            if not stored:
+                _log.error("audit.unwritten", events=len(self._forming), database_unavailable=True)
+                self._forming.clear()
+                return
             # Only now: a write cancelled before its thread started stays formed.
             del self._forming[: len(batch)]
             self._record_write(batch, started, committed)
 
+    async def _take_while_waiting(self, delay: float) -> None:
+        """A write waits ``delay`` s to be retried: meanwhile take events into the spool."""
+        until = trio.current_time() + delay
+        while True:
+            if self._give_up_at is not None and trio.current_time() >= self._give_up_at:
+                raise GiveUp
+            self._take_into_spool()
+            now = trio.current_time()
+            if now >= until:
+                return
+            await trio.sleep(min(WAIT_STEP_S, until - now))
+
+    def _take_into_spool(self) -> None:
+        inbox = self._inbox
+        if inbox is None or self._ended:
+            return
+        while len(self._forming) < self._spool_max:
+            try:
+                self._accept(inbox.receive_nowait())
+            except trio.WouldBlock:
+                return
+            except trio.EndOfChannel:
+                self._end()
+                return
+        if not self._spool_full_said:
+            self._spool_full_said = True
+            _log.error(
+                "trail spool full: new requests are refused (503) until the database is back",
+                spooled=len(self._forming),
+            )
+
+    def _end(self) -> None:
+        """The inbox has ended: a database outage may hold the rest only so long."""
+        self._ended = True
+        self._give_up_at = trio.current_time() + SHUTDOWN_WRITE_S
+
+    def _backlog(self) -> int:
+        return self.statistics().pending
+
     def _record_write(self, batch: list[SequencedEvent], started: float, committed: float) -> None:
+        if len(self._forming) < self._spool_max // 2:
+            self._spool_full_said = False
         self._writes_ms.append((time.perf_counter() - started) * 1000.0)
         self._lags_ms.extend((committed - item.event.at) * 1000.0 for item in batch)
         self._written += len(batch)
         self._batches += 1
         self._last_batch_size = len(batch)
-
-
-def _log_request(event: ResponseCompleted | ResponseFailed, session_id: str | None) -> None:
-    usage = event.usage
-    _request_log.info(
-        "request.finished",
-        logger=REQUEST_LOGGER,  # the name as a field, whatever logger factory is configured
-        request_id=event.request_id,
-        status="failed" if isinstance(event, ResponseFailed) else "completed",
-        http_status=event.status,
-        error_kind=event.error.kind.value if isinstance(event, ResponseFailed) else None,
-        latency_ms=round(event.latency_ms, 1),
-        provider=event.provider_id,
-        model=event.model,
-        attempts=event.attempts,
-        input_tokens=usage.input_tokens if usage else 0,
-        cached_input_tokens=usage.cached_input_tokens if usage else 0,
-        output_tokens=usage.output_tokens if usage else 0,
-        reasoning_tokens=usage.reasoning_tokens if usage else 0,
-        cost_usd=event.cost_usd,
-        session_id=session_id,
-    )
 
 
 def _percentile(samples: Iterable[float], fraction: float) -> float | None:

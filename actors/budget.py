@@ -10,7 +10,9 @@ so a restart never resets spend; a budget that appears later is loaded the same 
 the background (see ``budgets.ledger`` for how settlements meanwhile are not lost or
 counted twice). About once a second stale holds lapse, the provider gate and the scopes
 are republished on the ``BudgetBoard``, and the counters are written to
-``budget_counters`` (what ``budget_status`` shows beside the trail's own sums).
+``budget_counters`` (what ``budget_status`` shows beside the trail's own sums) — handed
+to the gateway's one SQL writer (``writes``, the audit logger's) without waiting, the
+latest replacing one not yet written, so an unavailable database never holds it up.
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ from messages.budget import (
     UseBudgets,
 )
 from messages.commands import ClientRequest
+from storage.database import is_unavailable
 
 log = structlog.get_logger("switchyard.budget")
 
 TICK_S = 1.0
 REWRITE_EVERY_TICKS = 10  # counters are rewritten at least this often, changed or not
 LOAD_LAG_S = RECENT_S / 2  # a budget added at runtime reads SQL up to this long ago
+LOAD_RETRY_S, LOAD_RETRY_MAX_S = 0.5, 10.0  # reading the spend while SQL is unavailable
 
 
 class BudgetStore(Protocol):
@@ -55,6 +59,10 @@ class BudgetStore(Protocol):
     def load_spend(self, rules: Sequence[BudgetRule], *, cutoff: float) -> list[LoadedSpend]: ...
 
     def write_counters(self, views: Sequence[BudgetView], *, at: float) -> None: ...
+
+
+SqlWrites = Callable[[str, Callable[[], object]], None]
+"""``TrailWriter.submit``: run a blocking write on the one SQL writer, latest per key."""
 
 
 class BudgetBoard:
@@ -109,6 +117,7 @@ class Accountant:
         rules: dict[str, tuple[BudgetRule, ...]] | None = None,
         clock: Callable[[], float] = time.time,
         tick_s: float = TICK_S,
+        writes: SqlWrites | None = None,
     ) -> None:
         self._prices = prices
         self._board = board
@@ -116,6 +125,7 @@ class Accountant:
         self._rules = dict(rules or {})
         self._clock = clock
         self._tick_s = tick_s
+        self._writes = writes
         self._ledger = Ledger()
         self._limiter = trio.CapacityLimiter(1)
         self._nursery: trio.Nursery | None = None
@@ -211,14 +221,29 @@ class Accountant:
             return
         self._ledger.begin_load(cutoff)
         try:
-            spends = await trio.to_thread.run_sync(
-                lambda: store.load_spend(rules, cutoff=cutoff), limiter=self._limiter
-            )
+            spends = await self._read_spend(store, rules, cutoff)
             self._ledger.load(spends, cutoff=cutoff, now=self._clock())
         finally:
             self._ledger.end_load(cutoff)
         self._publish()
         self._dirty = True
+
+    async def _read_spend(
+        self, store: BudgetStore, rules: Sequence[BudgetRule], cutoff: float
+    ) -> list[LoadedSpend]:
+        """The spend from SQL, retried while the database is unavailable (a restart)."""
+        delay = LOAD_RETRY_S
+        while True:
+            try:
+                return await trio.to_thread.run_sync(
+                    lambda: store.load_spend(rules, cutoff=cutoff), limiter=self._limiter
+                )
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("budget spend unreadable: retrying", error=type(exc).__name__)
+            await trio.sleep(delay)
+            delay = min(delay * 2, LOAD_RETRY_MAX_S)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -240,6 +265,9 @@ class Accountant:
         self._dirty = False
         views = self._ledger.views(now)
         store = self._store
+        if self._writes is not None:
+            self._writes("budget_counters", lambda: store.write_counters(views, at=now))
+            return
         await trio.to_thread.run_sync(
             lambda: store.write_counters(views, at=now), limiter=self._limiter
         )
@@ -254,4 +282,4 @@ class Accountant:
             self._board.gate = OPEN_GATE
 
 
-__all__ = ["Accountant", "AccountantStatistics", "BudgetBoard", "BudgetStore"]
+__all__ = ["Accountant", "AccountantStatistics", "BudgetBoard", "BudgetStore", "SqlWrites"]

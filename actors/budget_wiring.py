@@ -5,7 +5,8 @@ into ``model_prices``; the stored virtual keys and CLI budgets are read; the acc
 is built with the config's and the CLI's budgets (it rebuilds its counters from SQL
 when it starts). Started in the actors' nursery: the accountant, then the store watcher.
 On reload: new prices for the meter and the accountant, the config's budgets to the
-accountant, and the new prices into SQL.
+accountant, and the new prices into SQL. Every write after the start (counters, price
+syncs) goes through ``writes``, the gateway's one SQL writer (``TrailWriter.submit``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import trio
 from sqlalchemy.engine import Engine
 
-from actors.budget import Accountant, BudgetBoard
+from actors.budget import Accountant, BudgetBoard, SqlWrites
 from actors.store_watcher import POLL_S, KeysSink, StoredState, StoreWatcher
 from actors.supervisor import supervised
 from budgets.keys import StoredKey
@@ -47,11 +48,17 @@ class BudgetWiring:
     board: BudgetBoard
     accountant: Accountant
     meter: Meter  # the audit logger's
+    writes: SqlWrites
     store_poll_s: float = POLL_S
 
     @classmethod
     async def prepare(
-        cls, engine: Engine, config: GatewayConfig, *, store_poll_s: float = POLL_S
+        cls,
+        engine: Engine,
+        config: GatewayConfig,
+        *,
+        writes: SqlWrites,
+        store_poll_s: float = POLL_S,
     ) -> BudgetWiring:
         prices = prices_for(config)
         stored = await trio.to_thread.run_sync(_prepare_sql, engine, prices)
@@ -61,6 +68,7 @@ class BudgetWiring:
             board=board,
             store=SqlBudgetStore(engine),
             rules={"config": rules_from_config(config.budgets), "cli": stored.rules},
+            writes=writes,
         )
         return cls(
             engine=engine,
@@ -68,6 +76,7 @@ class BudgetWiring:
             board=board,
             accountant=accountant,
             meter=Meter(Pricer(prices)),
+            writes=writes,
             store_poll_s=store_poll_s,
         )
 
@@ -101,8 +110,8 @@ class BudgetWiring:
         self.meter.pricer.use(prices)
         self.accountant.use_prices(prices)
         await accountant.send(UseBudgets(source="config", rules=rules_from_config(config.budgets)))
-        await trio.to_thread.run_sync(
-            functools.partial(sync_prices, self.engine, prices, now=time.time())
+        self.writes(
+            "model_prices", functools.partial(sync_prices, self.engine, prices, now=time.time())
         )
 
 

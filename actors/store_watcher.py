@@ -5,7 +5,9 @@ with ``switchyard budgets set`` in one worker-thread call. Changed keys go to th
 ingress (``use_stored_keys``), changed budgets to the accountant (``UseBudgets``). So a
 key created, revoked or expiring, or a budget set, takes effect within ``poll_s`` plus
 one read — a revoked key is refused within about two seconds. Nothing of this is on a
-request's path: requests only ever read what the last poll handed over.
+request's path: requests only ever read what the last poll handed over. While the
+database cannot be read (restarting, unreachable) the last keys and budgets stay in
+force; that is logged once when it starts and once when it ends.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import trio
 
 from budgets.keys import StoredKey
 from messages.budget import AccountantInbox, BudgetRule, UseBudgets
+from storage.database import is_unavailable
 
 log = structlog.get_logger("switchyard.store_watcher")
 
@@ -50,13 +53,28 @@ class StoreWatcher:
         self._accountant = accountant
         self._poll_s = poll_s
         self._limiter = trio.CapacityLimiter(1)
+        self._unreadable = False
         self.polls = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         while True:
             await trio.sleep(self._poll_s)
-            state = await trio.to_thread.run_sync(self._load, limiter=self._limiter)
+            try:
+                state = await trio.to_thread.run_sync(self._load, limiter=self._limiter)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                if not self._unreadable:
+                    self._unreadable = True
+                    log.warning(
+                        "stored keys and budgets unreadable: the last ones stay in force",
+                        error=type(exc).__name__,
+                    )
+                continue
+            if self._unreadable:
+                self._unreadable = False
+                log.info("stored keys and budgets readable again")
             await self._apply(state)
             self.polls += 1
 

@@ -6,6 +6,7 @@ Every channel is opened here, every actor is started here, in dependency order::
                 ▲                                                   │
                 └────────────── per-request reply channel ◄─────────┘
     ingress, router, provider worker ──TrailEvent──► audit logger ──► SQL (one thread)
+    accountant's counters, price syncs ──submit──► the same writer (``TrailWriter``)
     ingress ──Reserve──► budget accountant ◄──Settle── audit logger (prices the trail)
     store watcher ──UseBudgets──► budget accountant;  accountant ──BudgetBoard──► router
 
@@ -56,6 +57,7 @@ from actors.reservation import Reservations
 from actors.router import Router
 from actors.store_watcher import POLL_S as STORE_POLL_S
 from actors.supervisor import supervised
+from actors.trail_writer import TrailWriter
 from config.model import GatewayConfig
 from messages.budget import AccountantInbox
 from messages.commands import ProviderJob, ReloadConfig, RouterInbox
@@ -115,18 +117,19 @@ async def run_gateway(
     ``config_path`` is reloaded when it changes (polled every ``reload_poll_s``) and, with
     ``handle_signals``, on SIGHUP (by default the file the config came from, then).
     Keys and budgets the CLI stores are read every ``store_poll_s``."""
-    if config_path is None and handle_signals:
-        config_path = _loaded_from(config)
     url = database_url or config.database_url
     await trio.to_thread.run_sync(ensure_migrated, url)
     engine = make_engine(url)
     pool = UpstreamPool(ssl_context=ssl_context)
-    budgets = await BudgetWiring.prepare(engine, config, store_poll_s=store_poll_s)
+    writer = TrailWriter(recorder := SqlRecorder(engine))  # the one SQL writer, for all
+    budgets = await BudgetWiring.prepare(
+        engine, config, writes=writer.submit, store_poll_s=store_poll_s
+    )
     audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
     budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
-    audit = AuditLogger(SqlRecorder(engine), meter=budgets.meter, settle=budget_send.clone())
+    audit = AuditLogger(recorder, meter=budgets.meter, settle=budget_send.clone(), writer=writer)
     try:
         async with trio.open_nursery() as root:
             await _start_audit(root, audit, audit_receive, _pruner(engine, config))
@@ -139,7 +142,7 @@ async def run_gateway(
                     accountant=budgets.accountant,
                     audit=audit,
                 )
-                watch = None if config_path is None else _Watch(config_path, reload_poll_s)
+                watch = _watch(config, config_path, handle_signals, reload_poll_s)
                 await _run_actors(
                     handle,
                     pool=pool,
@@ -151,7 +154,6 @@ async def run_gateway(
                     handle_signals=handle_signals,
                     task_status=task_status,
                 )
-            # every sender is closed now: the audit logger drains, flushes and returns
     finally:
         with trio.CancelScope(shield=True):
             await pool.aclose()
@@ -181,6 +183,15 @@ def _pruner(engine: Engine, config: GatewayConfig) -> Pruner:
 class _Watch:
     path: str | Path
     poll_s: float
+
+
+def _watch(
+    config: GatewayConfig, path: str | Path | None, handle_signals: bool, poll_s: float
+) -> _Watch | None:
+    """What to watch: ``path``, else with signals handled the file the config came from."""
+    if path is None and handle_signals:
+        path = _loaded_from(config)
+    return None if path is None else _Watch(path, poll_s)
 
 
 def _loaded_from(config: GatewayConfig) -> str | None:

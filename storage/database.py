@@ -51,6 +51,22 @@ def make_engine(url: str | sa.URL, **engine_options: Any) -> Engine:
     return engine
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot take a write *now* — locked past the
+    busy timeout, full, read-only, unreachable, restarting — so the same write may
+    succeed later. Anything else (a constraint, a bug) would fail again."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        sa.exc.OperationalError
+        | sa.exc.InterfaceError
+        | sa.exc.DisconnectionError
+        | sa.exc.TimeoutError
+        | OSError,
+    )
+
+
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (see below)
     cursor = dbapi_connection.cursor()
@@ -145,6 +161,7 @@ __all__ = [
     "alembic_config",
     "downgrade",
     "ensure_migrated",
+    "is_unavailable",
     "make_engine",
     "migrate",
 ]

@@ -35,6 +35,10 @@ class InMemoryRecorder:
                 self._store(_stored(next_id + offset, item))
             self._keys.update(keys)
 
+    def stored_keys(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        with self._lock:
+            return self._keys.intersection(keys)
+
     def read(self, request_id: str) -> list[StoredEvent]:
         with self._lock:
             stored = list(self._by_request.get(request_id, ()))

@@ -55,6 +55,14 @@ class Recorder(Protocol):
         """Store the whole batch atomically, or raise and store none of it."""
         ...
 
+    def stored_keys(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of ``keys`` (``(request_id, seq)``) are stored already.
+
+        The audit logger asks before it writes a batch again after a failed write whose
+        commit it could not see (a dropped connection): what was committed is skipped.
+        """
+        ...
+
     def read(self, request_id: str) -> list[StoredEvent]:
         """One request's events in ``seq`` order (empty if unknown)."""
         ...

@@ -144,6 +144,8 @@ class _SqliteStamp:
         return f"{self._prefix}.{micro:06d}"
 
 
+_KEYS_PER_QUERY = 500
+
 _STORED_COLUMNS = (
     events.c.id,
     events.c.request_id,
@@ -187,6 +189,21 @@ class SqlRecorder:
                 f"batch of {len(batch)} events conflicts with the stored trail"
             ) from exc
         blobs.committed()
+
+    def stored_keys(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Of ``keys``, those in ``events``: one indexed query per ``_KEYS_PER_QUERY``
+        request ids (the unique ``(request_id, seq)`` index serves it)."""
+        wanted = set(keys)
+        request_ids = sorted({request_id for request_id, _ in wanted})
+        found: set[tuple[str, int]] = set()
+        with self._engine.connect() as connection:
+            for start in range(0, len(request_ids), _KEYS_PER_QUERY):
+                chunk = request_ids[start : start + _KEYS_PER_QUERY]
+                query = sa.select(events.c.request_id, events.c.seq).where(
+                    events.c.request_id.in_(chunk)
+                )
+                found.update((row.request_id, row.seq) for row in connection.execute(query))
+        return found & wanted
 
     def read(self, request_id: str) -> list[StoredEvent]:
         query = (

@@ -206,13 +206,21 @@ async def test_cancellation_during_a_write_also_writes_what_is_still_buffered() 
     assert logger.statistics().pending == 0
 
 
-async def test_a_failing_write_propagates() -> None:
-    class Broken(InMemoryRecorder):
+async def test_an_event_the_database_rejects_is_dropped_alone_and_logged() -> None:
+    class Picky(InMemoryRecorder):
         def append(self, batch: Sequence[SequencedEvent]) -> None:
-            raise RuntimeError("disk on fire")
+            if any(item.event.request_id == "req-b" and item.seq == 3 for item in batch):
+                raise RuntimeError("cannot encode this one")
+            super().append(batch)
 
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        await _run_to_end(AuditLogger(Broken()), completed_request("req-a"))
+    recorder = Picky()
+    events = completed_request("req-a") + failed_request("req-b")
+    with capture_logs() as logs:
+        await _run_to_end(AuditLogger(recorder, batch_max=64), events)
+    assert [e.seq for e in recorder.read("req-b")] == [s for s in range(1, 8) if s != 3]
+    assert len(recorder.read("req-a")) == 6
+    [rejected] = [e for e in logs if e["event"].startswith("trail event rejected")]
+    assert (rejected["request_id"], rejected["seq"]) == ("req-b", 3)
 
 
 async def test_statistics_count_events_batches_and_timings() -> None:

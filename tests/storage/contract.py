@@ -105,3 +105,14 @@ class RecorderContract:
         with pytest.raises(TrailIntegrityError):
             recorder.append([*batch, batch[0]])
         assert recorder.read_since(0) == []
+
+    def test_stored_keys_names_what_a_lost_commit_did_store(self, recorder: Recorder) -> None:
+        first = sequenced(completed_request("req-a"))[:4]
+        recorder.append(first)
+        retry = sequenced(completed_request("req-a")) + sequenced(failed_request("req-b"))
+        keys = [(item.event.request_id, item.seq) for item in retry]
+        assert recorder.stored_keys(keys) == {("req-a", seq) for seq in (1, 2, 3, 4)}
+        rest = [item for item in retry if (item.event.request_id, item.seq) not in set(keys[:4])]
+        recorder.append(rest)  # the retry of what was not stored goes through
+        assert [event.seq for event in recorder.read("req-a")] == [1, 2, 3, 4, 5, 6]
+        assert recorder.stored_keys([]) == set()
