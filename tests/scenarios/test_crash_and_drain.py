@@ -61,10 +61,14 @@ async def _listening_url(log_path: Path, process: subprocess.Popen[bytes]) -> st
             await trio.sleep(0.05)
 
 
+ADMIN_KEY = "sy-admin-crash-and-drain-0123456789"
+
+
 def _write_config(tmp_path: Path, fake: FakeProviderServer) -> tuple[Path, Path]:
     db = tmp_path / "trail.db"
     config_path = tmp_path / "switchyard.yaml"
-    config_path.write_text(config_yaml([openai_provider(fake.base_url)], db_path=db) + BUDGET)
+    text = config_yaml([openai_provider(fake.base_url)], db_path=db) + BUDGET
+    config_path.write_text(text.replace("server:\n", f"server:\n  admin_key: {ADMIN_KEY}\n", 1))
     return db, config_path
 
 
@@ -196,7 +200,8 @@ async def test_sigkill_under_load_loses_only_what_was_in_flight_and_spend_rebuil
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(load.run)
                 await trio.sleep(1.5)
-                health = (await client.get("/healthz")).json()["audit"]
+                admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+                health = (await client.get("/healthz", headers=admin)).json()["audit"]
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 load.stop()
