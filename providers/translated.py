@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from messages.chat import ChatRequest, StreamDelta, StreamFailure
+from messages.chat import ChatRequest, StreamDelta, StreamFailure, UsageReport
 from messages.errors import ErrorInfo
+from messages.usage import UsageAnomaly
 from providers.adapter import CallTarget, HttpCall, ProviderAdapter, StreamDecoder
 from providers.chat_encoder import ChatStreamEncoder
 from providers.exchange import ExchangeOutcome
@@ -22,7 +23,16 @@ ClientEncoder = ResponsesStreamEncoder | ChatStreamEncoder
 
 
 class TranslatedExchange:
-    __slots__ = ("_adapter", "_call", "_decoder", "_encoder", "_failure", "_parser", "_request")
+    __slots__ = (
+        "_adapter",
+        "_anomalies",
+        "_call",
+        "_decoder",
+        "_encoder",
+        "_failure",
+        "_parser",
+        "_request",
+    )
 
     def __init__(
         self,
@@ -38,6 +48,7 @@ class TranslatedExchange:
         self._parser = SseParser()
         self._decoder: StreamDecoder = adapter.new_stream_decoder(request.tools)
         self._failure: ErrorInfo | None = None
+        self._anomalies: tuple[UsageAnomaly, ...] = ()
 
     def call(self) -> HttpCall:
         return self._call
@@ -72,6 +83,7 @@ class TranslatedExchange:
             usage=self._encoder.usage,
             response=self._encoder.response_json(),
             failure=self._failure,
+            anomalies=self._anomalies,
         )
 
     def _encode(self, deltas: Iterable[StreamDelta]) -> bytes:
@@ -79,6 +91,8 @@ class TranslatedExchange:
         for delta in deltas:
             if isinstance(delta, StreamFailure):
                 self._failure = delta.error
+            elif isinstance(delta, UsageReport) and delta.anomalies:
+                self._anomalies = delta.anomalies  # a report carries all of its reader's
             out += self._encoder.feed(delta)
         return out
 
