@@ -53,6 +53,12 @@ _STOP_REASONS = {
     "tool_use": FinishReason.TOOL_CALLS,
     "refusal": FinishReason.CONTENT_FILTER,
 }
+_OBJECT_FIELDS = {  # the object each event carries; anything else there is garbage
+    "message_start": "message",
+    "content_block_start": "content_block",
+    "content_block_delta": "delta",
+    "message_delta": "delta",
+}
 _USAGE_FIELDS = (
     "input_tokens",
     "cache_read_input_tokens",
@@ -166,7 +172,13 @@ class AnthropicStreamDecoder:
             return [protocol_failure("an anthropic event that is not a JSON object")]
         kind = data.get("type", event.event)
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
-        return handler(self, data) if handler is not None else []
+        if handler is None:
+            return []
+        field = _OBJECT_FIELDS.get(kind)
+        if field is not None and not isinstance(data.get(field), Mapping):
+            self._done = True
+            return [protocol_failure(f"an anthropic {kind} event without its {field} object")]
+        return handler(self, data)
 
     def close(self) -> list[StreamDelta]:
         if self._done:
@@ -306,9 +318,11 @@ def parse_message(body: bytes, tools: ToolTable) -> list[StreamDelta]:
     if document.get("type") == "error":
         return [StreamFailure(error=map_error_object(document.get("error")))]
     content = document.get("content")
+    if not isinstance(content, list):
+        return [protocol_failure("anthropic body without its content list")]
     out: list[StreamDelta] = []
     tool_count = 0
-    for block in content if isinstance(content, list) else []:
+    for block in content:
         if isinstance(block, Mapping):
             deltas = _whole_block(block, tool_count, tools)
             tool_count += sum(isinstance(delta, ToolCallStart) for delta in deltas)

@@ -122,6 +122,9 @@ class CohereStreamDecoder:
             self._done = True
             return [protocol_failure("a cohere event that is not a JSON object")]
         kind = document.get("type") or event.event
+        if not isinstance(document.get("delta"), Mapping | None):
+            self._done = True
+            return [protocol_failure(f"a cohere {kind} event whose delta is not an object")]
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         return handler(self, document) if handler is not None else []
 
@@ -134,6 +137,8 @@ class CohereStreamDecoder:
     def whole(self, document: Mapping[str, Json]) -> list[StreamDelta]:
         """A non-streamed ``/chat`` body, as the deltas its stream would have given."""
         message = _get(document, "message")
+        if not isinstance(message, Mapping):
+            return [protocol_failure("the cohere body has no message object")]
         content = _get(message, "content")
         out: list[StreamDelta] = []
         for block in content if isinstance(content, list) else []:
