@@ -171,8 +171,7 @@ class AnthropicStreamDecoder:
             self._done = True
             return [protocol_failure("an anthropic event that is not a JSON object")]
         kind = data.get("type", event.event)
-        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
-        if handler is None:
+        if not isinstance(kind, str) or (handler := _HANDLERS.get(kind)) is None:
             return []
         field = _OBJECT_FIELDS.get(kind)
         if field is not None and not isinstance(data.get(field), Mapping):
