@@ -5,7 +5,8 @@ sends, as real bytes on the wire (see ``fakes.script.Fault``).
   index, so -1 is the terminal event): ``wrong_shape`` replaces every object or array
   at the top of the JSON document by ``5`` (``{"choices": 5}``); ``non_object`` sends
   ``[1, 2, 3]``; ``invalid_utf8`` a document whose string holds ``\\xff``;
-  ``truncated_json`` the first half of the document.
+  ``truncated_json`` the first half of the document. ``missing_terminal`` (streams
+  only) ends the body cleanly without the last event (``[DONE]``, ``message_stop``…).
 - ``usage_value`` (raw JSON text such as ``-5``, ``1.5``, ``"x"``, ``true``, ``1e20``,
   ``NaN``) replaces every integer under a key ending in ``tokens`` or ``TokenCount``,
   in the body and in every event.
@@ -47,7 +48,9 @@ def spoil_events(
     out = list(events)
     if usage_value is not None:
         out = [_on_data(event, lambda data: _replace_usage(data, usage_value)) for event in out]
-    if garbage is not None and out:
+    if garbage == "missing_terminal":
+        out = out[:-1]
+    elif garbage is not None and out:
         index = garbage_event if garbage_event < 0 else min(garbage_event, len(out) - 1)
         out[index] = _on_data(out[index], lambda data: _spoil_document(data, garbage))
     if size and out:
@@ -67,7 +70,9 @@ def _on_data(event: bytes, change: Callable[[bytes], bytes]) -> bytes:
     if event[end - 1 : end] == b"\r":
         end -= 1
     data = event[start:end]
-    if not data.startswith((b"{", b"[")):
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
         return event
     return event[:start] + change(data) + event[end:]
 
