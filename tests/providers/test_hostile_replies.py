@@ -29,7 +29,7 @@ from fakes.wire import WireContext, WireFormat
 from messages.chat import ClientFormat
 from messages.errors import ErrorKind
 from messages.events import ResponseCompleted
-from messages.usage import MAX_TOKENS, shown
+from messages.usage import MAX_ANOMALIES, MAX_TOKENS, UsageAnomaly, shown, token_count
 from providers.choose import open_exchange
 from providers.exchange import Exchange
 from providers.garbage import ProviderGarbage
@@ -286,3 +286,38 @@ def test_absurd_usage_is_an_anomaly_with_a_safe_count(
 
 def _shown(raw: str) -> str:
     return shown(orjson.loads(raw))
+
+
+@pytest.mark.parametrize(
+    ("value", "count", "noted"),
+    [
+        (0, 0, False),
+        (123, 123, False),
+        (MAX_TOKENS - 1, MAX_TOKENS - 1, False),
+        (None, None, False),  # absent, not an anomaly
+        (MAX_TOKENS, None, True),
+        (-1, None, True),
+        (1.2, 2, True),  # a fraction in range is rounded up, never down
+        (1e20, None, True),
+        (float("inf"), None, True),
+        (float("nan"), None, True),
+        (True, None, True),
+        ("12", None, True),
+        ({"a": 1}, None, True),
+    ],
+)
+def test_token_count(value: object, count: int | None, noted: bool) -> None:
+    anomalies: list[UsageAnomaly] = []
+    assert token_count(value, "usage.x", anomalies) == count
+    assert bool(anomalies) is noted
+    if noted:
+        assert anomalies[0].field == "usage.x" and len(anomalies[0].value) <= 64
+
+
+def test_anomalies_are_bounded_and_values_truncated() -> None:
+    anomalies: list[UsageAnomaly] = []
+    for n in range(50):
+        token_count(-n - 1, f"f{n}", anomalies)
+    token_count("x" * 10_000, "long", anomalies)
+    assert len(anomalies) == MAX_ANOMALIES
+    assert shown("x" * 10_000).endswith("…") and len(shown("x" * 10_000)) == 64

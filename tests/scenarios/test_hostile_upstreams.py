@@ -17,7 +17,6 @@ from actors.attempt import MAX_BODY_BYTES
 from fakes import FakeProviderServer, Fault, Turn, open_fake_provider
 from fakes.spoil import GARBAGE_KINDS
 from providers.sse import MAX_EVENT_BYTES
-from routing.retry import RESEND_NOTE
 from tests.scenarios.hostile_rig import ENDPOINTS, KINDS, SIBLING_WORDS, Hostile, Seen, hostile
 
 CASES = [
