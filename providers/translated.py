@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from messages.chat import ChatRequest, StreamDelta, StreamFailure, UsageReport
-from messages.errors import ErrorInfo
+from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import UsageAnomaly
 from providers.adapter import CallTarget, HttpCall, ProviderAdapter, StreamDecoder
 from providers.chat_encoder import ChatStreamEncoder
 from providers.exchange import ExchangeOutcome
+from providers.garbage import ProviderGarbage
 from providers.responses_encoder import ResponsesStreamEncoder
 from providers.sse import SseParser
 
@@ -30,6 +31,7 @@ class TranslatedExchange:
         "_decoder",
         "_encoder",
         "_failure",
+        "_fed",
         "_parser",
         "_request",
     )
@@ -49,6 +51,7 @@ class TranslatedExchange:
         self._decoder: StreamDecoder = adapter.new_stream_decoder(request.tools)
         self._failure: ErrorInfo | None = None
         self._anomalies: tuple[UsageAnomaly, ...] = ()
+        self._fed = False  # feed has returned bytes (the client may have them)
 
     def call(self) -> HttpCall:
         return self._call
@@ -57,7 +60,14 @@ class TranslatedExchange:
         return self._encoder.start()
 
     def feed(self, chunk: bytes) -> bytes:
-        return b"".join(self._encode(self._decoder.feed(e)) for e in self._parser.feed(chunk))
+        out = b"".join(self._encode(self._decoder.feed(e)) for e in self._parser.feed(chunk))
+        if not self._fed:
+            failure = self._failure
+            if failure is not None and failure.kind is ErrorKind.PROTOCOL:
+                # garbage before the client got a byte: fail the attempt (retried or a 502)
+                raise ProviderGarbage(failure.message)
+            self._fed = bool(out)
+        return out
 
     def finish(self) -> bytes:
         closing = self._encode(self._decoder.close())
