@@ -54,24 +54,25 @@ class SseParser:
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         held = self._held
-        if held:
-            ends_here = held[-1].endswith(b"\n") and chunk.startswith(b"\n")
-            if not ends_here and b"\n\n" not in chunk:
-                self._hold(chunk)
-                return []
-            held.append(chunk)
-            buffer = b"".join(held)
-            held.clear()
-            self._held_size = 0
-        else:
-            buffer = chunk
-        return self._split(buffer)
+        if not held:
+            return self._split(chunk, 0)
+        ends_here = held[-1].endswith(b"\n") and chunk.startswith(b"\n")
+        # ``b"\n" in`` is a memchr: a huge event without line breaks is skipped at its speed
+        if not ends_here and (b"\n" not in chunk or b"\n\n" not in chunk):
+            self._hold(chunk)
+            return []
+        held.append(chunk)
+        searched = self._held_size - 1  # the held pieces hold no blank line: skip them
+        buffer = b"".join(held)
+        held.clear()
+        self._held_size = 0
+        return self._split(buffer, max(0, searched))
 
-    def _split(self, buffer: bytes) -> list[bytes]:
+    def _split(self, buffer: bytes, search_from: int) -> list[bytes]:
         blocks: list[bytes] = []
         start = 0
         limit = self._max_event
-        while (end := buffer.find(b"\n\n", start)) >= 0:
+        while (end := buffer.find(b"\n\n", max(start, search_from))) >= 0:
             if end - start > limit:
                 _too_large(limit)
             blocks.append(buffer[start : end + 2])
