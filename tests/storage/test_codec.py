@@ -12,7 +12,6 @@ from storage import decode_event, encode_payload
 from storage.codec import recorded_at
 from tests.storage.samples import T0, completed_request, failed_request, received
 
-
 ANOMALY = AttemptAnomaly(
     request_id="req-c",
     at=T0,
