@@ -122,9 +122,10 @@ class ResponsesPassthrough:
                 event = parse_block(block)
                 if event is None:
                     continue  # comments only
-                document = json_object(event.data, "a Responses event")
-                if event.event is None or event.event in self._TERMINAL:
-                    self._observe(document)
+                if event.data != "[DONE]":  # some OpenAI-compatible servers end with it
+                    document = json_object(event.data, "a Responses event")
+                    if event.event is None or event.event in self._TERMINAL:
+                        self._observe(document)
             out.append(block)
         self._events += len(out)
         return b"".join(out)

@@ -113,6 +113,7 @@ def test_a_large_event_in_many_pieces_comes_out_whole() -> None:
 PASSTHROUGH_CASES = [
     (b'event: response.created\ndata: {"a":1}\n\n', 1),
     (b'data: {"b": 2}\n\n', 1),
+    (b"data: [DONE]\n\n", 1),  # forwarded as it came, as some compatible servers send it
     (b'data: {"one":\ndata: 1}\n\n', 1),
     (b": ping\n\n", 0),
     (b'event:tight\ndata:{"t":1}\n\n', 1),
@@ -138,7 +139,7 @@ def test_the_responses_passthrough_forwards_exactly_the_events(sent: bytes, coun
 @pytest.mark.parametrize(
     "sent",
     [
-        b"data: [DONE]\n\n",  # not JSON
+        b"data: done\n\n",  # not JSON
         b'event: response.output_text.delta\ndata: {"delta": "cut\n\n',  # truncated
         b"event: response.output_text.delta\ndata: [1, 2]\n\n",  # not an object
         b'event: response.output_text.delta\ndata: {"t": "\xff"}\n\n',  # not UTF-8
