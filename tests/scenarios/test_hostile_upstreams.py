@@ -35,6 +35,8 @@ def _fault(name: str, kind: str, endpoint: str, stream: bool) -> Fault:
     if name == "no_terminal_event":
         # a stream ends cleanly without its terminal event; a body is cut short
         return Fault(garbage="missing_terminal") if stream else Fault(cut_after_events=0)
+    if name == "garbage_mid_stream":  # after the client has bytes: the in-stream failure
+        return Fault(garbage="truncated_json", garbage_event=-2 if stream else 0)
     if name == "cut_mid_stream":
         return Fault(cut_after_events=2 if stream else 0)
     # the Responses passthrough reads the shape of its terminal event (the rest it checks
@@ -60,7 +62,8 @@ async def _alive(g: Hostile) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [*GARBAGE_KINDS, "oversized", "no_terminal_event", "cut_mid_stream"]
+    "name",
+    [*GARBAGE_KINDS, "oversized", "no_terminal_event", "cut_mid_stream", "garbage_mid_stream"],
 )
 async def test_garbage_fails_each_request_alone_and_cleanly(
     fake: FakeProviderServer, calm: FakeProviderServer, tmp_path: Path, name: str
@@ -78,6 +81,8 @@ async def test_garbage_fails_each_request_alone_and_cleanly(
                 seen = await g.send(endpoint, kind, stream)
                 print(f"{name:18} {kind:9} {endpoint:21} {stream!s:5} -> {_row(seen)}")
                 _assert_clean_failure(seen, stream)
+                if name == "garbage_mid_stream" and stream:
+                    assert seen.status == 200 and seen.in_stream_error, seen
         assert sibling == ["".join(SIBLING_WORDS)]  # the other key's stream, intact
         await _alive(g)
 
