@@ -133,7 +133,9 @@ class ProviderWorker:
                 progress.served = progress.done = True
                 return
             progress.errors.append(result.error)
-            decision = self._decide(provider, key, result, retries, rejected)
+            decision = self._decide(
+                provider, key, result.error, retries, rejected, unanswered=result.unanswered
+            )
             if decision.next is Next.GIVE_UP:
                 progress.done = True
                 return
@@ -154,14 +156,14 @@ class ProviderWorker:
         self,
         provider: ProviderConfig,
         key: ProviderKey,
-        result: AttemptResult,
+        error: ErrorInfo,
         retries: int,
         rejected: set[str],
+        *,
+        unanswered: bool,
     ) -> Decision:
         """The retry policy's decision; benches ``key`` (adding it to ``rejected``) when
         the provider refused the key itself."""
-        error = result.error
-        assert error is not None
         now = trio.current_time()
         spare = self._keys.has_spare(provider, now=now, exclude=frozenset({*rejected, key.key_id}))
         decision = decide(
@@ -170,7 +172,7 @@ class ProviderWorker:
             policy=provider.retry,
             rng=self._rng,
             spare_key=spare,
-            unanswered=result.unanswered,
+            unanswered=unanswered,
         )
         if decision.bench_key:
             rejected.add(key.key_id)
