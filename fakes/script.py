@@ -26,7 +26,9 @@ The JSON form (``POST /_fake/script``) mirrors the dataclasses field by field::
      "fault": {"status": 429, "retry_after": "1", "error_type": null, "error_code": null,
                "error_message": null, "hang_before_headers_s": 0, "hang_after_events": null,
                "reset_before_response": false, "cut_after_events": null,
-               "failed_event": ["server_error", "boom"], "delay_between_events_s": 0}}
+               "failed_event": ["server_error", "boom"], "delay_between_events_s": 0,
+               "close_before_response": false, "garbage": null, "garbage_event": 0,
+               "usage_value": null, "oversize_bytes": 0}}
 
 Every key is optional except each item's ``type`` and its text-carrying field.
 """
