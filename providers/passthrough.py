@@ -19,7 +19,7 @@ from providers.adapter import HttpCall
 from providers.exchange import ExchangeOutcome
 from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_errors import map_openai_error
-from providers.sse import SseParser, common_block_name, parse_block
+from providers.sse import SseParser, common_block_split, parse_block
 from providers.stream_failure import responses_failure_events
 
 _JSON_HEADERS = (("content-type", "application/json"),)
@@ -115,9 +115,9 @@ class ResponsesPassthrough:
         Garbage raises ``ProviderGarbage``."""
         out = []
         for block in self._parser.feed_blocks(chunk):
-            name = common_block_name(block)
-            if name is not None and name not in self._WATCHED and name.isascii():
-                json_object(block[block.find(b"\n") + 7 : -2], "a Responses event")
+            common = common_block_split(block)
+            if common is not None and common[0] not in self._WATCHED and common[0].isascii():
+                json_object(common[1], "a Responses event")
             else:
                 event = parse_block(block)
                 if event is None:

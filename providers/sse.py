@@ -72,11 +72,13 @@ class SseParser:
         blocks: list[bytes] = []
         start = 0
         limit = self._max_event
-        while (end := buffer.find(b"\n\n", max(start, search_from))) >= 0:
+        end = buffer.find(b"\n\n", search_from)  # the first event ends after search_from
+        while end >= 0:
             if end - start > limit:
                 _too_large(limit)
             blocks.append(buffer[start : end + 2])
             start = end + 2
+            end = buffer.find(b"\n\n", start)
         if start < len(buffer):
             self._hold(buffer[start:] if start else buffer)
         return blocks
@@ -110,10 +112,20 @@ def common_block_name(block: bytes) -> bytes | None:
     if not block.startswith(b"event: "):
         return None
     end = block.find(b"\n")
-    data_line = block[end + 1 :]
-    if not data_line.startswith(b"data: ") or data_line.find(b"\n") != len(data_line) - 2:
+    if not block.startswith(b"data: ", end + 1) or block.find(b"\n", end + 1) != len(block) - 2:
         return None
     return block[7:end].strip()
+
+
+def common_block_split(block: bytes) -> tuple[bytes, bytes] | None:
+    """The event name and the raw data of a block in the common shape (as
+    ``common_block_name``), without decoding either; None for any other shape."""
+    if not block.startswith(b"event: "):
+        return None
+    end = block.find(b"\n")
+    if not block.startswith(b"data: ", end + 1) or block.find(b"\n", end + 1) != len(block) - 2:
+        return None
+    return block[7:end].strip(), block[end + 7 : -2]
 
 
 def _parse_common_block(block: bytes) -> SseEvent | None:
@@ -167,6 +179,7 @@ __all__ = [
     "SseEvent",
     "SseParser",
     "common_block_name",
+    "common_block_split",
     "encode_sse",
     "parse_block",
 ]
