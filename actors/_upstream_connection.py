@@ -153,20 +153,19 @@ class Connection:
         """Close without blocking or checkpointing (so no TLS close_notify)."""
         self.socket.close()
 
-    def can_retry(self) -> bool:
-        """Whether a failure so far may be the server having dropped it while idle."""
-        return self.reused and self.received == 0
-
     def reusable(self) -> bool:
         """Whether the exchange ended cleanly and the connection may carry the next one."""
         return self.keep_alive and self.body.done and not self.eof and not self.buffer
 
-    async def send_request(self, request: PreparedRequest, body: bytes) -> ResponseHead:
-        """Send the whole request in one write and wait for the final response head."""
+    async def send(self, request: PreparedRequest, body: bytes) -> None:
+        """Write the whole request in one write (``UpstreamWriteError`` if it breaks)."""
         try:
             await self.io.send_all(request.head + body if body else request.head)
         except trio.BrokenResourceError as exc:
             raise UpstreamWriteError(f"connection to {self.label} broke while sending") from exc
+
+    async def receive_head(self, request: PreparedRequest) -> ResponseHead:
+        """Wait for the final response head to the request just sent."""
         while True:
             head = await self._read_head(request.head_only)
             if head.status >= 200:

@@ -10,7 +10,7 @@ switched to another provider.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import trio
 
@@ -24,6 +24,7 @@ from config.model import ProviderKey
 from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind, without_secret
 from messages.events import (
+    AttemptAnomaly,
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
@@ -31,9 +32,14 @@ from messages.events import (
     ResponseFailed,
     TrailEvent,
 )
+from messages.usage import UsageAnomaly
 from providers.exchange import Exchange
+from providers.garbage import ProviderGarbage
 
 _MAX_ERROR_BODY = 64 * 1024
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest non-streamed 2xx body accepted from a provider (a bigger one fails the
+attempt as a protocol error; a stream is held to ``providers.sse.MAX_EVENT_BYTES`` per event)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,13 +47,17 @@ class AttemptResult:
     """How an attempt ended.
 
     ``error``: it failed before the client saw anything, so the retry policy may try
-    again elsewhere. ``failure``: it failed after the first byte and the client was told
-    in the stream (never retried). ``client_gone``: the client left first.
+    again elsewhere. ``unanswered``: that failure came after the whole request was
+    written (a timeout, a dropped connection, a garbled 2xx): the provider may have
+    acted on it and may bill it, so a resend may be billed twice. ``failure``: it failed
+    after the first byte and the client was told in the stream (never retried).
+    ``client_gone``: the client left first.
     """
 
     error: ErrorInfo | None
     failure: ErrorInfo | None = None
     client_gone: bool = False
+    unanswered: bool = False  # the whole request reached the provider, no answer came back
 
     @property
     def provider_error(self) -> ErrorInfo | None:
@@ -83,6 +93,10 @@ class Attempt:
         self._finished = False  # attempt.finished emitted
         self._ended = False  # the request's terminal event emitted
         self._started = 0.0
+        self._status: int | None = None
+        self._sent = False  # the whole request was written to the provider
+        self._answered = False  # the provider answered with an error status
+        self._anomalies_noted = 0
         provider = context.candidate.provider
         self._scope = trio.CancelScope()
         self._headers = (
@@ -95,7 +109,12 @@ class Attempt:
 
     async def run(self) -> AttemptResult:
         error = await self._run()
-        return AttemptResult(error=error, failure=self._failure, client_gone=self._client_left)
+        return AttemptResult(
+            error=error,
+            failure=self._failure,
+            client_gone=self._client_left,
+            unanswered=error is not None and self._sent and not self._answered,
+        )
 
     async def _run(self) -> ErrorInfo | None:
         context = self._context
@@ -107,24 +126,24 @@ class Attempt:
         self._scope.deadline = min(
             self._started + provider.timeouts.first_byte_s, context.job.deadline
         )
+        upstream = self._pool.stream(call.method, url, call.headers, call.body)
         try:
-            with self._scope:
-                async with self._pool.stream(call.method, url, call.headers, call.body) as response:
-                    return await self._answer(response)
+            try:
+                with self._scope:
+                    async with upstream as response:
+                        return await self._answer(response)
+            finally:
+                self._sent = upstream.request_sent
             return await self._failed(self._timeout_error())
-        except UpstreamConnectError:
-            error = ErrorInfo(
-                kind=ErrorKind.UPSTREAM_ERROR,
-                status=502,
-                message=f"could not connect to provider {provider.id}",
-            )
-            return await self._failed(error)
+        except ProviderGarbage as exc:
+            error = replace(exc.error, message=f"provider {provider.id}: {exc.error.message}")
+            return await self._failed(error, status=self._status)
         except UpstreamTransportError as exc:
-            error = ErrorInfo(
-                kind=ErrorKind.UPSTREAM_ERROR,
-                status=502,
-                message=f"provider {provider.id} connection failed: {type(exc).__name__}",
-            )
+            if isinstance(exc, UpstreamConnectError):
+                message = f"could not connect to provider {provider.id}"
+            else:
+                message = f"provider {provider.id} connection failed: {type(exc).__name__}"
+            error = ErrorInfo(kind=ErrorKind.UPSTREAM_ERROR, status=502, message=message)
             return await self._failed(error)
         except trio.BrokenResourceError:
             self._client_gone()
@@ -145,7 +164,7 @@ class Attempt:
             self._emit_terminal(error, after_first_byte=self._head_sent)
 
     async def _answer(self, response: UpstreamResponse) -> ErrorInfo | None:
-        status = response.status
+        status = self._status = response.status
         self._emit(
             AttemptFirstByte(
                 request_id=self._context.job.request.request_id,
@@ -156,6 +175,7 @@ class Attempt:
             )
         )
         if not 200 <= status < 300:
+            self._answered = True
             body = await _read_bounded(response)
             error = self._exchange.map_error(status, response.headers, body)
             key = self._context.key  # some providers echo the key back: never store it
@@ -164,7 +184,7 @@ class Attempt:
         if self._context.job.request.stream:
             return await self._stream(response)
         self._scope.deadline = self._context.job.deadline
-        body = self._exchange.complete(await response.read())
+        body = self._exchange.complete(await _read_capped(response))
         outcome = self._exchange.outcome()
         if outcome.failure is not None:
             return await self._failed(outcome.failure, status=status)
@@ -323,6 +343,10 @@ class Attempt:
     def _emit_finished(self, status: int | None, error: ErrorInfo | None) -> None:
         context = self._context
         self._finished = True
+        outcome = self._exchange.outcome()
+        if len(outcome.anomalies) > self._anomalies_noted:
+            self._emit_anomalies(outcome.anomalies[self._anomalies_noted :])
+            self._anomalies_noted = len(outcome.anomalies)
         self._emit(
             AttemptFinished(
                 request_id=context.job.request.request_id,
@@ -332,16 +356,42 @@ class Attempt:
                 model=context.candidate.model,
                 status=status,
                 latency_ms=self._elapsed_ms(),
-                usage=self._exchange.outcome().usage,
+                usage=outcome.usage,
                 error=error,
             )
         )
+
+    def _emit_anomalies(self, anomalies: tuple[UsageAnomaly, ...]) -> None:
+        context = self._context
+        for anomaly in anomalies:
+            self._emit(
+                AttemptAnomaly(
+                    request_id=context.job.request.request_id,
+                    at=time.time(),
+                    attempt=context.number,
+                    provider_id=context.candidate.provider.id,
+                    field=anomaly.field,
+                    value=anomaly.value,
+                )
+            )
 
     def _elapsed_ms(self) -> float:
         return (trio.current_time() - self._started) * 1000
 
     def _emit(self, event: TrailEvent) -> None:
         self._audit.send_nowait(event)
+
+
+async def _read_capped(response: UpstreamResponse) -> bytes:
+    """A whole 2xx body; over ``MAX_BODY_BYTES`` it is garbage (read no further)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ProviderGarbage(f"the upstream's response body is over {MAX_BODY_BYTES} bytes")
+        parts.append(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 async def _read_bounded(response: UpstreamResponse) -> bytes:

@@ -12,8 +12,12 @@ What the pool does and does not do:
 - one keep-alive pool per origin (scheme, host, port); a connection is reused
   only after its response was read to the end, with nothing after it, and when
   neither side said ``Connection: close`` (nor HTTP/1.0, nor a body ended by close);
-- a reused connection that turns out to be dead before any response byte
-  arrived is replaced once, transparently (a new one never is);
+- an idle connection is checked (``poll``) before a request is written on it, and
+  one the server closed is dropped for another; a reused connection whose write
+  broke is replaced once, transparently (the server closed it before it could have
+  the whole request). Once the whole request is written, nothing is ever re-sent
+  here: ``UpstreamExchange.request_sent`` then tells the caller that the provider
+  may have the request (and may bill it), and the retry policy decides;
 - the connect timeout (TCP + TLS) is the pool's; every other deadline is the
   caller's (``trio.fail_after`` around its awaits): every await here can be
   cancelled, and an exchange left early or cancelled closes its connection;
@@ -33,7 +37,6 @@ from __future__ import annotations
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -56,24 +59,21 @@ from actors._upstream_connection import (
     parse_url,
 )
 
-# A connection back in the pool for less than this is taken without asking the kernel
-# whether the server closed it (a poll per request costs more than the rest of the
-# check-out): no server times keep-alive out that fast, and a connection that did close
-# fails before any byte is read, which ``UpstreamPool._exchange`` retries once, fresh.
-RECENTLY_IDLE_S = 1.0
 
+def _still_open(connection: Connection) -> bool:
+    """Readable while idle means EOF (the server closed it) or stray bytes: unusable.
 
-def _still_open(connection: Connection, now: float) -> bool:
-    """Readable while idle means EOF (the server closed it) or stray bytes: unusable."""
-    if now - connection.idle_since < RECENTLY_IDLE_S:
-        return True
+    Asked of every idle connection before a request is written on it (one ``poll``,
+    about half a microsecond), so a connection the server closed while it sat in the
+    pool is never written to; see ``UpstreamPool._exchange`` for what happens when the
+    server closes it between this check and the write."""
     return not connection.socket.is_readable()
 
 
 __all__ = [
-    "RECENTLY_IDLE_S",
     "PoolStatistics",
     "UpstreamConnectError",
+    "UpstreamExchange",
     "UpstreamPool",
     "UpstreamProtocolError",
     "UpstreamReadError",
@@ -101,7 +101,7 @@ class PoolStatistics:
 
     connections_opened: int
     connections_reused: int  # requests sent on a connection taken from the idle list
-    retries: int  # requests resent on a fresh connection after an idle one proved dead
+    retries: int  # requests resent on a fresh connection after a reused one broke mid-write
     idle_now: int
     active_now: int  # exchanges in progress (connecting, sending or reading)
 
@@ -179,10 +179,14 @@ class _OriginSlot:
         self.limit = trio.Semaphore(max_connections)
 
 
-class _Exchange:
-    """The context manager `UpstreamPool.stream` returns: one request/response cycle."""
+class UpstreamExchange:
+    """The context manager `UpstreamPool.stream` returns: one request/response cycle.
 
-    __slots__ = ("_body", "_pool", "_request", "_response", "_slot")
+    ``request_sent`` becomes True once the whole request was handed to the kernel: from
+    then on the provider may have it (and bill it) even if no answer ever comes.
+    """
+
+    __slots__ = ("_body", "_pool", "_request", "_response", "_slot", "request_sent")
 
     def __init__(
         self, pool: UpstreamPool, slot: _OriginSlot, request: PreparedRequest, body: bytes
@@ -192,9 +196,10 @@ class _Exchange:
         self._request = request
         self._body = body
         self._response: UpstreamResponse | None = None
+        self.request_sent = False
 
     async def __aenter__(self) -> UpstreamResponse:
-        self._response = await self._pool._begin(self._slot, self._request, self._body)
+        self._response = await self._pool._begin(self)
         return self._response
 
     async def __aexit__(
@@ -246,7 +251,7 @@ class UpstreamPool:
 
     def stream(
         self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
-    ) -> AbstractAsyncContextManager[UpstreamResponse]:
+    ) -> UpstreamExchange:
         """Send a request on entry (Host and Content-Length added); yield once the head is in.
 
         `headers` must not carry Host, Content-Length or Transfer-Encoding. Leaving
@@ -266,7 +271,7 @@ class UpstreamPool:
         slot = self._slots.get(target.origin)
         if slot is None:
             slot = self._slots[target.origin] = _OriginSlot(target.origin, self._max_connections)
-        return _Exchange(self, slot, request, body)
+        return UpstreamExchange(self, slot, request, body)
 
     async def aclose(self) -> None:
         """Close idle connections now; connections in use close when their exchange ends."""
@@ -291,16 +296,15 @@ class UpstreamPool:
         target = self._targets[url] = parse_url(url)
         return target
 
-    async def _begin(
-        self, slot: _OriginSlot, request: PreparedRequest, body: bytes
-    ) -> UpstreamResponse:
+    async def _begin(self, exchange: UpstreamExchange) -> UpstreamResponse:
+        slot = exchange._slot
         try:
             slot.limit.acquire_nowait()
         except trio.WouldBlock:
             await slot.limit.acquire()
         self._active += 1
         try:
-            return await self._exchange(slot, request, body)
+            return await self._exchange(exchange)
         except BaseException:
             self._active -= 1
             slot.limit.release()
@@ -320,25 +324,27 @@ class UpstreamPool:
         else:
             connection.close_now()
 
-    async def _exchange(
-        self, slot: _OriginSlot, request: PreparedRequest, body: bytes
-    ) -> UpstreamResponse:
+    async def _exchange(self, exchange: UpstreamExchange) -> UpstreamResponse:
+        slot = exchange._slot
         connection = self._check_out(slot) or await self._connect(slot.origin)
         try:
-            return await self._send_on(connection, request, body)
-        except UpstreamTransportError:
-            if not connection.can_retry():
+            return await self._send_on(connection, exchange)
+        except UpstreamWriteError:
+            if not connection.reused:
                 raise
-        # The server dropped an idle connection before reading our request: once more, fresh.
+        # The server closed the reused connection before it could read the whole request
+        # (the write broke), so it cannot have acted on it: once more, on a fresh one.
+        # A failure after the whole request was written is never retried here.
         self._retries += 1
-        return await self._send_on(await self._connect(slot.origin), request, body)
+        return await self._send_on(await self._connect(slot.origin), exchange)
 
     @staticmethod
-    async def _send_on(
-        connection: Connection, request: PreparedRequest, body: bytes
-    ) -> UpstreamResponse:
+    async def _send_on(connection: Connection, exchange: UpstreamExchange) -> UpstreamResponse:
+        request = exchange._request
         try:
-            head = await connection.send_request(request, body)
+            await connection.send(request, exchange._body)
+            exchange.request_sent = True
+            head = await connection.receive_head(request)
         except BaseException:
             connection.close_now()
             raise
@@ -348,11 +354,10 @@ class UpstreamPool:
         idle = slot.idle
         if not idle:
             return None
-        now = trio.current_time()
-        oldest_allowed = now - self._idle_keepalive_s
+        oldest_allowed = trio.current_time() - self._idle_keepalive_s
         while idle:
             connection = idle.pop()
-            if connection.idle_since >= oldest_allowed and _still_open(connection, now):
+            if connection.idle_since >= oldest_allowed and _still_open(connection):
                 connection.reused = True
                 connection.received = 0
                 self._reused += 1

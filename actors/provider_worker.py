@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 import trio
@@ -32,7 +32,7 @@ from messages.events import ResponseFailed, TrailEvent
 from providers.choose import UnsupportedRoute, open_exchange
 from providers.request_fields import RequestInvalid
 from routing.keys import BenchedKey, KeyRotation
-from routing.retry import Decision, Next, decide, most_informative
+from routing.retry import Decision, Next, bounded_retry_after, decide, most_informative
 
 log = structlog.get_logger("switchyard.provider_worker")
 
@@ -133,7 +133,9 @@ class ProviderWorker:
                 progress.served = progress.done = True
                 return
             progress.errors.append(result.error)
-            decision = self._decide(provider, key, result.error, retries, rejected)
+            decision = self._decide(
+                provider, key, result.error, retries, rejected, unanswered=result.unanswered
+            )
             if decision.next is Next.GIVE_UP:
                 progress.done = True
                 return
@@ -157,13 +159,20 @@ class ProviderWorker:
         error: ErrorInfo,
         retries: int,
         rejected: set[str],
+        *,
+        unanswered: bool,
     ) -> Decision:
         """The retry policy's decision; benches ``key`` (adding it to ``rejected``) when
         the provider refused the key itself."""
         now = trio.current_time()
         spare = self._keys.has_spare(provider, now=now, exclude=frozenset({*rejected, key.key_id}))
         decision = decide(
-            error, retries_done=retries, policy=provider.retry, rng=self._rng, spare_key=spare
+            error,
+            retries_done=retries,
+            policy=provider.retry,
+            rng=self._rng,
+            spare_key=spare,
+            unanswered=unanswered,
         )
         if decision.bench_key:
             rejected.add(key.key_id)
@@ -206,7 +215,7 @@ class ProviderWorker:
         result = await Attempt(context, exchange, pool=self._pool, audit=self._audit).run()
         self._report(request.request_id, candidate.provider, result)
         if result.error is not None:
-            return AttemptResult(error=_attributed(result.error, candidate.provider.id))
+            return replace(result, error=_attributed(result.error, candidate.provider.id))
         return result
 
     def _report(self, request_id: str, provider: ProviderConfig, result: AttemptResult) -> None:
@@ -270,7 +279,7 @@ def _attributed(error: ErrorInfo, provider_id: str) -> ErrorInfo:
         message=error.message,
         code=error.code,
         param=error.param,
-        retry_after=error.retry_after,
+        retry_after=bounded_retry_after(error.retry_after),  # a provider's may be inf or NaN
         provider_id=provider_id,
     )
 

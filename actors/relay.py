@@ -18,6 +18,7 @@ from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyE
 from messages.errors import ErrorInfo, ErrorKind
 from providers.openai_errors import render_openai_error
 from providers.stream_failure import stream_failure
+from routing.retry import bounded_retry_after
 
 JSON_HEADER = ("content-type", "application/json")
 SSE_HEADER = ("content-type", "text/event-stream; charset=utf-8")
@@ -91,8 +92,8 @@ async def send_error(
 ) -> None:
     headers = [JSON_HEADER, *extra]
     if error.status == 429 or error.retry_after is not None:
-        retry_after = error.retry_after if error.retry_after is not None else 1.0
-        headers.append(("retry-after", str(max(1, round(retry_after)))))
+        retry_after = bounded_retry_after(error.retry_after)  # a provider's may be inf or NaN
+        headers.append(("retry-after", str(max(1, round(retry_after or 1.0)))))
     await writer.send_response(error.status, headers, render_openai_error(error))
 
 

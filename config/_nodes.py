@@ -23,11 +23,12 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 _TAG_NAMES = {
     _STR_TAG: "a string",
     _INT_TAG: "an integer",
     _FLOAT_TAG: "a number",
-    "tag:yaml.org,2002:bool": "a boolean",
+    _BOOL_TAG: "a boolean",
     _NULL_TAG: "null",
     "tag:yaml.org,2002:timestamp": "a timestamp",
     "tag:yaml.org,2002:binary": "binary data",
@@ -235,6 +236,15 @@ class Fields:
         if node is None:
             return None
         return self.reader.number(node, self.path(key), positive=positive)
+
+    def boolean(self, key: str, *, default: bool) -> bool:
+        node = self.get(key)
+        if node is None:
+            return default
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _BOOL_TAG:
+            problem = f"{self.path(key)}: expected true or false, got {describe(node)}"
+            raise self.reader.error(node, problem)
+        return node.value.lower() in ("true", "yes", "on")
 
     def items(self, key: str) -> list[yaml.Node]:
         return self.reader.items(self.require(key), self.path(key))

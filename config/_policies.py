@@ -68,6 +68,7 @@ def read_retry(section: Fields | None, base: RetryPolicy) -> RetryPolicy:
             "max_retry_after_s", default=base.max_retry_after_s, positive=False
         ),
         key_bench_s=section.number("key_bench_s", default=base.key_bench_s, positive=False),
+        resend_unanswered=section.boolean("resend_unanswered", default=base.resend_unanswered),
     )
     if policy.backoff_max_s < policy.backoff_base_s:
         node = section.get("backoff_max_s") or section.get("backoff_base_s") or section.node

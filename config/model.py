@@ -25,6 +25,9 @@ class RetryPolicy:
     backoff_max_s: float = 8.0
     max_retry_after_s: float = 30.0
     key_bench_s: float = 300.0  # how long a key the provider rejected (401/403, quota) rests
+    # re-send (retry or fail over) a request that may already have reached a provider (it
+    # timed out or the connection died after the whole request was written): may bill twice
+    resend_unanswered: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

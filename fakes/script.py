@@ -26,7 +26,9 @@ The JSON form (``POST /_fake/script``) mirrors the dataclasses field by field::
      "fault": {"status": 429, "retry_after": "1", "error_type": null, "error_code": null,
                "error_message": null, "hang_before_headers_s": 0, "hang_after_events": null,
                "reset_before_response": false, "cut_after_events": null,
-               "failed_event": ["server_error", "boom"], "delay_between_events_s": 0}}
+               "failed_event": ["server_error", "boom"], "delay_between_events_s": 0,
+               "close_before_response": false, "garbage": null, "garbage_event": 0,
+               "usage_value": null, "oversize_bytes": 0}}
 
 Every key is optional except each item's ``type`` and its text-carrying field.
 """
@@ -113,6 +115,12 @@ class Fault:
     - ``failed_event``: ``(code, message)``; the stream ends with the format's
       in-stream failure instead of its normal terminal event.
     - ``delay_between_events_s``: pause between stream events.
+    - ``close_before_response``: read the request, then close (FIN) without answering.
+    - ``garbage`` (``wrong_shape``, ``non_object``, ``invalid_utf8``, ``truncated_json``)
+      spoils the body or the stream event at index ``garbage_event``; ``usage_value``
+      (raw JSON such as ``-5`` or ``1e20``) replaces every token count;
+      ``oversize_bytes`` pads the body or the first event to that size
+      (see ``fakes.spoil``).
 
     A non-streamed body counts as one event.
     """
@@ -128,6 +136,11 @@ class Fault:
     cut_after_events: int | None = None
     failed_event: tuple[str, str] | None = None
     delay_between_events_s: float = 0.0
+    close_before_response: bool = False
+    garbage: str | None = None
+    garbage_event: int = 0
+    usage_value: str | None = None
+    oversize_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -307,6 +320,11 @@ def _fault_from_json(doc: object) -> Fault:
         cut_after_events=_opt_int(obj, "cut_after_events"),
         failed_event=failed_event,
         delay_between_events_s=_float(obj, "delay_between_events_s"),
+        close_before_response=obj.get("close_before_response", False) is True,
+        garbage=_opt_str(obj, "garbage"),
+        garbage_event=_opt_int(obj, "garbage_event") or 0,
+        usage_value=_opt_str(obj, "usage_value"),
+        oversize_bytes=_opt_int(obj, "oversize_bytes") or 0,
     )
 
 

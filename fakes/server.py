@@ -48,6 +48,7 @@ from fakes.script import (
     turn_to_json,
     usage_of,
 )
+from fakes.spoil import spoil_body, spoil_events
 from fakes.wire import JsonBody, WireContext, WireFormat
 
 # path suffix routing: the first format whose ``matches`` accepts the request serves it
@@ -307,8 +308,8 @@ async def _play(
     fault = turn.fault or Fault()
     if fault.hang_before_headers_s > 0:
         await trio.sleep(fault.hang_before_headers_s)
-    if fault.reset_before_response:
-        await exchange.abandon(reset=True)
+    if fault.reset_before_response or fault.close_before_response:
+        await exchange.abandon(reset=fault.reset_before_response)
         return
     if fault.status is not None:
         await _send_error(exchange, fault.status, fault, wire)
@@ -318,11 +319,28 @@ async def _play(
     request_id = [(b"x-request-id", f"req_{ctx.token}".encode())]
     if wire.wants_stream(request.path, body):
         events = wire.stream_events(turn.reply, ctx, failure=fault.failed_event)
+        if _spoils(fault):
+            events = spoil_events(
+                events,
+                garbage=fault.garbage,
+                garbage_event=fault.garbage_event,
+                usage_value=fault.usage_value,
+                size=fault.oversize_bytes,
+            )
         await exchange.send_head(200, SSE_HEADERS + request_id)
         await _send_events(exchange, events, fault)
         return
     answer = wire.complete_answer(turn.reply, ctx, failure=fault.failed_event)
-    await _send_whole(exchange, answer.status, answer.body, JSON_HEADERS + request_id, fault)
+    payload = answer.body
+    if _spoils(fault):
+        payload = spoil_body(
+            payload, garbage=fault.garbage, usage_value=fault.usage_value, size=fault.oversize_bytes
+        )
+    await _send_whole(exchange, answer.status, payload, JSON_HEADERS + request_id, fault)
+
+
+def _spoils(fault: Fault) -> bool:
+    return bool(fault.garbage or fault.usage_value or fault.oversize_bytes)
 
 
 async def _send_events(exchange: HttpExchange, events: Sequence[bytes], fault: Fault) -> None:

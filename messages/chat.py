@@ -20,7 +20,7 @@ from typing import TypeAlias
 
 from messages.errors import ErrorInfo
 from messages.json import JsonObject
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly
 
 
 class ClientFormat(StrEnum):
@@ -188,9 +188,11 @@ class Finish:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UsageReport:
-    """The usage so far; a later report replaces an earlier one."""
+    """The usage so far; a later report replaces an earlier one. ``anomalies``: counts
+    the provider sent that were not believed while reading it (see ``messages.usage``)."""
 
     usage: Usage
+    anomalies: tuple[UsageAnomaly, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -84,6 +84,20 @@ class AttemptFinished:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptAnomaly:
+    """A number the provider sent that was not believed (negative, fractional, a string,
+    absurdly large…): what it was, truncated, and the safe value used instead."""
+
+    kind = "attempt.anomaly"
+    request_id: str
+    at: float
+    attempt: int
+    provider_id: str
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResponseCompleted:
     kind = "response.completed"
     request_id: str
@@ -122,6 +136,7 @@ TrailEvent: TypeAlias = (
     | AttemptStarted
     | AttemptFirstByte
     | AttemptFinished
+    | AttemptAnomaly
     | ResponseCompleted
     | ResponseFailed
 )
@@ -129,6 +144,7 @@ TERMINAL_KINDS = frozenset({ResponseCompleted.kind, ResponseFailed.kind})
 
 __all__ = [
     "TERMINAL_KINDS",
+    "AttemptAnomaly",
     "AttemptFinished",
     "AttemptFirstByte",
     "AttemptStarted",

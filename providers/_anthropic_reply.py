@@ -38,7 +38,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
 from providers._anthropic_errors import map_error_object
 from providers._tool_wire import ToolTable, unwrap_custom
 from providers.sse import SseEvent
@@ -52,6 +52,12 @@ _STOP_REASONS = {
     "model_context_window_exceeded": FinishReason.LENGTH,
     "tool_use": FinishReason.TOOL_CALLS,
     "refusal": FinishReason.CONTENT_FILTER,
+}
+_OBJECT_FIELDS = {  # the object each event carries; anything else there is garbage
+    "message_start": "message",
+    "content_block_start": "content_block",
+    "content_block_delta": "delta",
+    "message_delta": "delta",
 }
 _USAGE_FIELDS = (
     "input_tokens",
@@ -75,26 +81,32 @@ def finish_reason(stop_reason: Json, *, called_tool: bool) -> FinishReason:
 
 
 class UsageTally:
-    """The latest value of each Anthropic usage field seen so far."""
+    """The latest believable value of each Anthropic usage field seen so far (every count
+    range-checked by ``messages.usage.token_count``; a bad one keeps the earlier value)."""
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "anomalies")
 
     def __init__(self) -> None:
         self._fields: dict[str, int] = {}
+        self.anomalies: list[UsageAnomaly] = []
 
     def update(self, usage: Json) -> bool:
         if not isinstance(usage, Mapping):
+            if usage is not None:
+                note_anomaly(self.anomalies, "usage", usage)
             return False
         for name in _USAGE_FIELDS:
-            value = usage.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                self._fields[name] = value
+            self._take(name, usage.get(name), name)
         details = usage.get("output_tokens_details")
         if isinstance(details, Mapping):
             thinking = details.get("thinking_tokens")
-            if isinstance(thinking, int) and not isinstance(thinking, bool):
-                self._fields["thinking_tokens"] = thinking
+            self._take("thinking_tokens", thinking, "output_tokens_details.thinking_tokens")
         return True
+
+    def _take(self, name: str, value: Json, field: str) -> None:
+        count = token_count(value, field, self.anomalies)
+        if count is not None:
+            self._fields[name] = count
 
     def usage(self) -> Usage:
         get = self._fields.get
@@ -107,6 +119,9 @@ class UsageTally:
             output_tokens=get("output_tokens", 0),
             reasoning_tokens=get("thinking_tokens", 0),
         )
+
+    def report(self) -> UsageReport:
+        return UsageReport(usage=self.usage(), anomalies=tuple(self.anomalies))
 
 
 def protocol_failure(message: str) -> StreamFailure:
@@ -153,10 +168,16 @@ class AnthropicStreamDecoder:
             self._done = True
             return [protocol_failure(f"unreadable anthropic event: {event.data[:200]!r}")]
         if not isinstance(data, Mapping):
-            return []
+            self._done = True
+            return [protocol_failure("an anthropic event that is not a JSON object")]
         kind = data.get("type", event.event)
-        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
-        return handler(self, data) if handler is not None else []
+        if not isinstance(kind, str) or (handler := _HANDLERS.get(kind)) is None:
+            return []
+        field = _OBJECT_FIELDS.get(kind)
+        if field is not None and not isinstance(data.get(field), Mapping):
+            self._done = True
+            return [protocol_failure(f"an anthropic {kind} event without its {field} object")]
+        return handler(self, data)
 
     def close(self) -> list[StreamDelta]:
         if self._done:
@@ -167,7 +188,7 @@ class AnthropicStreamDecoder:
     def _message_start(self, data: Mapping[str, Json]) -> list[StreamDelta]:
         message = data.get("message")
         usage = message.get("usage") if isinstance(message, Mapping) else None
-        return [UsageReport(usage=self._usage.usage())] if self._usage.update(usage) else []
+        return [self._usage.report()] if self._usage.update(usage) else []
 
     def _block_start(self, data: Mapping[str, Json]) -> list[StreamDelta]:
         index, block = data.get("index"), data.get("content_block")
@@ -258,7 +279,7 @@ class AnthropicStreamDecoder:
             self._finished = True
             out.append(Finish(reason=finish_reason(stop_reason, called_tool=self._tool_count > 0)))
         if self._usage.update(data.get("usage")):
-            out.append(UsageReport(usage=self._usage.usage()))
+            out.append(self._usage.report())
         return out
 
     def _message_stop(self, data: Mapping[str, Json]) -> list[StreamDelta]:
@@ -296,9 +317,11 @@ def parse_message(body: bytes, tools: ToolTable) -> list[StreamDelta]:
     if document.get("type") == "error":
         return [StreamFailure(error=map_error_object(document.get("error")))]
     content = document.get("content")
+    if not isinstance(content, list):
+        return [protocol_failure("anthropic body without its content list")]
     out: list[StreamDelta] = []
     tool_count = 0
-    for block in content if isinstance(content, list) else []:
+    for block in content:
         if isinstance(block, Mapping):
             deltas = _whole_block(block, tool_count, tools)
             tool_count += sum(isinstance(delta, ToolCallStart) for delta in deltas)
@@ -307,7 +330,7 @@ def parse_message(body: bytes, tools: ToolTable) -> list[StreamDelta]:
     out.append(Finish(reason=reason))
     tally = UsageTally()
     if tally.update(document.get("usage")):
-        out.append(UsageReport(usage=tally.usage()))
+        out.append(tally.report())
     return out
 
 

@@ -48,7 +48,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
 from providers._cohere_request import PROVIDER, TOOL_PLAN
 from providers._tool_wire import ToolTable, unwrap_custom
 from providers.sse import SseEvent
@@ -73,18 +73,23 @@ class _Call:
     ended: bool = False
 
 
-def cohere_usage(usage: Json) -> Usage | None:
+def cohere_usage(usage: Json) -> UsageReport | None:
+    """Cohere's ``usage`` (billed units, else raw tokens), every count range-checked."""
+    anomalies: list[UsageAnomaly] = []
     if not isinstance(usage, Mapping):
-        return None
+        if usage is None:
+            return None
+        note_anomaly(anomalies, "usage", usage)
+        return UsageReport(usage=Usage(), anomalies=tuple(anomalies))
     billed, raw = _get(usage, "billed_units"), _get(usage, "tokens")
-    billed_in = _count(_get(billed, "input_tokens"))
-    billed_out = _count(_get(billed, "output_tokens"))
-    input_tokens = billed_in if isinstance(billed, Mapping) else _count(_get(raw, "input_tokens"))
-    output_tokens = (
-        billed_out if isinstance(billed, Mapping) else _count(_get(raw, "output_tokens"))
+    source, prefix = (billed, "billed_units") if isinstance(billed, Mapping) else (raw, "tokens")
+    input_tokens = _count(_get(source, "input_tokens"), f"{prefix}.input_tokens", anomalies)
+    output_tokens = _count(_get(source, "output_tokens"), f"{prefix}.output_tokens", anomalies)
+    cached = min(_count(usage.get("cached_tokens"), "cached_tokens", anomalies), input_tokens)
+    counted = Usage(
+        input_tokens=input_tokens, cached_input_tokens=cached, output_tokens=output_tokens
     )
-    cached = min(_count(usage.get("cached_tokens")), input_tokens)
-    return Usage(input_tokens=input_tokens, cached_input_tokens=cached, output_tokens=output_tokens)
+    return UsageReport(usage=counted, anomalies=tuple(anomalies))
 
 
 def protocol_failure(message: str) -> StreamFailure:
@@ -114,8 +119,12 @@ class CohereStreamDecoder:
             self._done = True
             return [protocol_failure(f"unreadable cohere event: {data[:200]!r}")]
         if not isinstance(document, Mapping):
-            return []
+            self._done = True
+            return [protocol_failure("a cohere event that is not a JSON object")]
         kind = document.get("type") or event.event
+        if not isinstance(document.get("delta"), Mapping | None):
+            self._done = True
+            return [protocol_failure(f"a cohere {kind} event whose delta is not an object")]
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         return handler(self, document) if handler is not None else []
 
@@ -128,6 +137,8 @@ class CohereStreamDecoder:
     def whole(self, document: Mapping[str, Json]) -> list[StreamDelta]:
         """A non-streamed ``/chat`` body, as the deltas its stream would have given."""
         message = _get(document, "message")
+        if not isinstance(message, Mapping):
+            return [protocol_failure("the cohere body has no message object")]
         content = _get(message, "content")
         out: list[StreamDelta] = []
         for block in content if isinstance(content, list) else []:
@@ -215,7 +226,7 @@ class CohereStreamDecoder:
         raw = _get(delta, "finish_reason")
         out = self._close_reasoning()
         usage = cohere_usage(_get(delta, "usage"))
-        report: list[StreamDelta] = [] if usage is None else [UsageReport(usage=usage)]
+        report: list[StreamDelta] = [] if usage is None else [usage]
         if isinstance(raw, str) and raw in _FAILED:
             kind, status = _FAILED[raw]
             error = _get(delta, "error")
@@ -307,10 +318,8 @@ def _get(holder: Json, name: str) -> Json:
     return holder.get(name) if isinstance(holder, Mapping) else None
 
 
-def _count(value: Json) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return int(value)
+def _count(value: Json, field: str, anomalies: list[UsageAnomaly]) -> int:
+    return token_count(value, field, anomalies) or 0
 
 
 _Handler = Callable[[CohereStreamDecoder, Mapping[str, Json]], list[StreamDelta]]

@@ -49,7 +49,7 @@ from messages.chat import (
     UsageReport,
 )
 from messages.errors import ErrorInfo, ErrorKind
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
 from providers._gemini_call_ids import mint_call_id
 from providers._gemini_errors import rpc_error
 from providers._tool_wire import ToolTable, WireTool, unwrap_custom
@@ -58,6 +58,7 @@ PROVIDER = "gemini"
 _FILTERED = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
 )
+_MAX_INDEX_DIGITS = 4
 _PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -98,7 +99,16 @@ class _OpenCall:
 class ReplyDecoder:
     """Decodes one reply, a document at a time; ``end`` says how the reply ended."""
 
-    __slots__ = ("_calls", "_finished", "_open", "_salt", "_thought", "_tools", "_usage")
+    __slots__ = (
+        "_anomalies",
+        "_calls",
+        "_finished",
+        "_open",
+        "_salt",
+        "_thought",
+        "_tools",
+        "_usage",
+    )
 
     def __init__(self, tools: ToolTable) -> None:
         self._tools = tools
@@ -107,6 +117,7 @@ class ReplyDecoder:
         self._thought: list[str] = []
         self._open: _OpenCall | None = None
         self._usage: Usage | None = None
+        self._anomalies: list[UsageAnomaly] = []
         self._finished = False
 
     def unreadable(self, what: str) -> list[StreamDelta]:
@@ -130,7 +141,9 @@ class ReplyDecoder:
         if self._finished:
             return self._usage_report() if fresh_usage else []
         candidates = doc.get("candidates")
-        if not isinstance(candidates, list) or not candidates:
+        if candidates is not None and not isinstance(candidates, list):
+            return self.unreadable("candidates that are not a list")
+        if not candidates:
             return self._blocked(doc.get("promptFeedback"))
         candidate = candidates[0] if isinstance(candidates[0], Mapping) else {}
         deltas: list[StreamDelta] = []
@@ -273,24 +286,32 @@ class ReplyDecoder:
         return [*self._usage_report(), Finish(reason=FinishReason.CONTENT_FILTER)]
 
     def _take_usage(self, metadata: object) -> bool:
-        """Keep the counts of a ``usageMetadata``; False when it has none."""
+        """Keep the counts of a ``usageMetadata``, range-checked; False when it has none."""
         if not isinstance(metadata, Mapping):
+            if metadata is not None:
+                note_anomaly(self._anomalies, "usageMetadata", metadata)
             return False
-        counts = {key: value for key, value in metadata.items() if key.endswith("TokenCount")}
-        if not counts:
+        if not any(key.endswith("TokenCount") for key in metadata):
             return False
-        thoughts = _count(counts, "thoughtsTokenCount")
+        count = self._count
+        thoughts = count(metadata, "thoughtsTokenCount")
         self._usage = Usage(
-            input_tokens=_count(counts, "promptTokenCount")
-            + _count(counts, "toolUsePromptTokenCount"),
-            cached_input_tokens=_count(counts, "cachedContentTokenCount"),
-            output_tokens=_count(counts, "candidatesTokenCount") + thoughts,
+            input_tokens=count(metadata, "promptTokenCount")
+            + count(metadata, "toolUsePromptTokenCount"),
+            cached_input_tokens=count(metadata, "cachedContentTokenCount"),
+            output_tokens=count(metadata, "candidatesTokenCount") + thoughts,
             reasoning_tokens=thoughts,
         )
         return True
 
+    def _count(self, metadata: Mapping[str, object], key: str) -> int:
+        return token_count(metadata.get(key), key, self._anomalies) or 0
+
     def _usage_report(self) -> list[StreamDelta]:
-        return [] if self._usage is None else [UsageReport(usage=self._usage)]
+        if self._usage is None and not self._anomalies:
+            return []
+        usage = self._usage or Usage()
+        return [UsageReport(usage=usage, anomalies=tuple(self._anomalies))]
 
 
 def _arguments(tool: WireTool, args: Mapping[str, object]) -> str:
@@ -311,6 +332,8 @@ def _path_steps(path: object) -> list[str | int]:
     for match in _PATH_STEP.finditer(path, 1):
         if match.start() != position:
             return []
+        if match.group(1) is None and len(match.group(2)) > _MAX_INDEX_DIGITS:
+            return []  # an array index no real arguments reach (it would allocate the gap)
         steps.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         position = match.end()
     return steps if position == len(path) else []
@@ -344,11 +367,6 @@ def _set(root: dict[str, object], steps: Sequence[str | int], value: object) -> 
             node = node[step]
         else:
             return
-
-
-def _count(counts: Mapping[str, object], key: str) -> int:
-    value = counts.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _mapping(value: object) -> Mapping[str, object]:

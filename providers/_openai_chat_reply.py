@@ -19,10 +19,10 @@ One decoder reads every family member's shape, so it needs no provider switch:
 - ``finish_reason``: ``stop`` → STOP (TOOL_CALLS when a tool was called), ``length`` /
   ``model_length`` → LENGTH (also mid tool call), ``tool_calls`` / ``function_call`` →
   TOOL_CALLS, ``content_filter``; ``error`` (Mistral) → ``StreamFailure``.
-- ``data: {"error": …}`` (or Mistral's top-level ``{"object": "error"}``) →
-  ``StreamFailure``. The stream ends at ``[DONE]`` (or, for a
-  provider without it, at the chunk with the ``finish_reason``); ``close()`` before that
-  reports ``StreamFailure(PROTOCOL)``.
+- ``data: {"error": …}`` (or Mistral's ``{"object": "error"}``) → ``StreamFailure``; the
+  stream ends at ``[DONE]`` (or at the ``finish_reason`` chunk for a provider without
+  it); ``close()`` before that, or garbage (not an object, ``choices`` not a list) →
+  ``StreamFailure(PROTOCOL)``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
 from providers._tool_wire import ToolTable, unwrap_custom
 from providers.openai_errors import map_openai_error
 from providers.sse import SseEvent
@@ -80,16 +80,25 @@ def finish_reason(raw: Json, *, called_tool: bool) -> FinishReason:
     return reason
 
 
-def chat_usage(usage: Json) -> Usage | None:
-    """A Chat ``usage`` object in our arithmetic (the same as OpenAI's)."""
+def chat_usage(usage: Json, anomalies: list[UsageAnomaly]) -> Usage | None:
+    """A Chat ``usage`` object in our arithmetic (the same as OpenAI's), range-checked."""
     if not isinstance(usage, Mapping):
+        if usage is not None:
+            note_anomaly(anomalies, "usage", usage)
         return None
-    cached = _count(_get(usage.get("prompt_tokens_details"), "cached_tokens"))
+
+    def count(holder: Json, name: str, field: str) -> int:
+        return token_count(_get(holder, name), field, anomalies) or 0
+
+    prompt, completion = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
+    cached = count(prompt, "cached_tokens", "prompt_tokens_details.cached_tokens")
+    reasoning = "completion_tokens_details.reasoning_tokens"
     return Usage(
-        input_tokens=_count(usage.get("prompt_tokens")),
-        cached_input_tokens=cached or _count(usage.get("prompt_cache_hit_tokens")),
-        output_tokens=_count(usage.get("completion_tokens")),
-        reasoning_tokens=_count(_get(usage.get("completion_tokens_details"), "reasoning_tokens")),
+        input_tokens=count(usage, "prompt_tokens", "prompt_tokens"),
+        cached_input_tokens=cached
+        or count(usage, "prompt_cache_hit_tokens", "prompt_cache_hit_tokens"),
+        output_tokens=count(usage, "completion_tokens", "completion_tokens"),
+        reasoning_tokens=count(completion, "reasoning_tokens", reasoning),
     )
 
 
@@ -101,6 +110,7 @@ class ChatReplyDecoder:
     """One reply's decoding state; ``feed`` SSE events or decode a whole ``completion``."""
 
     __slots__ = (
+        "_anomalies",
         "_calls",
         "_done",
         "_ends_with_done",
@@ -121,6 +131,7 @@ class ChatReplyDecoder:
         self._last_key: int | str | None = None
         self._thinking: list[str] | None = None
         self._usage: Usage | None = None
+        self._anomalies: list[UsageAnomaly] = []
         self._finished = False
         self._done = False
         self._response_id = ""
@@ -136,21 +147,25 @@ class ChatReplyDecoder:
         except orjson.JSONDecodeError:
             self._done = True
             return [protocol_failure(f"unreadable chat chunk: {data[:200]!r}")]
-        return self._chunk(chunk) if isinstance(chunk, Mapping) else []
+        if not isinstance(chunk, Mapping):
+            self._done = True
+            return [protocol_failure("a chat chunk that is not a JSON object")]
+        return self._chunk(chunk)
 
     def close(self) -> Sequence[StreamDelta]:
         if self._done:
             return []
         self._done = True
-        out: list[StreamDelta] = [] if self._usage is None else [UsageReport(usage=self._usage)]
         end = "[DONE]" if self._ends_with_done else "its finish_reason"
-        return [*out, protocol_failure(f"the upstream stream ended before {end}")]
+        return [*self._usage_report(), protocol_failure(f"the upstream stream ended before {end}")]
 
     def completion(self, document: Mapping[str, Json]) -> list[StreamDelta]:
         """A whole ``chat.completion`` body as the deltas its stream would have given."""
         if document.get("error") is not None:
             return [StreamFailure(error=stream_error(document))]
         self._take_usage(document)
+        if not isinstance(document.get("choices"), list):
+            return [protocol_failure("the chat completion has no choices list")]
         choice = _first_choice(document)
         message = choice.get("message") if choice is not None else None
         out = self._delta(message, whole=True) if isinstance(message, Mapping) else []
@@ -167,6 +182,9 @@ class ChatReplyDecoder:
             self._response_id = response_id
         self._take_usage(chunk)
         out: list[StreamDelta] = []
+        if not isinstance(chunk.get("choices"), list | None):
+            self._done = True
+            return [protocol_failure("a chat chunk whose choices is not a list")]
         choice = _first_choice(chunk) if not self._finished else None
         if choice is not None:
             delta = choice.get("delta")
@@ -183,7 +201,7 @@ class ChatReplyDecoder:
         usage = chunk.get("usage")
         if not isinstance(usage, Mapping):
             usage = _get(chunk.get("x_groq"), "usage")
-        parsed = chat_usage(usage)
+        parsed = chat_usage(usage, self._anomalies)
         if parsed is not None:
             self._usage = parsed
 
@@ -305,9 +323,13 @@ class ChatReplyDecoder:
             return []
         out = [] if self._finished else self._finish(None)
         self._done = True
-        if self._usage is not None:
-            out.append(UsageReport(usage=self._usage))
+        out.extend(self._usage_report())
         return out
+
+    def _usage_report(self) -> list[StreamDelta]:
+        if self._usage is None and not self._anomalies:
+            return []
+        return [UsageReport(usage=self._usage or Usage(), anomalies=tuple(self._anomalies))]
 
 
 def _close_call(call: _Call, *, complete: bool) -> list[StreamDelta]:
@@ -363,12 +385,6 @@ def _first_choice(document: Mapping[str, Json]) -> Mapping[str, Json] | None:
 
 def _get(holder: Json, name: str) -> Json:
     return holder.get(name) if isinstance(holder, Mapping) else None
-
-
-def _count(value: Json) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return int(value)
 
 
 __all__ = [

@@ -14,15 +14,17 @@ from typing import Any
 import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly
 from providers.adapter import HttpCall
 from providers.exchange import ExchangeOutcome
+from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_errors import map_openai_error
 from providers.passthrough import chat_usage
 from providers.sse import SseParser
 from providers.stream_failure import chat_failure_chunk
 
 _DONE = "[DONE]"
+_MAX_CALLS = 1024  # distinct tool-call indexes one answer may open
 
 
 class _ChatAnswer:
@@ -39,28 +41,54 @@ class _ChatAnswer:
         self.finish_reason: str | None = None
 
     def add(self, chunk: Mapping[str, Any]) -> None:
-        self.id = chunk.get("id") or self.id
-        self.model = chunk.get("model") or self.model
-        self.created = chunk.get("created") or self.created
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            if isinstance(content, str):
-                self.text.append(content)
-            for position, call in enumerate(delta.get("tool_calls") or ()):
-                self._add_call(call, position)
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
+        """Take one chunk's pieces; a chunk of the wrong shape raises ``ProviderGarbage``."""
+        response_id, model, created = chunk.get("id"), chunk.get("model"), chunk.get("created")
+        self.id = response_id if isinstance(response_id, str) and response_id else self.id
+        self.model = model if isinstance(model, str) and model else self.model
+        if type(created) is int and 0 < created < 2**53:
+            self.created = created
+        choices = chunk.get("choices")
+        require(choices is None or isinstance(choices, list), "chat chunk: choices is not a list")
+        for choice in choices or ():
+            require(isinstance(choice, dict), "chat chunk: a choice is not an object")
+            self._add_choice(choice)
+
+    def _add_choice(self, choice: Mapping[str, Any]) -> None:
+        delta = choice.get("delta")
+        require(delta is None or isinstance(delta, dict), "chat chunk: delta is not an object")
+        delta = delta or {}
+        content = delta.get("content")
+        if isinstance(content, str):
+            self.text.append(content)
+        calls = delta.get("tool_calls")
+        require(calls is None or isinstance(calls, list), "chat chunk: tool_calls is not a list")
+        for position, call in enumerate(calls or ()):
+            require(isinstance(call, dict), "chat chunk: a tool call is not an object")
+            self._add_call(call, position)
+        reason = choice.get("finish_reason")
+        if isinstance(reason, str) and reason:
+            self.finish_reason = reason
 
     def _add_call(self, call: Mapping[str, Any], position: int) -> None:
         index = call.get("index", position)
-        known = self.tool_calls.setdefault(
-            index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
-        )
-        known["id"] = call.get("id") or known["id"]
-        function = call.get("function") or {}
-        known["function"]["name"] += function.get("name") or ""
-        known["function"]["arguments"] += function.get("arguments") or ""
+        require(type(index) is int, "chat chunk: a tool call's index is not an integer")
+        known = self.tool_calls.get(index)
+        if known is None:
+            require(len(self.tool_calls) < _MAX_CALLS, "chat chunk: too many tool calls")
+            known = self.tool_calls[index] = {
+                "id": "",
+                "type": "function",
+                "function": {"name": "", "arguments": ""},
+            }
+        call_id = call.get("id")
+        if isinstance(call_id, str) and call_id:
+            known["id"] = call_id
+        function = call.get("function")
+        require(function is None or isinstance(function, dict), "chat chunk: bad function")
+        for part in ("name", "arguments"):
+            piece = (function or {}).get(part)
+            if isinstance(piece, str):
+                known["function"][part] += piece
 
     def to_json(self, usage: Usage | None) -> bytes:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}
@@ -86,6 +114,7 @@ class _ChatAnswer:
 
 class ChatPassthrough:
     __slots__ = (
+        "_anomalies",
         "_answer",
         "_call",
         "_done",
@@ -118,6 +147,7 @@ class ChatPassthrough:
         self._parser = SseParser()
         self._answer = _ChatAnswer()
         self._usage: Usage | None = None
+        self._anomalies: list[UsageAnomaly] = []
         self._failure: ErrorInfo | None = None
         self._response: bytes | None = None
         self._done = False
@@ -132,24 +162,23 @@ class ChatPassthrough:
         return b"".join(event.raw for event in self._parser.feed(chunk) if self._keep(event.data))
 
     def _keep(self, data: str) -> bool:
+        """Observe one chunk; whether it goes to the client. Garbage raises."""
         if data == _DONE:
             self._done = True
             return True
-        try:
-            chunk = orjson.loads(data)
-        except orjson.JSONDecodeError:
+        if self._done:
             return True
-        if not isinstance(chunk, dict):
-            return True
+        chunk = json_object(data, "a chat chunk")
         if "error" in chunk:
             self._failure = _stream_error(chunk["error"])
             return True
         self._answer.add(chunk)
-        usage = chat_usage(chunk.get("usage")) or chat_usage(
-            (chunk.get("x_groq") or {}).get("usage")
-        )
+        usage = chunk.get("usage")
+        if usage is None:
+            groq = chunk.get("x_groq")
+            usage = groq.get("usage") if isinstance(groq, dict) else None
         if usage is not None:
-            self._usage = usage
+            self._usage = chat_usage(usage, self._anomalies) or self._usage
             return self._wants_usage or bool(chunk.get("choices"))
         return True
 
@@ -168,14 +197,16 @@ class ChatPassthrough:
 
     def complete(self, body: bytes) -> bytes:
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            self._failure = ErrorInfo(
-                kind=ErrorKind.PROTOCOL, status=502, message="upstream returned invalid JSON"
-            )
+            document = json_object(body, "its response body")
+            choices = document.get("choices")
+            if not isinstance(choices, list):
+                raise ProviderGarbage("the upstream's completion has no choices list")
+            for choice in choices:
+                require(isinstance(choice, dict), "chat completion: a choice is not an object")
+        except ProviderGarbage as exc:
+            self._failure = exc.error
             return body
-        if isinstance(document, dict):
-            self._usage = chat_usage(document.get("usage"))
+        self._usage = chat_usage(document.get("usage"), self._anomalies)
         self._response = body
         return body
 
@@ -189,6 +220,7 @@ class ChatPassthrough:
             response=response,
             failure=self._failure,
             finish_reason=self._answer.finish_reason,
+            anomalies=tuple(self._anomalies),
         )
 
 

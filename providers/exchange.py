@@ -5,7 +5,9 @@ The worker does the I/O; an ``Exchange`` does all the format work, purely:
 client sees first, each chunk of upstream body goes through ``feed()`` and comes out as
 client-format bytes, and ``finish()`` closes the stream (reporting in-stream failure if
 the provider ended without its terminal event); a non-streaming 2xx body goes through
-``complete()``. ``outcome()`` then says what happened, for the trail.
+``complete()``. ``outcome()`` then says what happened, for the trail. ``feed`` (and
+``complete``) raise ``providers.garbage.ProviderGarbage`` for bytes that cannot be used
+(over a size cap, unreadable, the wrong shape): the attempt fails as a protocol error.
 
 Two kinds exist: a *passthrough* when the client already speaks the provider's format
 (OpenAI Responses or Chat to an OpenAI-type upstream: events are forwarded byte for byte
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from messages.errors import ErrorInfo
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly
 from providers.adapter import HttpCall
 
 
@@ -31,6 +33,7 @@ class ExchangeOutcome:
     response: bytes  # the full response in the client's format (JSON), for the trail
     failure: ErrorInfo | None
     finish_reason: str | None = None
+    anomalies: tuple[UsageAnomaly, ...] = ()  # numbers the provider sent that were not believed
 
 
 class Exchange(Protocol):

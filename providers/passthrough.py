@@ -13,11 +13,13 @@ from typing import Any
 import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
-from messages.usage import Usage
+from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
+from providers._openai_chat_reply import chat_usage
 from providers.adapter import HttpCall
 from providers.exchange import ExchangeOutcome
+from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_errors import map_openai_error
-from providers.sse import SseParser, common_block_name, parse_block
+from providers.sse import SseParser, common_block_split, parse_block
 from providers.stream_failure import responses_failure_events
 
 _JSON_HEADERS = (("content-type", "application/json"),)
@@ -32,36 +34,52 @@ def _protocol_failure(message: str) -> ErrorInfo:
     return ErrorInfo(kind=ErrorKind.PROTOCOL, status=502, message=message)
 
 
-def responses_usage(usage: object) -> Usage | None:
+def responses_usage(usage: object, anomalies: list[UsageAnomaly]) -> Usage | None:
+    """A Responses ``usage`` object, every count range-checked (``messages.usage``)."""
     if not isinstance(usage, dict):
+        if usage is not None:
+            note_anomaly(anomalies, "usage", usage)
         return None
-    input_details = usage.get("input_tokens_details") or {}
-    output_details = usage.get("output_tokens_details") or {}
+    input_details = _details(usage, "input_tokens_details", anomalies)
+    output_details = _details(usage, "output_tokens_details", anomalies)
     return Usage(
-        input_tokens=int(usage.get("input_tokens") or 0),
-        cached_input_tokens=int(input_details.get("cached_tokens") or 0),
-        output_tokens=int(usage.get("output_tokens") or 0),
-        reasoning_tokens=int(output_details.get("reasoning_tokens") or 0),
+        input_tokens=token_count(usage.get("input_tokens"), "input_tokens", anomalies) or 0,
+        cached_input_tokens=token_count(
+            input_details.get("cached_tokens"), "input_tokens_details.cached_tokens", anomalies
+        )
+        or 0,
+        output_tokens=token_count(usage.get("output_tokens"), "output_tokens", anomalies) or 0,
+        reasoning_tokens=token_count(
+            output_details.get("reasoning_tokens"),
+            "output_tokens_details.reasoning_tokens",
+            anomalies,
+        )
+        or 0,
     )
 
 
-def chat_usage(usage: object) -> Usage | None:
-    if not isinstance(usage, dict):
-        return None
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    return Usage(
-        input_tokens=int(usage.get("prompt_tokens") or 0),
-        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
-    )
+def _details(usage: dict[str, Any], name: str, anomalies: list[UsageAnomaly]) -> dict[str, Any]:
+    details = usage.get(name)
+    if isinstance(details, dict):
+        return details
+    if details is not None:
+        note_anomaly(anomalies, name, details)
+    return {}
 
 
 class ResponsesPassthrough:
     """OpenAI Responses in, OpenAI Responses out."""
 
-    __slots__ = ("_body", "_call", "_events", "_failure", "_parser", "_response", "_usage")
+    __slots__ = (
+        "_anomalies",
+        "_body",
+        "_call",
+        "_events",
+        "_failure",
+        "_parser",
+        "_response",
+        "_usage",
+    )
 
     _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
     _WATCHED = frozenset(name.encode() for name in (*_TERMINAL, "error"))
@@ -82,6 +100,7 @@ class ResponsesPassthrough:
         self._response: bytes | None = None
         self._usage: Usage | None = None
         self._failure: ErrorInfo | None = None
+        self._anomalies: list[UsageAnomaly] = []
         self._body = body
 
     def call(self) -> HttpCall:
@@ -91,34 +110,35 @@ class ResponsesPassthrough:
         return b""
 
     def feed(self, chunk: bytes) -> bytes:
+        """Forward each event as it came, after checking that its data is a JSON object
+        (which also checks its UTF-8); the terminal events are read for the trail.
+        Garbage raises ``ProviderGarbage``."""
         out = []
         for block in self._parser.feed_blocks(chunk):
-            name = common_block_name(block)
-            if name is None or name in self._WATCHED:
+            common = common_block_split(block)
+            if common is not None and common[0] not in self._WATCHED and common[0].isascii():
+                json_object(common[1], "a Responses event")
+            else:
                 event = parse_block(block)
                 if event is None:
                     continue  # comments only
-                if event.event is None or event.event in self._TERMINAL or event.event == "error":
-                    self._observe(event.data)
-            self._events += 1
+                if event.data != "[DONE]":  # some OpenAI-compatible servers end with it
+                    document = json_object(event.data, "a Responses event")
+                    if event.event is None or event.event in self._TERMINAL:
+                        self._observe(document)
             out.append(block)
+        self._events += len(out)
         return b"".join(out)
 
-    def _observe(self, data: str) -> None:
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(document, dict):
-            return
+    def _observe(self, document: dict[str, Any]) -> None:
         kind = document.get("type")
         if kind not in self._TERMINAL:
             return
         response = document.get("response")
         if not isinstance(response, dict):
-            return
+            raise ProviderGarbage(f"the upstream's {kind} has no response object")
         self._response = orjson.dumps(response)
-        self._usage = responses_usage(response.get("usage"))
+        self._usage = responses_usage(response.get("usage"), self._anomalies)
         if kind == "response.failed":
             self._failure = _responses_failure(response.get("error"))
 
@@ -134,12 +154,15 @@ class ResponsesPassthrough:
 
     def complete(self, body: bytes) -> bytes:
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            self._failure = _protocol_failure("upstream returned invalid JSON")
+            document = json_object(body, "its response body")
+            require(
+                isinstance(document.get("output"), list),
+                "the upstream's response has no output list",
+            )
+        except ProviderGarbage as exc:
+            self._failure = exc.error
             return body
-        if isinstance(document, dict):
-            self._usage = responses_usage(document.get("usage"))
+        self._usage = responses_usage(document.get("usage"), self._anomalies)
         self._response = body
         return body
 
@@ -148,7 +171,10 @@ class ResponsesPassthrough:
 
     def outcome(self) -> ExchangeOutcome:
         return ExchangeOutcome(
-            usage=self._usage, response=self._response or b"null", failure=self._failure
+            usage=self._usage,
+            response=self._response or b"null",
+            failure=self._failure,
+            anomalies=tuple(self._anomalies),
         )
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from messages.chat import ChatRequest, StreamDelta, StreamFailure
-from messages.errors import ErrorInfo
+from messages.chat import ChatRequest, StreamDelta, StreamFailure, UsageReport
+from messages.errors import ErrorInfo, ErrorKind
+from messages.usage import UsageAnomaly
 from providers.adapter import CallTarget, HttpCall, ProviderAdapter, StreamDecoder
 from providers.chat_encoder import ChatStreamEncoder
 from providers.exchange import ExchangeOutcome
+from providers.garbage import ProviderGarbage
 from providers.responses_encoder import ResponsesStreamEncoder
 from providers.sse import SseParser
 
@@ -22,7 +24,17 @@ ClientEncoder = ResponsesStreamEncoder | ChatStreamEncoder
 
 
 class TranslatedExchange:
-    __slots__ = ("_adapter", "_call", "_decoder", "_encoder", "_failure", "_parser", "_request")
+    __slots__ = (
+        "_adapter",
+        "_anomalies",
+        "_call",
+        "_decoder",
+        "_encoder",
+        "_failure",
+        "_fed",
+        "_parser",
+        "_request",
+    )
 
     def __init__(
         self,
@@ -38,6 +50,8 @@ class TranslatedExchange:
         self._parser = SseParser()
         self._decoder: StreamDecoder = adapter.new_stream_decoder(request.tools)
         self._failure: ErrorInfo | None = None
+        self._anomalies: tuple[UsageAnomaly, ...] = ()
+        self._fed = False  # feed has returned bytes (the client may have them)
 
     def call(self) -> HttpCall:
         return self._call
@@ -46,7 +60,14 @@ class TranslatedExchange:
         return self._encoder.start()
 
     def feed(self, chunk: bytes) -> bytes:
-        return b"".join(self._encode(self._decoder.feed(e)) for e in self._parser.feed(chunk))
+        out = b"".join(self._encode(self._decoder.feed(e)) for e in self._parser.feed(chunk))
+        if not self._fed:
+            failure = self._failure
+            if failure is not None and failure.kind is ErrorKind.PROTOCOL:
+                # garbage before the client got a byte: fail the attempt (retried or a 502)
+                raise ProviderGarbage(failure.message)
+            self._fed = bool(out)
+        return out
 
     def finish(self) -> bytes:
         closing = self._encode(self._decoder.close())
@@ -72,6 +93,7 @@ class TranslatedExchange:
             usage=self._encoder.usage,
             response=self._encoder.response_json(),
             failure=self._failure,
+            anomalies=self._anomalies,
         )
 
     def _encode(self, deltas: Iterable[StreamDelta]) -> bytes:
@@ -79,6 +101,8 @@ class TranslatedExchange:
         for delta in deltas:
             if isinstance(delta, StreamFailure):
                 self._failure = delta.error
+            elif isinstance(delta, UsageReport) and delta.anomalies:
+                self._anomalies = delta.anomalies  # a report carries all of its reader's
             out += self._encoder.feed(delta)
         return out
 

@@ -11,10 +11,17 @@ over, or give up. Pure; the jitter source is injected.
   up to ``max_retries`` times — after ``Retry-After`` when the provider gave one (from
   its header or its body), else after exponential backoff with jitter — then fail over.
   A ``Retry-After`` longer than ``max_retry_after_s`` fails over at once.
+- A provider's delay is never trusted as it came (``bounded_retry_after``): not a number
+  or NaN is ignored, negative is 0, longer than a day (``inf`` included) is a day.
+- A failure after the whole request reached the provider with no answer back (a
+  timeout, a connection dropped after the write, a garbled 2xx: ``unanswered``) may
+  already be billed: it is retried or failed over only when the provider's
+  ``resend_unanswered`` allows (the default), and the decision's reason says so.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -48,6 +55,17 @@ _RETRYABLE = frozenset(
     }
 )
 _KEY_FAULTS = frozenset({ErrorKind.PROVIDER_AUTH, ErrorKind.QUOTA_EXHAUSTED})
+MAX_RETRY_AFTER_S = 86_400.0
+"""The longest delay a provider's ``Retry-After`` is taken to mean (one day)."""
+RESEND_NOTE = "the request may have reached the provider: a resend may be billed twice"
+
+
+def bounded_retry_after(value: object) -> float | None:
+    """A provider's retry delay made safe to sleep on, compare and render: None for
+    anything that is not a number (NaN included), else clamped to [0, one day]."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
+        return None
+    return min(max(float(value), 0.0), MAX_RETRY_AFTER_S)
 
 
 def decide(
@@ -57,8 +75,21 @@ def decide(
     policy: RetryPolicy,
     rng: random.Random,
     spare_key: bool = False,
+    unanswered: bool = False,
 ) -> Decision:
-    """``spare_key``: the provider has another usable key besides the one that failed."""
+    """``spare_key``: the provider has another usable key besides the one that failed.
+    ``unanswered``: the failure came after the whole request reached the provider."""
+    decision = _decide(error, retries_done, policy, rng, spare_key)
+    if not unanswered or decision.next is Next.GIVE_UP:
+        return decision
+    if not policy.resend_unanswered:
+        return Decision(next=Next.GIVE_UP, reason=f"{decision.reason}; {RESEND_NOTE}, not resent")
+    return replace(decision, reason=f"{decision.reason}; {RESEND_NOTE}")
+
+
+def _decide(
+    error: ErrorInfo, retries_done: int, policy: RetryPolicy, rng: random.Random, spare_key: bool
+) -> Decision:
     what = describe(error)
     if error.kind in CLIENT_FAULTS or error.kind not in _RETRYABLE | _KEY_FAULTS:
         return Decision(next=Next.GIVE_UP, reason=what)
@@ -67,11 +98,12 @@ def decide(
         return Decision(next=following, reason=f"key rejected: {what}", bench_key=True)
     if retries_done >= policy.max_retries:
         return Decision(next=Next.FAILOVER, reason=f"{what}; no retries left")
-    if error.retry_after is not None:
-        if error.retry_after > policy.max_retry_after_s:
+    retry_after = bounded_retry_after(error.retry_after)
+    if retry_after is not None:
+        if retry_after > policy.max_retry_after_s:
             cap = f"over the {policy.max_retry_after_s:g}s cap"
             return Decision(next=Next.FAILOVER, reason=f"{what}; retry-after {cap}")
-        return Decision(next=Next.RETRY, delay_s=error.retry_after, reason=what)
+        return Decision(next=Next.RETRY, delay_s=retry_after, reason=what)
     backoff = min(policy.backoff_max_s, policy.backoff_base_s * (2**retries_done))
     delay = backoff * (0.5 + rng.random() / 2)
     return Decision(next=Next.RETRY, delay_s=delay, reason=f"{what}; backoff {delay:.2f}s")
@@ -91,11 +123,24 @@ def describe(error: ErrorInfo) -> str:
 def most_informative(errors: list[ErrorInfo]) -> ErrorInfo:
     """The error to show when every candidate failed: a 429 with a delay if any provider
     was rate limited (so the client waits and retries), else the last one."""
-    limited = [e for e in errors if e.kind is ErrorKind.RATE_LIMITED]
+    limited = [
+        replace(e, retry_after=bounded_retry_after(e.retry_after))
+        for e in errors
+        if e.kind is ErrorKind.RATE_LIMITED
+    ]
     if limited:
         best = min(limited, key=lambda e: e.retry_after if e.retry_after is not None else 1.0)
         return best if best.retry_after is not None else replace(best, retry_after=1.0)
     return errors[-1]
 
 
-__all__ = ["Decision", "Next", "decide", "describe", "most_informative"]
+__all__ = [
+    "MAX_RETRY_AFTER_S",
+    "RESEND_NOTE",
+    "Decision",
+    "Next",
+    "bounded_retry_after",
+    "decide",
+    "describe",
+    "most_informative",
+]

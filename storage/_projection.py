@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from messages.events import (
+    AttemptAnomaly,
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
@@ -58,7 +59,7 @@ def project(batch: Sequence[SequencedEvent], stamp: Stamp) -> Projection:
                 row = _request_started(event, stamp)
                 started_requests[event.request_id] = row
                 projection.requests_started.append(row)
-            case RouteDecided():
+            case RouteDecided() | AttemptAnomaly():
                 pass
             case AttemptStarted():
                 row = _attempt_started(event, stamp)

@@ -28,6 +28,7 @@ import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import (
+    AttemptAnomaly,
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
@@ -74,6 +75,14 @@ def _fields(event: TrailEvent, split: Splitter | None) -> Fields:
             }
         case AttemptFinished():
             return _attempt_finished_fields(event)
+        case AttemptAnomaly():
+            return {
+                "at": event.at,
+                "attempt": event.attempt,
+                "provider_id": event.provider_id,
+                "field": event.field,
+                "value": event.value,
+            }
         case ResponseCompleted():
             return _completed_fields(event, split)
         case ResponseFailed():
@@ -329,6 +338,17 @@ def _decode_attempt_finished(request_id: str, f: Fields) -> AttemptFinished:
     )
 
 
+def _decode_anomaly(request_id: str, f: Fields) -> AttemptAnomaly:
+    return AttemptAnomaly(
+        request_id=request_id,
+        at=f["at"],
+        attempt=f["attempt"],
+        provider_id=f["provider_id"],
+        field=f["field"],
+        value=f["value"],
+    )
+
+
 def _decode_completed(request_id: str, f: Fields) -> ResponseCompleted:
     return ResponseCompleted(
         request_id=request_id,
@@ -380,6 +400,7 @@ _DECODERS: Mapping[str, Callable[[str, Fields], TrailEvent]] = {
     AttemptStarted.kind: _decode_attempt_started,
     AttemptFirstByte.kind: _decode_first_byte,
     AttemptFinished.kind: _decode_attempt_finished,
+    AttemptAnomaly.kind: _decode_anomaly,
     ResponseCompleted.kind: _decode_completed,
     ResponseFailed.kind: _decode_failed,
 }

@@ -228,6 +228,14 @@ CASES: dict[str, tuple[str, str]] = {
         "defaults:\n  timeouts: {idle_s: -1}  # <-\n" + ACCOUNTS,
         "defaults.timeouts.idle_s: must be greater than 0",
     ),
+    "resend_unanswered not a boolean": (
+        'defaults:\n  retry:\n    resend_unanswered: "no"  # <-\n' + ACCOUNTS,
+        "defaults.retry.resend_unanswered: expected true or false, got a string",
+    ),
+    "resend_unanswered a number": (
+        "defaults:\n  retry:\n    resend_unanswered: 1  # <-\n" + ACCOUNTS,
+        "expected true or false, got an integer",
+    ),
     "unknown retry key": (
         "defaults:\n  retry:\n    max_retry: 3  # <-\n" + ACCOUNTS,
         "unknown key 'max_retry'",

@@ -190,3 +190,28 @@ def test_chat_requests_read_as_conversations() -> None:
         "run: pwd", tool_output="Output:\n/tmp", tools={"exec_command"}
     )
     assert RESPONSES.conversation({"input": "plain prompt"}) == conversation("plain prompt")
+
+
+def test_the_hostile_faults_round_trip_through_json() -> None:
+    fault = Fault(
+        close_before_response=True,
+        garbage="wrong_shape",
+        garbage_event=-1,
+        usage_value="1e20",
+        oversize_bytes=100,
+    )
+    assert turn_from_json(turn_to_json(Turn(fault=fault))) == Turn(fault=fault)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"garbage": 5}, "garbage must be a string"),
+        ({"garbage_event": "last"}, "garbage_event must be an integer"),
+        ({"usage_value": 1e20}, "usage_value must be a string"),
+        ({"oversize_bytes": True}, "oversize_bytes must be an integer"),
+    ],
+)
+def test_hostile_fault_fields_are_type_checked(fault: dict[str, object], message: str) -> None:
+    with pytest.raises(ScriptError, match=message):
+        turn_from_json({"fault": fault})

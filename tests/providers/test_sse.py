@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from providers.garbage import ProviderGarbage
 from providers.passthrough import ResponsesPassthrough
 from providers.sse import SseEvent, SseParser, common_block_name
 
@@ -23,7 +24,10 @@ STREAM_CASES = [
     (b"data: a: b: c\n\n", [(None, "a: b: c")]),
     (b"event: crlf\r\ndata: x\r\n\r\n", [("crlf", "x")]),
     (b"event: cr\rdata: x\r\r", [("cr", "x")]),
-    (b"event: \xff\ndata: caf\xc3\xa9 \xe2\x82\n\n", [("\ufffd", "caf\u00e9 \ufffd")]),
+    (
+        b"event: caf\xc3\xa9\ndata: caf\xc3\xa9 \xe2\x82\xac\n\n",
+        [("caf\u00e9", "caf\u00e9 \u20ac")],
+    ),
     (b"data: 1\n\ndata: 2\n\nevent: e\ndata: 3\n\n", [(None, "1"), (None, "2"), ("e", "3")]),
 ]
 
@@ -71,16 +75,80 @@ def test_the_common_shape_is_named_without_decoding(block: bytes, name: bytes | 
     assert common_block_name(block) == name
 
 
-@pytest.mark.parametrize(("sent", "expected"), STREAM_CASES)
-def test_the_responses_passthrough_forwards_exactly_the_events(
-    sent: bytes, expected: list[tuple[str | None, str]]
-) -> None:
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"event: \xff\ndata: x\n\n",
+        b"data: caf\xc3\xa9 \xe2\x82\n\n",
+        b'event: a\ndata: {"t": "\xc3"}\n\n',
+    ],
+)
+def test_invalid_utf8_is_garbage(sent: bytes) -> None:
+    with pytest.raises(ProviderGarbage, match="UTF-8"):
+        SseParser().feed(sent)
+
+
+def test_an_event_over_the_cap_is_garbage_however_it_arrives() -> None:
+    parser = SseParser(max_event_bytes=1000)
+    assert parser.feed(b"data: " + b"x" * 990 + b"\n\n") != []  # at the cap: fine
+    for _ in range(99):
+        assert parser.feed(b"y" * 10) == []
+    with pytest.raises(ProviderGarbage, match="over 1000 bytes"):
+        parser.feed(b"z" * 11)
+    with pytest.raises(ProviderGarbage, match="over 1000 bytes"):
+        SseParser(max_event_bytes=1000).feed(b"data: " + b"x" * 1000 + b"\n\n")
+
+
+def test_a_large_event_in_many_pieces_comes_out_whole() -> None:
+    data = b"".join(b"%06d" % n for n in range(20_000))  # 120 kB, no blank line in it
+    sent = b"event: big\ndata: " + data + b"\n\nevent: next\ndata: 1\n\n"
+    parser = SseParser()
+    events: list[SseEvent] = []
+    for start in range(0, len(sent), 997):
+        events.extend(parser.feed(sent[start : start + 997]))
+    assert [(e.event, e.data) for e in events] == [("big", data.decode()), ("next", "1")]
+    assert parser.pending() == b""
+
+
+PASSTHROUGH_CASES = [
+    (b'event: response.created\ndata: {"a":1}\n\n', 1),
+    (b'data: {"b": 2}\n\n', 1),
+    (b"data: [DONE]\n\n", 1),  # forwarded as it came, as some compatible servers send it
+    (b'data: {"one":\ndata: 1}\n\n', 1),
+    (b": ping\n\n", 0),
+    (b'event:tight\ndata:{"t":1}\n\n', 1),
+    (b'event: padded \ndata:  {"s": " two"}\n\n', 1),
+    (b'id: 3\ndata: {"z":0}\n\n', 1),
+    (b'event: crlf\r\ndata: {"x":1}\r\n\r\n', 1),
+    (b'event: cr\rdata: {"x":1}\r\r', 1),
+    (b'event: e\ndata: {"t": "caf\xc3\xa9"}\n\n', 1),
+    (b'data: {"n":1}\n\ndata: {"n":2}\n\nevent: e\ndata: {"n":3}\n\n', 3),
+]
+
+
+@pytest.mark.parametrize(("sent", "count"), PASSTHROUGH_CASES)
+def test_the_responses_passthrough_forwards_exactly_the_events(sent: bytes, count: int) -> None:
     whole = _passthrough().feed(sent)
     one_by_one = _passthrough()
     pieces = b"".join(one_by_one.feed(sent[i : i + 1]) for i in range(len(sent)))
     raw = b"".join(event.raw for event in SseParser().feed(sent))
     assert whole == pieces == raw
-    assert len(SseParser().feed(whole)) == len(expected)
+    assert len(SseParser().feed(whole)) == count
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"data: done\n\n",  # not JSON
+        b'event: response.output_text.delta\ndata: {"delta": "cut\n\n',  # truncated
+        b"event: response.output_text.delta\ndata: [1, 2]\n\n",  # not an object
+        b'event: response.output_text.delta\ndata: {"t": "\xff"}\n\n',  # not UTF-8
+        b'event: response.completed\ndata: {"type": "response.completed", "response": 5}\n\n',
+    ],
+)
+def test_the_responses_passthrough_refuses_garbage(sent: bytes) -> None:
+    with pytest.raises(ProviderGarbage):
+        _passthrough().feed(sent)
 
 
 def test_the_passthrough_reads_a_terminal_event_whatever_its_spacing() -> None:

@@ -9,7 +9,15 @@ import pytest
 
 from config.model import RetryPolicy
 from messages.errors import ErrorInfo, ErrorKind
-from routing.retry import Next, decide, describe, most_informative
+from routing.retry import (
+    MAX_RETRY_AFTER_S,
+    RESEND_NOTE,
+    Next,
+    bounded_retry_after,
+    decide,
+    describe,
+    most_informative,
+)
 
 POLICY = RetryPolicy(max_retries=2, backoff_base_s=0.5, backoff_max_s=3.0, max_retry_after_s=10)
 
@@ -121,3 +129,44 @@ def test_describe_names_kind_code_and_delay() -> None:
     assert describe(_error(ErrorKind.RATE_LIMITED, 429, retry_after=2.0)) == (
         "rate_limited, retry-after 2s"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "bounded"),
+    [
+        (None, None),
+        (float("nan"), None),
+        ("2", None),  # never a string, whatever a mapper hands over
+        (True, None),
+        (-5.0, 0.0),
+        (float("-inf"), 0.0),
+        (2.5, 2.5),
+        (float("inf"), MAX_RETRY_AFTER_S),
+        (1e300, MAX_RETRY_AFTER_S),
+        (10**30, MAX_RETRY_AFTER_S),
+    ],
+)
+def test_a_providers_retry_after_is_bounded(given: object, bounded: float | None) -> None:
+    assert bounded_retry_after(given) == bounded
+
+
+@pytest.mark.parametrize("retry_after", [float("inf"), float("nan"), -1.0, 1e300])
+def test_a_hostile_retry_after_never_becomes_a_sleep_or_a_crash(retry_after: float) -> None:
+    error = _error(ErrorKind.RATE_LIMITED, 429, retry_after=retry_after)
+    decision = decide(error, retries_done=0, policy=POLICY, rng=random.Random(0))
+    assert 0 <= decision.delay_s <= POLICY.max_retry_after_s
+    worst = most_informative([error])
+    assert worst.retry_after is not None and 0 <= worst.retry_after <= MAX_RETRY_AFTER_S
+
+
+def test_an_unanswered_failure_is_resent_only_when_the_policy_allows() -> None:
+    error = _error(ErrorKind.TIMEOUT, 504)
+    allowed = decide(error, retries_done=0, policy=POLICY, rng=random.Random(0), unanswered=True)
+    assert allowed.next is Next.RETRY and RESEND_NOTE in allowed.reason
+    strict = RetryPolicy(max_retries=2, resend_unanswered=False)
+    refused = decide(error, retries_done=0, policy=strict, rng=random.Random(0), unanswered=True)
+    assert refused.next is Next.GIVE_UP and "not resent" in refused.reason
+    last = decide(error, retries_done=2, policy=strict, rng=random.Random(0), unanswered=True)
+    assert last.next is Next.GIVE_UP  # not even a failover: another provider bills too
+    answered = decide(error, retries_done=0, policy=strict, rng=random.Random(0))
+    assert answered.next is Next.RETRY and RESEND_NOTE not in answered.reason

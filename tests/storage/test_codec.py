@@ -7,15 +7,24 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from messages.events import RequestReceived, ResponseCompleted, TrailEvent
+from messages.events import AttemptAnomaly, RequestReceived, ResponseCompleted, TrailEvent
 from storage import decode_event, encode_payload
 from storage.codec import recorded_at
 from tests.storage.samples import T0, completed_request, failed_request, received
 
+ANOMALY = AttemptAnomaly(
+    request_id="req-c",
+    at=T0,
+    attempt=1,
+    provider_id="p",
+    field="usage.prompt_tokens",
+    value="'x'",
+)
+
 
 @pytest.mark.parametrize(
     "event",
-    [*completed_request("req-a"), *failed_request("req-b")],
+    [*completed_request("req-a"), *failed_request("req-b"), ANOMALY],
     ids=lambda event: f"{event.kind}",
 )
 def test_every_kind_round_trips(event: TrailEvent) -> None:
