@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import structlog
 import trio
 
 from actors.http_client import (
@@ -20,6 +21,7 @@ from actors.http_client import (
     UpstreamResponse,
     UpstreamTransportError,
 )
+from actors.request_faults import emit, internal_error
 from config.model import ProviderKey
 from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
@@ -34,6 +36,8 @@ from messages.events import (
 from providers.exchange import Exchange
 
 _MAX_ERROR_BODY = 64 * 1024
+
+log = structlog.get_logger("switchyard.attempt")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +95,11 @@ class Attempt:
             ("x-switchyard-attempts", str(context.number)),
         )
 
+    @property
+    def head_sent(self) -> bool:
+        """Whether the answer has begun reaching the client (no retry after that)."""
+        return self._head_sent
+
     async def run(self) -> AttemptResult:
         error = await self._run()
         return AttemptResult(error=error, failure=self._failure, client_gone=self._client_left)
@@ -127,6 +136,12 @@ class Attempt:
         except trio.BrokenResourceError:
             self._client_gone()
             return None
+        except Exception:
+            # our bug (say, a decoder meeting bytes it did not expect): this attempt ends
+            # as an internal error, never retried; the job's other requests are untouched
+            request_id = context.job.request.request_id
+            log.exception("attempt failed: internal error", request_id=request_id)
+            return await self._failed(internal_error(request_id))
 
     async def _answer(self, response: UpstreamResponse) -> ErrorInfo | None:
         status = response.status
@@ -320,7 +335,7 @@ class Attempt:
         return (trio.current_time() - self._started) * 1000
 
     def _emit(self, event: TrailEvent) -> None:
-        self._audit.send_nowait(event)
+        emit(self._audit, event)
 
 
 async def _read_bounded(response: UpstreamResponse) -> bytes:

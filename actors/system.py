@@ -51,6 +51,7 @@ from actors.http_client import UpstreamPool
 from actors.http_server import HttpServer
 from actors.ingress import Ingress, render_error
 from actors.provider_worker import ProviderWorker
+from actors.request_faults import log_handler_failure
 from actors.reservation import Reservations
 from actors.router import Router
 from actors.store_watcher import POLL_S as STORE_POLL_S
@@ -221,7 +222,10 @@ async def _run_actors(
             stored_keys=wiring.stored_keys,
         )
         server = HttpServer(
-            ingress.handle, render_error=render_error, max_body_bytes=config.server.max_body_bytes
+            ingress.handle,
+            render_error=render_error,
+            on_handler_error=log_handler_failure,
+            max_body_bytes=config.server.max_body_bytes,
         )
         _register_health(ingress.health, handle, server, router_actor, worker, pool)
         async with trio.open_nursery() as actors:
