@@ -210,7 +210,7 @@ class Ingress:
         recorded, and answered 500 (or ended in-stream) if the client can still hear."""
         log.exception("request failed: internal error", request_id=message.request_id)
         error = internal_error(message.request_id)
-        self._fail(message, error)
+        self._fail(message, error, after_first_byte=writer.started)
         try:
             if writer.started:
                 await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
@@ -302,17 +302,20 @@ class Ingress:
             )
         )
 
-    def _fail(self, message: ClientRequest, error: ErrorInfo) -> None:
+    def _fail(
+        self, message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
+    ) -> None:
         self._emit(
             ResponseFailed(
                 request_id=message.request_id,
                 at=time.time(),
-                status=error.status,
+                status=200 if after_first_byte else error.status,
                 latency_ms=(trio.current_time() - message.started) * 1000,
                 provider_id=None,
                 model=None,
                 attempts=0,
                 error=error,
+                after_first_byte=after_first_byte,
             )
         )
 
