@@ -26,6 +26,8 @@ HOSTILE_KEY = "sk-sy-hostile-caller-key-0003"
 VICTIM_TEXT = " ".join(f"word{i}" for i in range(40))
 PASSTHROUGH_MODEL = "hostile-openai/gpt-5.5"
 TRANSLATED_MODEL = f"fake-anthropic/{MODELS['anthropic']}"
+ROUTED_MODELS = (PASSTHROUGH_MODEL, *(f"fake-{kind}/{model}" for kind, model in MODELS.items()))
+"""Every route of the hostile account: the OpenAI passthrough, then each translation."""
 
 
 @dataclass
@@ -56,7 +58,7 @@ async def isolation_rig(tmp_path: Path, *, delay_s: float = 0.05) -> AsyncIterat
                     "id": "hostile",
                     "providers": [
                         openai_provider(hostile.base_url, id="hostile-openai"),
-                        provider_for("anthropic", hostile),
+                        *(provider_for(kind, hostile) for kind in MODELS),
                     ],
                 },
             ],
@@ -140,6 +142,7 @@ async def failed_error(trail: Trail, request_id: str) -> dict[str, Any]:
 __all__ = [
     "HOSTILE_KEY",
     "PASSTHROUGH_MODEL",
+    "ROUTED_MODELS",
     "TRANSLATED_MODEL",
     "VICTIM_TEXT",
     "IsolationRig",
