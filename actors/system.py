@@ -221,12 +221,7 @@ async def _run_actors(
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
         )
-        server = HttpServer(
-            ingress.handle,
-            render_error=render_error,
-            on_handler_error=log_handler_failure,
-            max_body_bytes=config.server.max_body_bytes,
-        )
+        server = _http_server(ingress, config)
         _register_health(ingress.health, handle, server, router_actor, worker, pool)
         async with trio.open_nursery() as actors:
             await wiring.start(
@@ -240,6 +235,15 @@ async def _run_actors(
             handle.port = await actors.start(server.serve, handle.host, handle.port)
             reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
+
+
+def _http_server(ingress: Ingress, config: GatewayConfig) -> HttpServer:
+    return HttpServer(
+        ingress.handle,
+        render_error=render_error,
+        on_handler_error=log_handler_failure,  # logs what escapes a request's own boundary
+        max_body_bytes=config.server.max_body_bytes,
+    )
 
 
 def _register_health(
