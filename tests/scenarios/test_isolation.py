@@ -10,6 +10,7 @@ process is alive afterwards; every request has its terminal trail event in SQLit
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from tests.scenarios.isolation_rig import (
 )
 
 STREAMS = 50
-BARRAGE_CONCURRENCY = 8
+BARRAGE_CONCURRENCY = 12
 
 
 async def _victim_stream(rig: IsolationRig, endpoint: str, out: list[dict[str, Any]]) -> None:
@@ -68,6 +69,7 @@ async def _barrage(rig: IsolationRig, results: list[dict[str, Any]]) -> None:
                 body["stream"] = stream
                 expected = deep.param if route == "translated" else None
                 jobs.append((deep.endpoint, body, expected, f"{deep.param} {route}"))
+    random.Random(10).shuffle(jobs)  # every kind of fault early and late in the barrage
     send, receive = trio.open_memory_channel[tuple[str, dict[str, Any], str | None, str]](len(jobs))
     for job in jobs:
         send.send_nowait(job)
@@ -96,7 +98,7 @@ async def _barrage(rig: IsolationRig, results: list[dict[str, Any]]) -> None:
 async def test_malformed_requests_from_one_key_leave_anothers_streams_intact(
     tmp_path: Path,
 ) -> None:
-    async with isolation_rig(tmp_path) as rig:
+    async with isolation_rig(tmp_path, delay_s=0.1) as rig:  # streams of about 4 s
         streams: list[dict[str, Any]] = []
         hostile: list[dict[str, Any]] = []
         async with trio.open_nursery() as nursery:
