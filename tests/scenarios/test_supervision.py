@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 import trio
 
+from actors import request_faults
+from actors.health import HealthReport
 from actors.provider_worker import ProviderWorker
 from actors.router import Router
 from actors.supervisor import MAX_RESTARTS
@@ -116,3 +118,49 @@ async def test_an_actor_level_failure_is_still_restarted_by_its_supervisor(
         "/v1/chat/completions", json={**CHAT, "model": "gpt-5.5"}, headers=auth()
     )
     assert again.status_code == 200
+
+
+async def test_a_bug_in_the_request_parser_fails_only_its_request(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_parse = request_faults.parse_request
+
+    def parse(raw: bytes, *args: object) -> object:
+        if b"crash-parser" in raw:
+            raise RuntimeError("planted parser bug")
+        return real_parse(raw, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(request_faults, "parse_request", parse)
+    crashed = await rig.client.post(
+        "/v1/responses", json={"model": "crash-parser", "input": "hi"}, headers=auth()
+    )
+    assert crashed.status_code == 500
+    request_id = crashed.headers["x-request-id"]
+    assert request_id in crashed.json()["error"]["message"]
+    assert await _failed_kind(rig, request_id) == "internal"
+    assert rig.trail.kinds(request_id) == ["request.received", "response.failed"]
+    fine = await rig.client.post(
+        "/v1/responses", json={"model": "gpt-5.5", "input": "hi"}, headers=auth()
+    )
+    assert fine.status_code == 200
+    output = capsys.readouterr().out
+    assert "planted parser bug" in output
+    assert any(request_id in line for line in output.splitlines() if "internal error" in line)
+
+
+async def test_a_handler_failure_outside_a_request_boundary_is_logged(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(self: HealthReport) -> bytes:
+        raise RuntimeError("planted health bug")
+
+    monkeypatch.setattr(HealthReport, "render", broken)
+    response = await rig.client.get("/healthz")
+    assert response.status_code == 500
+    output = capsys.readouterr().out
+    assert "request handler failed" in output
+    assert "planted health bug" in output  # with its traceback
+    fine = await rig.client.post(
+        "/v1/chat/completions", json={**CHAT, "model": "gpt-5.5"}, headers=auth()
+    )
+    assert fine.status_code == 200
