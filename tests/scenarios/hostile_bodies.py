@@ -119,7 +119,7 @@ class Case:
     param: str
 
 
-def _with(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+def with_field(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     body = (
         {**base, "messages": [dict(m) for m in base["messages"]]}
         if "messages" in base
@@ -159,7 +159,7 @@ def malformed_cases() -> Iterator[Case]:
                 if field.path == "messages" and isinstance(value, list) and value:
                     value = [value[0]]  # a message that is not an object
                 for stream in (False, True):
-                    body = _with(BASES[endpoint], field.path, value)
+                    body = with_field(BASES[endpoint], field.path, value)
                     if field.path != "stream":
                         body["stream"] = stream
                     yield Case(endpoint, stream, field.path, body, _expected_param(field, value))
