@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import structlog
 import trio
 
 from actors.http_client import (
@@ -20,6 +21,7 @@ from actors.http_client import (
     UpstreamResponse,
     UpstreamTransportError,
 )
+from actors.request_faults import emit, internal_error
 from config.model import ProviderKey
 from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind, without_secret
@@ -40,6 +42,8 @@ _MAX_ERROR_BODY = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The largest non-streamed 2xx body accepted from a provider (a bigger one fails the
 attempt as a protocol error; a stream is held to ``providers.sse.MAX_EVENT_BYTES`` per event)."""
+
+log = structlog.get_logger("switchyard.attempt")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +111,11 @@ class Attempt:
             ("x-switchyard-attempts", str(context.number)),
         )
 
+    @property
+    def head_sent(self) -> bool:
+        """Whether the answer has begun reaching the client (no retry after that)."""
+        return self._head_sent
+
     async def run(self) -> AttemptResult:
         error = await self._run()
         return AttemptResult(
@@ -151,6 +160,12 @@ class Attempt:
         except trio.Cancelled:
             self._cut_short()
             raise
+        except Exception:
+            # our bug (say, a decoder meeting bytes it did not expect): this attempt ends
+            # as an internal error, never retried; the job's other requests are untouched
+            request_id = context.job.request.request_id
+            log.exception("attempt failed: internal error", request_id=request_id)
+            return await self._failed(internal_error(request_id))
 
     def _cut_short(self) -> None:
         """Cancelled from outside (shutdown's drain ran out): the trail still gets the
@@ -379,7 +394,7 @@ class Attempt:
         return (trio.current_time() - self._started) * 1000
 
     def _emit(self, event: TrailEvent) -> None:
-        self._audit.send_nowait(event)
+        emit(self._audit, event)
 
 
 async def _read_capped(response: UpstreamResponse) -> bytes:

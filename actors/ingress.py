@@ -35,6 +35,7 @@ from actors.relay import (
     send_error,
     send_stream_refusal,
 )
+from actors.request_faults import emit, internal_error, parse_guarded
 from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from budgets.session_caps import SessionCaps
@@ -49,7 +50,7 @@ from messages.commands import (
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
 from messages.ids import RequestIds
-from providers.inbound import ParsedRequest, RequestRejected, parse_request
+from providers.inbound import ParsedRequest, RequestRejected
 from providers.openai_errors import render_openai_error
 from providers.stream_failure import stream_failure
 
@@ -201,7 +202,7 @@ class Ingress:
             if lookup.problem in ("revoked", "expired"):
                 error, key_id = lookup.error(), lookup.key_id
                 raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
-            parsed = parse_request(request.body, fmt, self._config, key)
+            parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
             await send_error(writer, rejected.error, request_id_header(request_id))
@@ -223,6 +224,20 @@ class Ingress:
             pinned_model=parsed.pinned_model,
         )
         self._emit(_received(message, request, key))
+        try:
+            await self._admit(message, key, len(request.body), writer)
+        except ClientGone:
+            raise
+        except Exception:
+            await self._fail_internal(message, writer)
+
+    async def _admit(
+        self,
+        message: ClientRequest,
+        key: VirtualKeyConfig,
+        body_size: int,
+        writer: ResponseWriter,
+    ) -> None:
         problem = (
             self._admission_problem()
             or self._session_problem(message, key)
@@ -230,7 +245,7 @@ class Ingress:
                 message,
                 key,
                 self._config,
-                body_size=len(request.body),
+                body_size=body_size,
                 expires_at=message.received_at + self._total_timeout_s + DEADLINE_GRACE_S,
             )
         )
@@ -239,6 +254,21 @@ class Ingress:
             await _refuse(writer, message, problem)
             return
         await self._dispatch(message, writer)
+
+    async def _fail_internal(self, message: ClientRequest, writer: ResponseWriter) -> None:
+        """Our bug met this admitted request: it fails alone, logged with its traceback,
+        recorded, and answered 500 (or ended in-stream) if the client can still hear."""
+        log.exception("request failed: internal error", request_id=message.request_id)
+        error = internal_error(message.request_id)
+        self._fail(message, error, after_first_byte=writer.started)
+        try:
+            if writer.started:
+                await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
+            else:
+                await send_error(writer, error, request_id_header(message.request_id))
+        except Exception:
+            # the response had ended, or the writer itself failed: nothing more to say
+            log.info("internal error left unanswered", request_id=message.request_id)
 
     def _admission_problem(self) -> ErrorInfo | None:
         if self._inflight >= self._max_inflight:
@@ -341,24 +371,27 @@ class Ingress:
             )
         )
 
-    def _fail(self, message: ClientRequest, error: ErrorInfo) -> None:
+    def _fail(
+        self, message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
+    ) -> None:
         self._emit(
             ResponseFailed(
                 request_id=message.request_id,
                 at=time.time(),
-                status=error.status,
+                status=200 if after_first_byte else error.status,
                 latency_ms=(trio.current_time() - message.started) * 1000,
                 provider_id=None,
                 model=None,
                 attempts=0,
                 error=error,
+                after_first_byte=after_first_byte,
             )
         )
 
     def _emit(self, event: TrailEvent) -> None:
-        # The inbox is sized far above the admission high-water mark, so this never
-        # fails while admission control holds; if it ever does, that is a bug to see.
-        self._audit.send_nowait(event)
+        # The inbox is sized far above the admission high-water mark; should it ever be
+        # full, the event is dropped and logged, never an exception on the request's path.
+        emit(self._audit, event)
 
 
 async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: ErrorInfo) -> None:

@@ -9,8 +9,13 @@ never moves to another provider: a later failure is reported in the stream.
 
 After every attempt the router gets an ``AttemptReport`` (for its circuit breakers),
 sent without waiting: a full router inbox drops the report, never stalls the request.
-The job's reply channel is closed when the task ends, however it ends, so a crash never
-leaves the ingress waiting.
+
+Each job is its own error boundary (``_job``): an exception while serving it — a bug in
+a decoder, say — fails that request alone (a logged traceback with its request id, a
+500 naming the request id, ``response.failed``) and never reaches the nursery the jobs
+share, so it cancels no other request and never counts against the supervisor's restart
+budget. The job's reply channel is closed when the task ends, however it ends, so the
+ingress is never left waiting.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import trio
 
 from actors.attempt import Attempt, AttemptContext, AttemptResult
 from actors.http_client import UpstreamPool
+from actors.request_faults import emit, internal_error
 from config.model import ProviderConfig, ProviderKey
 from messages.commands import AttemptReport, Candidate, ProviderJob, ReplyError, RouterInbox
 from messages.errors import ErrorInfo, ErrorKind
@@ -43,6 +49,7 @@ class WorkerStatistics:
 
     jobs_in_flight: int
     reports_dropped: int  # attempt reports the full router inbox could not take
+    internal_errors: int  # jobs failed by a bug (each logged with its traceback)
     benched_keys: tuple[BenchedKey, ...]
 
 
@@ -55,6 +62,7 @@ class _Progress:
     reason: str = "primary"  # why the next attempt happens, for ``attempt.started``
     done: bool = False  # no further candidate: served, given up, or out of time
     served: bool = False  # the client got an answer (maybe one failing in-stream)
+    attempt: Attempt | None = None  # the latest attempt: did its answer reach the client?
 
 
 class ProviderWorker:
@@ -73,6 +81,7 @@ class ProviderWorker:
         self._keys = KeyRotation()
         self._jobs = 0
         self._reports_dropped = 0
+        self._internal_errors = 0
 
     async def run(
         self,
@@ -83,28 +92,62 @@ class ProviderWorker:
         async with trio.open_nursery() as jobs:
             task_status.started()
             async for job in inbox:
-                jobs.start_soon(self._serve, job)
+                jobs.start_soon(self._job, job)
 
     def statistics(self) -> WorkerStatistics:
         return WorkerStatistics(
             jobs_in_flight=self._jobs,
             reports_dropped=self._reports_dropped,
+            internal_errors=self._internal_errors,
             benched_keys=self._keys.benched(now=trio.current_time()),
         )
 
-    async def _serve(self, job: ProviderJob) -> None:
+    async def _job(self, job: ProviderJob) -> None:
+        """One request's error boundary (see the module docstring)."""
         self._jobs += 1
+        progress = _Progress()
         try:
-            progress = _Progress()
-            for candidate in job.candidates:
-                await self._try_provider(job, candidate, progress)
-                if progress.done:
-                    break
-            if not progress.served and progress.errors:
-                await self._give_up(job, progress)
+            await self._serve(job, progress)
+        except Exception:
+            self._fail_internal(job, progress)
         finally:
             self._jobs -= 1
             job.reply_to.close()
+
+    async def _serve(self, job: ProviderJob, progress: _Progress) -> None:
+        for candidate in job.candidates:
+            await self._try_provider(job, candidate, progress)
+            if progress.done:
+                break
+        if not progress.served and progress.errors:
+            await self._give_up(job, progress)
+
+    def _fail_internal(self, job: ProviderJob, progress: _Progress) -> None:
+        """Our bug ended this job: log it, record ``response.failed``, tell the client
+        (the ingress renders the error in the stream if the answer had begun)."""
+        request = job.request
+        self._internal_errors += 1
+        log.exception("request failed: internal error", request_id=request.request_id)
+        error = internal_error(request.request_id)
+        began = progress.attempt is not None and progress.attempt.head_sent
+        emit(
+            self._audit,
+            ResponseFailed(
+                request_id=request.request_id,
+                at=time.time(),
+                status=200 if began else error.status,
+                latency_ms=(trio.current_time() - request.started) * 1000,
+                provider_id=None,
+                model=None,
+                attempts=progress.attempts,
+                error=error,
+                after_first_byte=began,
+            ),
+        )
+        reply = ReplyError(error=error, headers=(("x-request-id", request.request_id),))
+        # a full or closed reply channel: the ingress sees it end and answers the same way
+        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
+            job.reply_to.send_nowait(reply)
 
     async def _try_provider(
         self, job: ProviderJob, candidate: Candidate, progress: _Progress
@@ -212,7 +255,8 @@ class ProviderWorker:
         context = AttemptContext(
             job=job, candidate=candidate, key=key, number=progress.attempts, reason=progress.reason
         )
-        result = await Attempt(context, exchange, pool=self._pool, audit=self._audit).run()
+        attempt = progress.attempt = Attempt(context, exchange, pool=self._pool, audit=self._audit)
+        result = await attempt.run()
         self._report(request.request_id, candidate.provider, result)
         if result.error is not None:
             return replace(result, error=_attributed(result.error, candidate.provider.id))
@@ -237,7 +281,8 @@ class ProviderWorker:
     async def _give_up(self, job: ProviderJob, progress: _Progress) -> None:
         error = most_informative(progress.errors)
         request = job.request
-        self._audit.send_nowait(
+        emit(
+            self._audit,
             ResponseFailed(
                 request_id=request.request_id,
                 at=time.time(),
@@ -247,7 +292,7 @@ class ProviderWorker:
                 model=None,
                 attempts=progress.attempts,
                 error=error,
-            )
+            ),
         )
         headers = (
             ("x-request-id", request.request_id),

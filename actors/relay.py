@@ -3,7 +3,8 @@
 The worker queues replies without yielding while the channel has room, so whatever it
 produced in one go (a head with its first data, further chunks, the end) is found here
 together and leaves in one write: a stream that arrived whole from upstream costs one
-system call to the client, not three.
+system call to the client, not three. A ``ReplyError`` after the head (the worker's job
+failed on our bug mid-answer) ends the stream with the format's in-stream failure.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ async def relay(
     if not first.streaming:
         await writer.send_response(first.status, first.headers, first.body)
         return
-    data, ended = _take_waiting(receive, first.body)
+    data, ended = _take_waiting(receive, first.body, message)
     await writer.start_stream(first.status, first.headers, data, last=ended)
     if not ended:
         await _relay_stream(receive, writer, message)
@@ -65,15 +66,20 @@ async def _relay_stream(
         if isinstance(reply, ReplyEnd):
             await writer.end_stream()
             return
+        if isinstance(reply, ReplyError):
+            await writer.send_chunk(_failure(message, reply), last=True)
+            return
         if not isinstance(reply, ReplyChunk):
             raise AssertionError(f"unexpected {type(reply).__name__} mid-stream")
-        data, ended = _take_waiting(receive, reply.data)
+        data, ended = _take_waiting(receive, reply.data, message)
         await writer.send_chunk(data, last=ended)
         if ended:
             return
 
 
-def _take_waiting(receive: trio.MemoryReceiveChannel[Reply], data: bytes) -> tuple[bytes, bool]:
+def _take_waiting(
+    receive: trio.MemoryReceiveChannel[Reply], data: bytes, message: ClientRequest
+) -> tuple[bytes, bool]:
     """``data`` and every chunk already waiting, joined; True if the end was among them."""
     while True:
         try:
@@ -82,9 +88,15 @@ def _take_waiting(receive: trio.MemoryReceiveChannel[Reply], data: bytes) -> tup
             return data, False
         if isinstance(more, ReplyEnd):
             return data, True
+        if isinstance(more, ReplyError):
+            return data + _failure(message, more), True
         if not isinstance(more, ReplyChunk):
             raise AssertionError(f"unexpected {type(more).__name__} mid-stream")
         data += more.data
+
+
+def _failure(message: ClientRequest, reply: ReplyError) -> bytes:
+    return stream_failure(message.client_format, reply.error, 0)
 
 
 async def send_error(

@@ -10,7 +10,10 @@ ordered by ``routing.candidates.plan_route``. ``route.decided`` records the orde
 every provider left out, with why.
 
 Handling a message never awaits: a full worker inbox sheds the request with a 503 rather
-than letting the router's own inbox back up behind it.
+than letting the router's own inbox back up behind it. A bug met while routing one
+request fails that request alone (a logged traceback, a 500, ``response.failed``); the
+router goes on, and its supervisor restarts it only for failures of its own state
+(attempt reports, reloads).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import TypeAlias, assert_never
 import structlog
 import trio
 
+from actors.request_faults import emit, internal_error
 from config.model import GatewayConfig, ProviderConfig
 from messages.commands import (
     AttemptReport,
@@ -90,10 +94,10 @@ class Router:
                     try:
                         self._route(message)
                     except Exception:
-                        # a bug: answer this request, then crash loudly for the supervisor
-                        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
-                            self._refuse(message, _ROUTER_BUG)
-                        raise
+                        # a bug met with this request: it fails alone, the router goes on
+                        request_id = message.request.request_id
+                        log.exception("request failed: internal error", request_id=request_id)
+                        self._refuse(message, internal_error(request_id))
                 case AttemptReport():
                     self._record(message)
                 case ReloadConfig():
@@ -123,13 +127,14 @@ class Router:
             return
         plan = self._plan(request, providers, deadline=message.deadline)
         reason = plan.describe(pinned=request.pinned_provider is not None)
-        self._audit.send_nowait(
+        emit(
+            self._audit,
             RouteDecided(
                 request_id=request.request_id,
                 at=time.time(),
                 candidates=tuple(c.provider.id for c in plan.candidates),
                 reason=reason,
-            )
+            ),
         )
         if not plan.candidates:
             self._refuse(message, self._unavailable(plan))
@@ -230,7 +235,8 @@ class Router:
     def _refuse(self, message: RouteRequest, error: ErrorInfo) -> None:
         self._refused += 1
         request = message.request
-        self._audit.send_nowait(
+        emit(
+            self._audit,
             ResponseFailed(
                 request_id=request.request_id,
                 at=time.time(),
@@ -240,10 +246,12 @@ class Router:
                 model=None,
                 attempts=0,
                 error=error,
-            )
+            ),
         )
         headers = (("x-request-id", request.request_id), ("x-switchyard-attempts", "0"))
-        message.reply_to.send_nowait(ReplyError(error=error, headers=headers))
+        # the ingress may have given up on the request already (its channel is closed)
+        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
+            message.reply_to.send_nowait(ReplyError(error=error, headers=headers))
 
 
 def _no_provider() -> ErrorInfo:
@@ -262,11 +270,6 @@ def _shed() -> ErrorInfo:
         message="gateway busy: provider workers are saturated",
         retry_after=1.0,
     )
-
-
-_ROUTER_BUG = ErrorInfo(
-    kind=ErrorKind.INTERNAL, status=500, message="internal error in the router; see the logs"
-)
 
 
 __all__ = ["ProviderCheck", "Router", "RouterStatistics"]

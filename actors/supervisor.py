@@ -1,8 +1,11 @@
 """Restart an actor that crashed, loudly; give up (and crash the system) if it keeps crashing.
 
-A crash is a bug: it is logged with its traceback every time. The actor's inbox survives
-the restart (the supervisor holds it), so queued messages are served by the new run; the
-requests the crashed run held had their reply channels closed by the run's own cleanup.
+A crash is a bug in the actor's own state: it is logged with its traceback every time. A
+bug met while serving one request never gets here — the request's own boundary fails it
+alone (``actors.request_faults``) — so no client can spend this restart budget. The
+actor's inbox survives the restart (the supervisor holds it), so queued messages are
+served by the new run; the requests the crashed run held had their reply channels
+closed by the run's own cleanup.
 """
 
 from __future__ import annotations

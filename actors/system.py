@@ -53,6 +53,7 @@ from actors.http_client import UpstreamPool
 from actors.http_server import HttpServer
 from actors.ingress import Ingress, render_error
 from actors.provider_worker import ProviderWorker
+from actors.request_faults import log_handler_failure
 from actors.reservation import Reservations
 from actors.router import Router
 from actors.store_watcher import POLL_S as STORE_POLL_S
@@ -277,6 +278,7 @@ def _http_server(config: GatewayConfig, ingress: Ingress) -> HttpServer:
         ingress.handle,
         render_error=render_error,
         head_check=ingress.check_head,
+        on_handler_error=log_handler_failure,  # logs what escapes a request's own boundary
         max_body_bytes=settings.max_body_bytes,
         max_buffered_body_bytes=settings.max_buffered_body_bytes,
         header_timeout_s=settings.header_timeout_s,

@@ -145,7 +145,11 @@ class _Converter:
         }
         if properties:
             out["properties"] = properties
-            required = [name for name in _sequence(node.get("required")) if name in properties]
+            required = [
+                name
+                for name in _sequence(node.get("required"))
+                if isinstance(name, str) and name in properties
+            ]
             if required:
                 out["required"] = required
 
@@ -207,7 +211,7 @@ def _merge_all_of(node: Mapping[str, object]) -> Mapping[str, object]:
         merged["properties"] = properties
         merged.setdefault("type", "object")
     if required:
-        merged["required"] = list(dict.fromkeys(required))
+        merged["required"] = list(dict.fromkeys(name for name in required if isinstance(name, str)))
     return merged
 
 

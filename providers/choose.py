@@ -15,10 +15,13 @@ from providers.chat_passthrough import ChatPassthrough
 from providers.exchange import Exchange
 from providers.passthrough import ResponsesPassthrough
 from providers.registry import REGISTRY
+from providers.request_fields import RequestInvalid
 from providers.responses_encoder import ResponsesStreamEncoder
 from providers.responses_format import decode_responses_request
 from providers.translated import ClientEncoder, TranslatedExchange
 
+_TOO_DEEP = "the request body is nested too deeply to forward"
+_ORJSON_DEPTH = "Recursion limit reached"  # orjson's message when writing over 254 levels
 RESPONSES_NATIVE = frozenset({"openai"})
 CHAT_NATIVE = frozenset({"openai", "openai-compatible"})
 
@@ -36,7 +39,35 @@ def open_exchange(
     api_key: str,
     request_id: str,
 ) -> Exchange:
-    """Raises ``RequestInvalid`` when the body cannot be translated (a 400)."""
+    """Raises ``RequestInvalid`` when the body cannot be translated (a 400), including a
+    body nested deeper than JSON can be written back (orjson writes 254 levels, reads
+    1024) or than a schema converter can walk."""
+    try:
+        return _open(
+            client_format,
+            body,
+            provider_type=provider_type,
+            model=model,
+            api_key=api_key,
+            request_id=request_id,
+        )
+    except RecursionError as exc:
+        raise RequestInvalid(_TOO_DEEP) from exc
+    except TypeError as exc:  # orjson.JSONEncodeError is TypeError itself: only its depth
+        if _ORJSON_DEPTH not in str(exc):
+            raise
+        raise RequestInvalid(_TOO_DEEP) from exc
+
+
+def _open(
+    client_format: ClientFormat,
+    body: Mapping[str, Any],
+    *,
+    provider_type: str,
+    model: str,
+    api_key: str,
+    request_id: str,
+) -> Exchange:
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
         return ResponsesPassthrough(body, model=model, api_key=api_key, path="/responses")
     if client_format is ClientFormat.CHAT and provider_type in CHAT_NATIVE:

@@ -1,5 +1,6 @@
-"""The first look at a client's body: parse it once, check what every route needs,
-and resolve ``provider/model`` against the key's account. Pure: no I/O."""
+"""The first look at a client's body: parse it once, check what every route needs (and
+every field the gateway reads, ``inbound_checks``), and resolve ``provider/model``
+against the key's account. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import orjson
 from config.model import GatewayConfig, VirtualKeyConfig
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, ErrorKind
+from providers.inbound_checks import check_fields
+from providers.request_fields import RequestInvalid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +103,10 @@ def _shape_problem(body: dict[str, Any], fmt: ClientFormat) -> ErrorInfo | None:
             return _bad("'messages' is required and must be a non-empty list", "messages")
         if not all(isinstance(message, dict) for message in messages):
             return _bad("each message must be an object", "messages")
+    try:
+        check_fields(body, fmt)
+    except RequestInvalid as invalid:
+        return _bad(invalid.message, invalid.param)
     return None
 
 

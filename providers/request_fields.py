@@ -49,11 +49,12 @@ def optional_str(obj: Mapping[str, object], key: str, param: str) -> str | None:
     raise RequestInvalid(f"'{_join(param, key)}' must be a string", _join(param, key))
 
 
-def optional_bool(obj: Mapping[str, object], key: str) -> bool | None:
+def optional_bool(obj: Mapping[str, object], key: str, param: str = "") -> bool | None:
     value = obj.get(key)
     if value is None or isinstance(value, bool):
         return value
-    raise RequestInvalid(f"'{key}' must be a boolean", key)
+    where = _join(param, key)
+    raise RequestInvalid(f"'{where}' must be a boolean", where)
 
 
 def optional_number(obj: Mapping[str, object], key: str) -> float | None:
