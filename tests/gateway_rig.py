@@ -22,6 +22,7 @@ from config.model import GatewayConfig
 
 VIRTUAL_KEY = "sk-sy-test-virtual-key-0001"
 PROVIDER_KEY = "sk-provider-test-secret-0002"
+ADMIN_KEY = "sy-test-admin-key-0123456789abcdef"  # server.admin_key, for /healthz details
 
 
 def config_yaml(
@@ -31,11 +32,13 @@ def config_yaml(
     max_body_bytes: int = 1_000_000,
     max_inflight: int = 1024,
     extra_keys: str = "",
+    admin_key: str | None = None,
 ) -> str:
     lines = [
         "server:",
         f"  max_body_bytes: {max_body_bytes}",
         f"  max_inflight: {max_inflight}",
+        *([f'  admin_key: "{admin_key}"'] if admin_key else []),
         "database:",
         f'  url: "sqlite:///{db_path}"',
         "accounts:",
@@ -134,6 +137,11 @@ class Trail:
 
 def auth(key: str = VIRTUAL_KEY) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
+
+
+def admin_auth() -> dict[str, str]:
+    """The header that unlocks ``/healthz`` details (with ``admin_key=ADMIN_KEY``)."""
+    return {"authorization": f"Bearer {ADMIN_KEY}"}
 
 
 @contextmanager

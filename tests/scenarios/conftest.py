@@ -10,7 +10,14 @@ import trio
 
 from actors.system import GatewayHandle
 from fakes import FakeProviderServer, open_fake_provider
-from tests.gateway_rig import Trail, config_yaml, make_config, openai_provider, running_gateway
+from tests.gateway_rig import (
+    ADMIN_KEY,
+    Trail,
+    config_yaml,
+    make_config,
+    openai_provider,
+    running_gateway,
+)
 
 
 @dataclass
@@ -29,7 +36,8 @@ async def fake(nursery: trio.Nursery) -> FakeProviderServer:
 @pytest.fixture
 async def rig(fake: FakeProviderServer, tmp_path: Path) -> AsyncIterator[Rig]:
     db = tmp_path / "trail.db"
-    config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=db))
+    text = config_yaml([openai_provider(fake.base_url)], db_path=db, admin_key=ADMIN_KEY)
+    config = make_config(text)
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
             yield Rig(fake=fake, gateway=gateway, client=client, trail=Trail(db))

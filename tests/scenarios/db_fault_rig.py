@@ -54,6 +54,10 @@ class Answer:
 class Load:
     client: httpx.AsyncClient
     clients: int = 6
+    pause_s: float = 0.02
+    """Each client's pause between requests: the gateway runs in this process, and a
+    load that saturates the core starves the trail writer's thread of the GIL, so the
+    backlog would never drain, whatever the database does."""
     phase: str = "before"
     answers: list[Answer] = field(default_factory=list)
     transport_errors: int = 0
@@ -83,6 +87,7 @@ class Load:
                 self.answers.append(answer)
                 if answer.retry_after is not None:  # as Codex does, within reason
                     await trio.sleep(min(1.0, float(answer.retry_after)))
+                await trio.sleep(self.pause_s)
             except httpx.TransportError:
                 self.transport_errors += 1
                 await trio.sleep(0.05)

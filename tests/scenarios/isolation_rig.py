@@ -19,7 +19,14 @@ import yaml
 from actors.system import GatewayHandle
 from fakes import FakeProviderServer, open_fake_provider
 from fakes.script import Fault, Reply, Text, Turn
-from tests.gateway_rig import ENVIRON, Trail, make_config, openai_provider, running_gateway
+from tests.gateway_rig import (
+    ADMIN_KEY,
+    ENVIRON,
+    Trail,
+    make_config,
+    openai_provider,
+    running_gateway,
+)
 from tests.scenarios.translation_rig import MODELS, provider_for
 
 HOSTILE_KEY = "sk-sy-hostile-caller-key-0003"
@@ -50,7 +57,7 @@ async def isolation_rig(tmp_path: Path, *, delay_s: float = 0.05) -> AsyncIterat
         )
         db = tmp_path / "trail.db"
         document = {
-            "server": {"max_body_bytes": 1_000_000, "max_inflight": 1024},
+            "server": {"max_body_bytes": 1_000_000, "max_inflight": 1024, "admin_key": ADMIN_KEY},
             "database": {"url": f"sqlite:///{db}"},
             "accounts": [
                 {"id": "dev", "providers": [openai_provider(victim.base_url)]},

@@ -23,7 +23,7 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.gateway_rig import Trail
+from tests.gateway_rig import Trail, admin_auth
 from tests.scenarios.hostile_bodies import CHAT, RESPONSES
 from tests.scenarios.isolation_rig import HOSTILE_KEY, ROUTED_MODELS, isolation_rig
 
@@ -234,7 +234,7 @@ def test_no_body_gets_a_5xx_of_ours(live: _Live, endpoint: str, data: st.DataObj
 
 def test_no_actor_met_an_internal_error(live: _Live) -> None:
     """Runs after the property (file order): the gateway is alive and clean."""
-    health = httpx.get(live.base_url + "/healthz", timeout=10).json()
+    health = httpx.get(live.base_url + "/healthz", headers=admin_auth(), timeout=10).json()
     assert health["status"] == "ok"
     assert health["provider_worker"]["internal_errors"] == 0
     assert health["server"]["handler_errors"] == 0

@@ -14,7 +14,7 @@ from actors.provider_worker import ProviderWorker
 from actors.router import Router
 from actors.supervisor import MAX_RESTARTS
 from messages.commands import AttemptReport, RouteRequest
-from tests.gateway_rig import auth
+from tests.gateway_rig import admin_auth, auth
 from tests.scenarios.conftest import Rig
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
@@ -155,7 +155,7 @@ async def test_a_handler_failure_outside_a_request_boundary_is_logged(
         raise RuntimeError("planted health bug")
 
     monkeypatch.setattr(HealthReport, "render", broken)
-    response = await rig.client.get("/healthz")
+    response = await rig.client.get("/healthz", headers=admin_auth())
     assert response.status_code == 500
     output = capsys.readouterr().out
     assert "request handler failed" in output
