@@ -22,6 +22,7 @@ from actors.http_client import (
     UpstreamTransportError,
 )
 from actors.request_faults import emit, internal_error
+from actors.upstream_bodies import read_error_body, read_whole_body
 from config.model import ProviderKey
 from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind, without_secret
@@ -37,11 +38,6 @@ from messages.events import (
 from messages.usage import UsageAnomaly
 from providers.exchange import Exchange
 from providers.garbage import ProviderGarbage
-
-_MAX_ERROR_BODY = 64 * 1024
-MAX_BODY_BYTES = 32 * 1024 * 1024
-"""The largest non-streamed 2xx body accepted from a provider (a bigger one fails the
-attempt as a protocol error; a stream is held to ``providers.sse.MAX_EVENT_BYTES`` per event)."""
 
 log = structlog.get_logger("switchyard.attempt")
 
@@ -191,7 +187,7 @@ class Attempt:
         )
         if not 200 <= status < 300:
             self._answered = True
-            body = await _read_bounded(response)
+            body = await read_error_body(response)
             error = self._exchange.map_error(status, response.headers, body)
             key = self._context.key  # some providers echo the key back: never store it
             error = without_secret(error, key.secret, key.key_id)
@@ -199,7 +195,7 @@ class Attempt:
         if self._context.job.request.stream:
             return await self._stream(response)
         self._scope.deadline = self._context.job.deadline
-        body = self._exchange.complete(await _read_capped(response))
+        body = self._exchange.complete(await read_whole_body(response))
         outcome = self._exchange.outcome()
         if outcome.failure is not None:
             return await self._failed(outcome.failure, status=status)
@@ -395,29 +391,6 @@ class Attempt:
 
     def _emit(self, event: TrailEvent) -> None:
         emit(self._audit, event)
-
-
-async def _read_capped(response: UpstreamResponse) -> bytes:
-    """A whole 2xx body; over ``MAX_BODY_BYTES`` it is garbage (read no further)."""
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ProviderGarbage(f"the upstream's response body is over {MAX_BODY_BYTES} bytes")
-        parts.append(chunk)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-async def _read_bounded(response: UpstreamResponse) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in response.iter_bytes():
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= _MAX_ERROR_BODY:
-            break
-    return b"".join(parts)[:_MAX_ERROR_BODY]
 
 
 __all__ = ["Attempt", "AttemptContext", "AttemptResult"]

@@ -25,6 +25,7 @@ import trio
 from actors.admin import admin_refusal
 from actors.health import LIVENESS, HealthReport
 from actors.http_server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
+from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
@@ -48,7 +49,7 @@ from messages.commands import (
     RouterInbox,
 )
 from messages.errors import ErrorInfo, ErrorKind
-from messages.events import RequestReceived, ResponseFailed, TrailEvent
+from messages.events import TrailEvent
 from messages.ids import RequestIds
 from providers.inbound import ParsedRequest, RequestRejected
 from providers.openai_errors import render_openai_error
@@ -223,7 +224,7 @@ class Ingress:
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
         )
-        self._emit(_received(message, request, key))
+        self._emit(received_event(message, request, key))
         try:
             await self._admit(message, key, len(request.body), writer)
         except ClientGone:
@@ -342,51 +343,14 @@ class Ingress:
         started: float,
         rejected: RequestRejected,
     ) -> None:
-        self._emit(
-            RequestReceived(
-                request_id=request_id,
-                at=received_at,
-                client_format=str(fmt),
-                endpoint=path,
-                model_requested=rejected.model or "",
-                stream=False,
-                virtual_key_id=rejected.key_id,
-                account_id=None,
-                session_id=request.header("session-id"),
-                thread_id=request.header("thread-id"),
-                user_agent=request.header("user-agent"),
-                body=rejected.body_json,
-            )
-        )
-        self._emit(
-            ResponseFailed(
-                request_id=request_id,
-                at=time.time(),
-                status=rejected.error.status,
-                latency_ms=(trio.current_time() - started) * 1000,
-                provider_id=None,
-                model=None,
-                attempts=0,
-                error=rejected.error,
-            )
-        )
+        at = RejectedAt(request_id=request_id, fmt=fmt, path=path, received_at=received_at)
+        for event in rejected_events(request, at, started, rejected):
+            self._emit(event)
 
     def _fail(
         self, message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
     ) -> None:
-        self._emit(
-            ResponseFailed(
-                request_id=message.request_id,
-                at=time.time(),
-                status=200 if after_first_byte else error.status,
-                latency_ms=(trio.current_time() - message.started) * 1000,
-                provider_id=None,
-                model=None,
-                attempts=0,
-                error=error,
-                after_first_byte=after_first_byte,
-            )
-        )
+        self._emit(failed_event(message, error, after_first_byte=after_first_byte))
 
     def _emit(self, event: TrailEvent) -> None:
         # The inbox is sized far above the admission high-water mark; should it ever be
@@ -421,27 +385,6 @@ def _shed(why: str) -> ErrorInfo:
 def _unauthenticated(request: HttpRequest) -> ErrorInfo:
     given = "an unknown key" if request.header("authorization") else "no key"
     return _error(ErrorKind.UNAUTHENTICATED, 401, f"invalid API key: the request carried {given}")
-
-
-def _received(
-    message: ClientRequest, request: HttpRequest, key: VirtualKeyConfig
-) -> RequestReceived:
-    return RequestReceived(
-        request_id=message.request_id,
-        at=message.received_at,
-        client_format=str(message.client_format),
-        endpoint=message.endpoint,
-        model_requested=message.model,
-        stream=message.stream,
-        virtual_key_id=message.virtual_key_id,
-        account_id=message.account_id,
-        session_id=message.session_id,
-        thread_id=request.header("thread-id"),
-        user_agent=request.header("user-agent"),
-        body=request.body,
-        team=key.team,
-        customer=key.customer,
-    )
 
 
 __all__ = ["Ingress", "ParsedRequest", "render_error"]

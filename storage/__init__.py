@@ -6,7 +6,7 @@ writer; everything here blocks and is called from a worker thread.
 
 from storage.blob_store import rebuild_body, rebuild_payload
 from storage.blobs import BrokenTrail
-from storage.codec import decode_event, encode_payload
+from storage.codec import encode_payload
 from storage.database import (
     DatabaseSchemaError,
     downgrade,
@@ -14,6 +14,7 @@ from storage.database import (
     make_engine,
     migrate,
 )
+from storage.event_decoding import decode_event
 from storage.memory import InMemoryRecorder
 from storage.recorder import Recorder, SequencedEvent, StoredEvent, TrailIntegrityError
 from storage.sql import SqlRecorder

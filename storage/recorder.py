@@ -31,7 +31,7 @@ class StoredEvent:
     ``id`` is global and increasing in append order (the cursor for ``read_since``);
     ``recorded_at`` is the event's own ``at`` as an aware UTC datetime; ``payload``
     is the JSON document the codec wrote, whole: a body stored in parts is put back
-    (``storage.blob_store.rebuild_payload``), so ``storage.codec.decode_event`` reads it.
+    (``storage.blob_store.rebuild_payload``), so ``storage.event_decoding`` reads it.
     """
 
     id: int

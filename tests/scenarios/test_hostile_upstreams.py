@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from actors.attempt import MAX_BODY_BYTES
+from actors.upstream_bodies import MAX_BODY_BYTES
 from fakes import FakeProviderServer, Fault, Turn, open_fake_provider
 from fakes.spoil import GARBAGE_KINDS
 from providers.sse import MAX_EVENT_BYTES

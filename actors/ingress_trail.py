@@ -1,0 +1,100 @@
+"""The trail events the ingress itself records: ``request.received`` for an admitted
+request, the pair a request rejected before admission leaves (its summary and its
+``response.failed``), and the ``response.failed`` of a request that ends at the ingress.
+Built here, in one place each, so the ingress module keeps to the request's walk."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import trio
+
+from actors.http_server import HttpRequest
+from config.model import VirtualKeyConfig
+from messages.chat import ClientFormat
+from messages.commands import ClientRequest
+from messages.errors import ErrorInfo
+from messages.events import RequestReceived, ResponseFailed
+from providers.inbound import RequestRejected
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectedAt:
+    """Where a rejected request stood: its id, format, endpoint and arrival time."""
+
+    request_id: str
+    fmt: ClientFormat
+    path: str
+    received_at: float
+
+
+def received_event(
+    message: ClientRequest, request: HttpRequest, key: VirtualKeyConfig
+) -> RequestReceived:
+    return RequestReceived(
+        request_id=message.request_id,
+        at=message.received_at,
+        client_format=str(message.client_format),
+        endpoint=message.endpoint,
+        model_requested=message.model,
+        stream=message.stream,
+        virtual_key_id=message.virtual_key_id,
+        account_id=message.account_id,
+        session_id=message.session_id,
+        thread_id=request.header("thread-id"),
+        user_agent=request.header("user-agent"),
+        body=request.body,
+        team=key.team,
+        customer=key.customer,
+    )
+
+
+def rejected_events(
+    request: HttpRequest, at: RejectedAt, started: float, rejected: RequestRejected
+) -> tuple[RequestReceived, ResponseFailed]:
+    received = RequestReceived(
+        request_id=at.request_id,
+        at=at.received_at,
+        client_format=str(at.fmt),
+        endpoint=at.path,
+        model_requested=rejected.model or "",
+        stream=False,
+        virtual_key_id=rejected.key_id,
+        account_id=None,
+        session_id=request.header("session-id"),
+        thread_id=request.header("thread-id"),
+        user_agent=request.header("user-agent"),
+        body=rejected.body_json,
+    )
+    failed = ResponseFailed(
+        request_id=at.request_id,
+        at=time.time(),
+        status=rejected.error.status,
+        latency_ms=(trio.current_time() - started) * 1000,
+        provider_id=None,
+        model=None,
+        attempts=0,
+        error=rejected.error,
+    )
+    return received, failed
+
+
+def failed_event(
+    message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
+) -> ResponseFailed:
+    """The request ends at the ingress, before (or without) any provider attempt."""
+    return ResponseFailed(
+        request_id=message.request_id,
+        at=time.time(),
+        status=200 if after_first_byte else error.status,
+        latency_ms=(trio.current_time() - message.started) * 1000,
+        provider_id=None,
+        model=None,
+        attempts=0,
+        error=error,
+        after_first_byte=after_first_byte,
+    )
+
+
+__all__ = ["RejectedAt", "failed_event", "received_event", "rejected_events"]
