@@ -21,9 +21,11 @@ import gateway_profile
 from benchlib.load import WARMUP_REQUESTS, WORKLOADS, Target, run_cell
 from benchlib.processes import gateway_ready, usage
 from benchlib.report import CellStats, percentile, queueing_overhead_ms, summarise
+from benchlib.targets import VIRTUAL_KEY, switchyard_config
 from benchlib.trail import DRAIN_LIMIT_S, WriterLag, read_writer_lag
 
 from fakes.canned import CannedAnswers, CannedProviderServer
+from tests.gateway_rig import make_config, running_gateway
 
 
 def _no_probe() -> None:
@@ -53,6 +55,29 @@ async def test_every_workload_is_read_whole_over_keep_alive(
     assert load.answered == len(load.latencies_s) + 3 * WARMUP_REQUESTS
     assert all(0 < t <= total for t, total in zip(load.ttfbs_s, load.latencies_s, strict=True))
     assert not load.timed_out
+
+
+async def test_the_gateway_serves_every_workload_on_the_bench_config(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    """The bench's own config, on the real gateway: a budgeted, priced key is served
+    (an unpriced model under a USD budget would be refused with 402, measuring nothing)."""
+    server = CannedProviderServer(CannedAnswers.build(events=10, reply_bytes=200))
+    port = await nursery.start(server.serve)
+    text = switchyard_config(port) + f'database:\n  url: "sqlite:///{tmp_path / "trail.db"}"\n'
+    async with running_gateway(make_config(text)) as gateway:
+        headers = (("authorization", f"Bearer {VIRTUAL_KEY}"),)
+        for workload in sorted(WORKLOADS):
+            load = await run_cell(
+                Target(name="switchyard", port=gateway.port, headers=headers),
+                WORKLOADS[workload],
+                clients=2,
+                duration_s=0.2,
+                max_requests=10,
+                request_timeout_s=5,
+                probe=_no_probe,
+            )
+            assert (load.errors, load.first_error) == (0, None), workload
 
 
 @pytest.mark.parametrize(("path", "expected"), [("/nothing", "404"), ("/models", "200")])

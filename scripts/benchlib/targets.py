@@ -21,7 +21,8 @@ def direct_target(fake: Server) -> Target:
 
 def switchyard_config(fake_port: int) -> str:
     """One account, one OpenAI provider on the fake, one virtual key, a budget that never
-    runs out (so budget accounting is on the path once it lands); no retries."""
+    runs out (so budget accounting is on the path), a price for the fake's model (an
+    unpriced model is refused under a USD budget); no retries."""
     return f"""\
 server:
   admin_key: "{ADMIN_KEY}"
@@ -43,6 +44,8 @@ budgets:
     id: "bench-key"
     limit: 1000000
     period: "daily"
+pricing:
+  - {{provider: "openai", model: "{MODEL}", input: 1.0, output: 2.0}}
 """
 
 
