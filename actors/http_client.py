@@ -59,18 +59,28 @@ from actors._upstream_connection import (
     parse_url,
 )
 
+RECENTLY_IDLE_S = 0.05
+"""A connection idle for less than this is reused without a look (see ``_still_open``)."""
 
-def _still_open(connection: Connection) -> bool:
+
+def _still_open(connection: Connection, now: float) -> bool:
     """Readable while idle means EOF (the server closed it) or stray bytes: unusable.
 
-    Asked of every idle connection before a request is written on it (one ``poll``,
-    about half a microsecond), so a connection the server closed while it sat in the
-    pool is never written to; see ``UpstreamPool._exchange`` for what happens when the
-    server closes it between this check and the write."""
+    Asked of every connection idle for ``RECENTLY_IDLE_S`` or more before a request is
+    written on it (one ``poll``). Not of one idle for less: servers close idle
+    connections after seconds, not milliseconds, and under load, when connections come
+    back within milliseconds, the ``poll`` would release the GIL on every request (the
+    trail writer's thread then holds the event loop up to a switch interval). A
+    connection the server closes anyway is caught by ``UpstreamPool._exchange``: a write
+    that fails is retried on a fresh connection, a request that may have been read is
+    never resent silently."""
+    if now - connection.idle_since < RECENTLY_IDLE_S:
+        return True
     return not connection.socket.is_readable()
 
 
 __all__ = [
+    "RECENTLY_IDLE_S",
     "PoolStatistics",
     "UpstreamConnectError",
     "UpstreamExchange",
@@ -354,10 +364,11 @@ class UpstreamPool:
         idle = slot.idle
         if not idle:
             return None
-        oldest_allowed = trio.current_time() - self._idle_keepalive_s
+        now = trio.current_time()
+        oldest_allowed = now - self._idle_keepalive_s
         while idle:
             connection = idle.pop()
-            if connection.idle_since >= oldest_allowed and _still_open(connection):
+            if connection.idle_since >= oldest_allowed and _still_open(connection, now):
                 connection.reused = True
                 connection.received = 0
                 self._reused += 1
