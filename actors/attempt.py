@@ -91,7 +91,7 @@ class Attempt:
         self._failure: ErrorInfo | None = None
         self._client_left = False
         self._finished = False  # attempt.finished emitted
-        self._ended = False  # the request's terminal event emitted
+        self.ended = False  # this attempt recorded the request's terminal event (read-only)
         self._started = 0.0
         self._status: int | None = None
         self._sent = False  # the whole request was written to the provider
@@ -171,7 +171,7 @@ class Attempt:
         )
         if not self._finished:
             self._emit_finished(None, error)
-        if not self._ended:
+        if not self.ended:
             self._emit_terminal(error, after_first_byte=self._head_sent)
 
     async def _answer(self, response: UpstreamResponse) -> ErrorInfo | None:
@@ -302,7 +302,7 @@ class Attempt:
             self._emit_terminal(outcome.failure, after_first_byte=True)
             return
         request = self._context.job.request
-        self._ended = True
+        self.ended = True
         self._emit(
             ResponseCompleted(
                 request_id=request.request_id,
@@ -319,7 +319,7 @@ class Attempt:
 
     def _emit_terminal(self, error: ErrorInfo, *, after_first_byte: bool) -> None:
         request = self._context.job.request
-        self._ended = True
+        self.ended = True
         outcome = self._exchange.outcome()
         self._emit(
             ResponseFailed(

@@ -63,6 +63,12 @@ class _Progress:
     done: bool = False  # no further candidate: served, given up, or out of time
     served: bool = False  # the client got an answer (maybe one failing in-stream)
     attempt: Attempt | None = None  # the latest attempt: did its answer reach the client?
+    ended: bool = False  # the worker recorded the request's terminal event
+
+    @property
+    def request_ended(self) -> bool:
+        """Whether the request's terminal event is recorded (by the worker or an attempt)."""
+        return self.ended or (self.attempt is not None and self.attempt.ended)
 
 
 class ProviderWorker:
@@ -108,6 +114,9 @@ class ProviderWorker:
         progress = _Progress()
         try:
             await self._serve(job, progress)
+        except trio.Cancelled:
+            self._cut_short(job, progress)
+            raise
         except Exception:
             self._fail_internal(job, progress)
         finally:
@@ -130,6 +139,36 @@ class ProviderWorker:
         log.exception("request failed: internal error", request_id=request.request_id)
         error = internal_error(request.request_id)
         began = progress.attempt is not None and progress.attempt.head_sent
+        self._end_request(job, progress, error, began=began)
+        reply = ReplyError(error=error, headers=(("x-request-id", request.request_id),))
+        # a full or closed reply channel: the ingress sees it end and answers the same way
+        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
+            job.reply_to.send_nowait(reply)
+
+    def _cut_short(self, job: ProviderJob, progress: _Progress) -> None:
+        """Cancelled from outside (shutdown's drain ran out) between attempts or before
+        the first: the request still ends in the trail, so the meter settles what its
+        earlier attempts cost. (Cancelled inside an attempt, the attempt records it.)"""
+        if progress.request_ended:
+            return
+        error = ErrorInfo(
+            kind=ErrorKind.SHED, status=503, message="the gateway stopped before the request ended"
+        )
+        began = progress.attempt is not None and progress.attempt.head_sent
+        self._end_request(job, progress, error, began=began)
+
+    def _end_request(
+        self,
+        job: ProviderJob,
+        progress: _Progress,
+        error: ErrorInfo,
+        *,
+        began: bool = False,
+        provider_id: str | None = None,
+    ) -> None:
+        """Record the request's ``response.failed`` (once)."""
+        request = job.request
+        progress.ended = True
         emit(
             self._audit,
             ResponseFailed(
@@ -137,17 +176,13 @@ class ProviderWorker:
                 at=time.time(),
                 status=200 if began else error.status,
                 latency_ms=(trio.current_time() - request.started) * 1000,
-                provider_id=None,
+                provider_id=provider_id,
                 model=None,
                 attempts=progress.attempts,
                 error=error,
                 after_first_byte=began,
             ),
         )
-        reply = ReplyError(error=error, headers=(("x-request-id", request.request_id),))
-        # a full or closed reply channel: the ingress sees it end and answers the same way
-        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
-            job.reply_to.send_nowait(reply)
 
     async def _try_provider(
         self, job: ProviderJob, candidate: Candidate, progress: _Progress
@@ -281,19 +316,7 @@ class ProviderWorker:
     async def _give_up(self, job: ProviderJob, progress: _Progress) -> None:
         error = most_informative(progress.errors)
         request = job.request
-        emit(
-            self._audit,
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
-                provider_id=error.provider_id,
-                model=None,
-                attempts=progress.attempts,
-                error=error,
-            ),
-        )
+        self._end_request(job, progress, error, provider_id=error.provider_id)
         headers = (
             ("x-request-id", request.request_id),
             ("x-switchyard-attempts", str(progress.attempts)),
@@ -318,14 +341,9 @@ def _no_key_error(provider: ProviderConfig) -> ErrorInfo:
 
 
 def _attributed(error: ErrorInfo, provider_id: str) -> ErrorInfo:
-    return ErrorInfo(
-        kind=error.kind,
-        status=error.status,
-        message=error.message,
-        code=error.code,
-        param=error.param,
-        retry_after=bounded_retry_after(error.retry_after),  # a provider's may be inf or NaN
-        provider_id=provider_id,
+    # a provider's retry_after may be inf or NaN
+    return replace(
+        error, retry_after=bounded_retry_after(error.retry_after), provider_id=provider_id
     )
 
 

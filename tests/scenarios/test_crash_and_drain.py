@@ -222,3 +222,44 @@ async def test_sigkill_under_load_loses_only_what_was_in_flight_and_spend_rebuil
     spent, counted = await _restarted_spend(trail, config_path, tmp_path / "restart.log")
     assert spent > 0
     assert counted == pytest.approx(spent, rel=1e-9)
+
+
+@CUT_CLIENTS
+async def test_a_request_cut_while_waiting_to_retry_still_ends_its_trail(
+    fake: FakeProviderServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain runs out while a request waits out a provider's Retry-After between two
+    attempts: no attempt is running to record the end, so the worker does."""
+    monkeypatch.setattr(system, "DRAIN_TIMEOUT_S", 0.5)
+    fake.fallback = Turn(fault=Fault(status=429, retry_after="5"))
+    db = tmp_path / "trail.db"
+    provider = openai_provider(fake.base_url, retry={"max_retries": 2})
+    config = make_config(config_yaml([provider], db_path=db) + BUDGET)
+    answers: list[int] = []
+
+    async def one(client: httpx.AsyncClient, endpoint: str) -> None:
+        body: dict[str, Any] = {"model": "gpt-5.5", "input": "hi"}
+        if endpoint == "/v1/chat/completions":
+            body = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
+        try:
+            answers.append((await client.post(endpoint, json=body, headers=auth())).status_code)
+        except httpx.HTTPError:
+            pass  # cut by the shutdown
+
+    async with running_gateway(config) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
+            async with trio.open_nursery() as nursery:
+                for endpoint in ("/v1/responses", "/v1/chat/completions"):
+                    nursery.start_soon(one, client, endpoint)
+                await fake.wait_requests(2)
+                await trio.sleep(0.2)  # both attempts ended: each request waits to retry
+                gateway.stop()
+    trail = Trail(db)
+    rows = trail.rows("SELECT * FROM requests")
+    assert len(rows) == 2
+    for row in rows:
+        kinds = [k for _, k in sqlite_checks(trail)[0](row["request_id"])]
+        assert kinds[-2:] == ["attempt.finished", "response.failed"], kinds
+        assert kinds.count("response.failed") == 1, kinds
+        assert row["status"] == "failed" and row["error_kind"] == "shed", dict(row)
+    assert not trail.rows("SELECT 1 FROM requests WHERE status = 'in_progress'")
