@@ -15,15 +15,15 @@ from dataclasses import dataclass, replace
 import structlog
 import trio
 
-from actors.http_client import (
+from actors.request_faults import emit, internal_error
+from actors.upstream_bodies import read_error_body, read_whole_body
+from config.model import ProviderKey
+from http11.client import (
     UpstreamConnectError,
     UpstreamPool,
     UpstreamResponse,
     UpstreamTransportError,
 )
-from actors.request_faults import emit, internal_error
-from actors.upstream_bodies import read_error_body, read_whole_body
-from config.model import ProviderKey
 from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind, without_secret
 from messages.events import (

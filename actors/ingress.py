@@ -24,7 +24,6 @@ import trio
 
 from actors.admin import admin_refusal
 from actors.health import LIVENESS, HealthReport
-from actors.http_server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.refusals import Refusals
 from actors.relay import (
@@ -41,6 +40,7 @@ from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
+from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
 from messages.chat import ClientFormat
 from messages.commands import (
     ClientRequest,

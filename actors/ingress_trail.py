@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import trio
 
-from actors.http_server import HttpRequest
 from config.model import VirtualKeyConfig
+from http11.server import HttpRequest
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest
 from messages.errors import ErrorInfo

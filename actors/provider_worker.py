@@ -29,9 +29,9 @@ import structlog
 import trio
 
 from actors.attempt import Attempt, AttemptContext, AttemptResult
-from actors.http_client import UpstreamPool
 from actors.request_faults import emit, internal_error
 from config.model import ProviderConfig, ProviderKey
+from http11.client import UpstreamPool
 from messages.commands import AttemptReport, Candidate, ProviderJob, ReplyError, RouterInbox
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import ResponseFailed, TrailEvent

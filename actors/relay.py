@@ -13,7 +13,7 @@ import math
 
 import trio
 
-from actors.http_server import ResponseWriter
+from http11.server import ResponseWriter
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind

@@ -49,8 +49,6 @@ from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
 from actors.config_watcher import POLL_S, ConfigWatcher
 from actors.health import HealthReport
-from actors.http_client import UpstreamPool
-from actors.http_server import HttpServer
 from actors.ingress import Ingress, render_error
 from actors.provider_worker import ProviderWorker
 from actors.request_faults import log_handler_failure
@@ -60,6 +58,8 @@ from actors.store_watcher import POLL_S as STORE_POLL_S
 from actors.supervisor import supervised
 from actors.trail_writer import TrailWriter
 from config.model import GatewayConfig
+from http11.client import UpstreamPool
+from http11.server import HttpServer
 from messages.budget import AccountantInbox
 from messages.commands import ProviderJob, ReloadConfig, RouterInbox
 from messages.events import TrailEvent

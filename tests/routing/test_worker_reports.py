@@ -9,10 +9,10 @@ from pathlib import Path
 import trio
 from structlog.testing import capture_logs
 
-from actors.http_client import UpstreamPool
 from actors.provider_worker import ProviderWorker
 from config.model import RetryPolicy
 from fakes import FakeProviderServer, Fault, open_fake_provider
+from http11.client import UpstreamPool
 from messages.chat import ClientFormat
 from messages.commands import (
     AttemptReport,

@@ -16,9 +16,9 @@ import trio
 
 import actors.ingress
 import actors.provider_worker
-from actors.http_server import ResponseWriter
 from actors.ingress import Ingress
 from fakes.script import Fault, Turn
+from http11.server import ResponseWriter
 from messages.commands import ClientRequest
 from providers.adapter import HttpCall
 from providers.exchange import Exchange, ExchangeOutcome

@@ -1,6 +1,6 @@
-"""One HTTP exchange of ``actors.http_server``: the request and its response writer.
+"""One HTTP exchange of ``http11.server``: the request and its response writer.
 
-``actors._http11`` parses requests; responses are encoded here, directly: a
+``http11.sansio.head`` parses requests; responses are encoded here, directly: a
 status line, the caller's headers (checked so no value can split the head),
 framing, ``Date``, ``Connection: close`` when the connection ends (or
 ``Connection: keep-alive`` to an HTTP/1.0 client that asked for it), and chunked
@@ -13,12 +13,9 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from actors._http11 import RequestHead
-
-if TYPE_CHECKING:
-    from actors._http_connection import HttpConnection
+from http11.sansio.head import RequestHead
 
 HttpHead = RequestHead
 """A parsed request head (method, target, headers, framing), before its body is read."""
@@ -72,6 +69,32 @@ within bounds. It must not block: it runs on the connection's task."""
 HandlerErrorHook = Callable[[Exception], None]
 """Told about each handler failure (exception or no response) so the caller can log it."""
 
+
+class ConnectionState(Protocol):
+    """What a response writer reads of its server's shared state."""
+
+    @property
+    def accepting(self) -> bool:
+        """False once the server drains: the response then closes its connection."""
+
+    def date_line(self) -> str:
+        """The ``Date`` header line."""
+
+
+class Connection(Protocol):
+    """The connection a response writer writes to (``_server_connection.HttpConnection``);
+    named by its shape so this module does not import the connection that imports it."""
+
+    @property
+    def state(self) -> ConnectionState: ...
+
+    @property
+    def broken(self) -> bool: ...
+
+    async def write(self, data: bytes) -> None:
+        """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
+
+
 STAGE_UNSTARTED, STAGE_STREAMING, STAGE_DONE, STAGE_CLOSED = 0, 1, 2, 3
 
 _STATUS_LINES = {
@@ -114,7 +137,7 @@ class ResponseWriter:
     __slots__ = ("_connection", "_head_only", "_http_1_0", "_stage", "keep_alive")
 
     def __init__(
-        self, connection: HttpConnection, *, head_only: bool, http_1_0: bool, keep_alive: bool
+        self, connection: Connection, *, head_only: bool, http_1_0: bool, keep_alive: bool
     ) -> None:
         self._connection = connection
         self._head_only = head_only

@@ -7,7 +7,7 @@ and answers protocol-level errors (400, 413, 431, 500) through the caller's
 
 The request path is kept lean on purpose (the gateway's overhead budget is a
 fraction of a millisecond): no logging, one 64 KiB receive per read, TCP_NODELAY,
-requests parsed by the small strict parser in ``actors._http11`` (h11 cost a third
+requests parsed by the small strict parser in ``http11.sansio.head`` (h11 cost a third
 of the server's CPU per request) and responses encoded directly, a whole response
 in one ``send_all``, and every streamed chunk written at once. Requests that could
 smuggle a second one past a proxy (Content-Length with Transfer-Encoding, repeated
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import trio
 
-from actors._http_connection import HttpConnection
-from actors._http_exchange import (
+from http11._server_connection import HttpConnection
+from http11._server_exchange import (
     ClientGone,
     EarlyResponse,
     ErrorRenderer,
@@ -54,7 +54,7 @@ from actors._http_exchange import (
     HttpRequest,
     ResponseWriter,
 )
-from actors._http_state import ServerState
+from http11._server_state import ServerState
 
 __all__ = [
     "ClientGone",
@@ -140,7 +140,7 @@ class HttpServer:
         for name, value in timeouts.items():
             if not 0 < value < math.inf:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        self._state = ServerState(
+        self._state: ServerState[HttpConnection] = ServerState(
             handler,
             render_error=render_error,
             on_handler_error=on_handler_error,
@@ -232,7 +232,7 @@ class HttpServer:
             self._connection_slots.release()
 
     async def _reap_expired(self) -> None:
-        """Close connections whose read deadline has passed (see ``_http_connection``)."""
+        """Close connections whose read deadline has passed (see ``_server_connection``)."""
         state = self._state
         shortest = min(
             state.header_timeout_s,

@@ -1,4 +1,4 @@
-"""The strict HTTP/1.1 framing in ``actors._http11`` / ``_http11_body``: rules, then h11 parity.
+"""The strict HTTP/1.1 framing of ``http11.sansio`` (head, body): rules, then h11 parity.
 
 Unit tests pin each rule; the differential tests generate valid requests and
 responses (random methods, targets, fields, bodies, chunk splits and read
@@ -20,7 +20,8 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors._http11 import (
+from http11.sansio.body import BodyReader, BodyTooLarge
+from http11.sansio.head import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     ProtocolError,
@@ -29,8 +30,7 @@ from actors._http11 import (
     parse_request_head,
     parse_response_head,
 )
-from actors._http11_body import BodyReader, BodyTooLarge
-from actors.http_server import HttpRequest, HttpServer, ResponseWriter
+from http11.server import HttpRequest, HttpServer, ResponseWriter
 
 DIFFERENTIAL = settings(
     max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]

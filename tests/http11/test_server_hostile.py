@@ -11,7 +11,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors.http_server import (
+from http11.server import (
     ClientGone,
     EarlyResponse,
     HttpHead,
@@ -19,7 +19,7 @@ from actors.http_server import (
     HttpServer,
     ResponseWriter,
 )
-from tests.actors.test_http_server import (
+from tests.http11.test_server import (
     JSON,
     Client,
     bounded,

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors._direct_socket import DirectSocket
+from http11._direct_socket import DirectSocket
 
 
 async def connected_pair() -> tuple[trio.SocketStream, trio.SocketStream]:

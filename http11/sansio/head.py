@@ -4,7 +4,7 @@ Pure functions over bytes (no sockets, no trio): ``find_head_end`` finds where a
 head ends in a receive buffer, ``parse_request_head`` / ``parse_response_head``
 turn it into a frozen head with its body framing decided, and
 ``encode_request_head`` builds an outgoing request head. Bodies are taken out of
-the buffer by ``actors._http11_body.BodyReader``.
+the buffer by ``http11.sansio.body.BodyReader``.
 
 Leniency follows h11 where it is safe (bare LF line ends in a head, any case of
 ``chunked``, obs-text in values); everything request smuggling feeds on is an

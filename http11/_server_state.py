@@ -1,20 +1,21 @@
-"""What the connections of ``actors.http_server`` share: settings, counters, the open set."""
+"""What the connections of ``http11.server`` share: settings, counters, the open set."""
 
 from __future__ import annotations
 
 import time
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 import trio
 
-from actors._http_exchange import ErrorRenderer, Handler, HandlerErrorHook, HeadCheck
+from http11._server_exchange import ErrorRenderer, Handler, HandlerErrorHook, HeadCheck
 
-if TYPE_CHECKING:
-    from actors._http_connection import HttpConnection
+ConnectionT = TypeVar("ConnectionT")
+"""The connection type (``_server_connection.HttpConnection``), a parameter so this module
+does not import the connection module that imports it."""
 
 
-class ServerState:
+class ServerState(Generic[ConnectionT]):
     """What the connections share with their server: settings, counters, the open set."""
 
     def __init__(
@@ -46,7 +47,7 @@ class ServerState:
         self.bodies_over_cap = 0
         self.stalled_writers_dropped = 0
         self.accepting = True
-        self.connections: set[HttpConnection] = set()
+        self.connections: set[ConnectionT] = set()
         self.in_flight = 0
         self.requests_served = 0
         self.handler_errors = 0

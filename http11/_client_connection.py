@@ -1,10 +1,10 @@
 """One upstream HTTP/1.1 connection: URL targets, connect + TLS, send and receive.
 
 Request heads are encoded and response heads and bodies parsed by the strict,
-sans-I/O ``actors._http11`` and ``actors._http11_body``.
+sans-I/O ``http11.sansio.head`` and ``http11.sansio.body``.
 
-The pool in `actors.http_client` owns these; nothing else should. The error
-types live here because the connection raises them; `actors.http_client`
+The pool in `http11.client` owns these; nothing else should. The error
+types live here because the connection raises them; `http11.client`
 re-exports them and draws their tree.
 """
 
@@ -17,15 +17,15 @@ from urllib.parse import urlsplit
 
 import trio
 
-from actors._direct_socket import DirectSocket
-from actors._http11 import (
+from http11._direct_socket import DirectSocket
+from http11.sansio.body import BodyReader
+from http11.sansio.head import (
     ProtocolError,
     ResponseHead,
     encode_request_head,
     find_head_end,
     parse_response_head,
 )
-from actors._http11_body import BodyReader
 
 RECEIVE_SIZE = 65536
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -138,7 +138,7 @@ class Connection:
     def __init__(self, stream: trio.abc.Stream, socket: trio.socket.SocketType, label: str) -> None:
         self.stream = stream
         self.socket = socket
-        # plain TCP: bytes straight through the socket (see actors._direct_socket)
+        # plain TCP: bytes straight through the socket (see http11._direct_socket)
         self.io = DirectSocket(stream) if type(stream) is trio.SocketStream else stream
         self.label = label
         self.buffer = bytearray()

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors.http_server import ClientGone, HttpRequest, HttpServer, ResponseWriter
+from http11.server import ClientGone, HttpRequest, HttpServer, ResponseWriter
 
 TEST_DEADLINE_S = 10
 JSON = [("content-type", "application/json")]

@@ -14,7 +14,7 @@ import trio
 import trio.testing
 import trustme
 
-from actors.http_client import (
+from http11.client import (
     UpstreamConnectError,
     UpstreamPool,
     UpstreamProtocolError,

@@ -4,7 +4,7 @@ The provider worker sends every upstream call through one `UpstreamPool`. It
 exists because httpx under trio costs several times the CPU per request (see
 ``scripts/bench_client.py``), and the gateway's whole overhead budget is a
 fraction of a millisecond; for the same reason it speaks HTTP/1.1 through the
-small strict parser in ``actors._http11`` rather than h11 (which cost about
+small strict parser in ``http11.sansio.head`` rather than h11 (which cost about
 half of the client's CPU per request).
 
 What the pool does and does not do:
@@ -43,8 +43,7 @@ from types import TracebackType
 import certifi
 import trio
 
-from actors._http11 import ResponseHead
-from actors._upstream_connection import (
+from http11._client_connection import (
     Connection,
     Origin,
     PreparedRequest,
@@ -58,6 +57,7 @@ from actors._upstream_connection import (
     open_connection,
     parse_url,
 )
+from http11.sansio.head import ResponseHead
 
 
 def _still_open(connection: Connection) -> bool:

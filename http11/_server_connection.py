@@ -1,8 +1,8 @@
-"""One HTTP/1.1 connection of ``actors.http_server``: read, dispatch, respond, repeat.
+"""One HTTP/1.1 connection of ``http11.server``: read, dispatch, respond, repeat.
 
-``actors._http11`` parses each request head out of the connection's receive
-buffer and ``actors._http11_body`` its body; whatever the client pipelined stays
-in the buffer for the next cycle. ``_http_exchange`` encodes the responses.
+``http11.sansio.head`` parses each request head out of the connection's receive
+buffer and ``http11.sansio.body`` its body; whatever the client pipelined stays
+in the buffer for the next cycle. ``_server_exchange`` encodes the responses.
 
 Timeouts are plain deadlines on the connection that the server's reaper task
 checks (``cancel_if_expired``), not a cancel scope per read: entering and leaving
@@ -21,10 +21,8 @@ import socket
 
 import trio
 
-from actors._direct_socket import DirectSocket
-from actors._http11 import ProtocolError, RequestHead, find_head_end, parse_request_head
-from actors._http11_body import BodyReader, BodyTooLarge
-from actors._http_exchange import (
+from http11._direct_socket import DirectSocket
+from http11._server_exchange import (
     STAGE_DONE,
     STAGE_UNSTARTED,
     ClientGone,
@@ -32,7 +30,9 @@ from actors._http_exchange import (
     HttpRequest,
     ResponseWriter,
 )
-from actors._http_state import ServerState
+from http11._server_state import ServerState
+from http11.sansio.body import BodyReader, BodyTooLarge
+from http11.sansio.head import ProtocolError, RequestHead, find_head_end, parse_request_head
 
 RECEIVE_SIZE = 64 * 1024
 """Bytes asked of the socket per receive."""
@@ -71,10 +71,10 @@ class HttpConnection:
         "state",
     )
 
-    def __init__(self, state: ServerState, stream: trio.SocketStream) -> None:
+    def __init__(self, state: ServerState[HttpConnection], stream: trio.SocketStream) -> None:
         self.state = state
         self._stream = stream
-        # plain TCP: bytes straight through the socket (see actors._direct_socket)
+        # plain TCP: bytes straight through the socket (see http11._direct_socket)
         self._io: DirectSocket | trio.SocketStream = (
             DirectSocket(stream) if type(stream) is trio.SocketStream else stream
         )

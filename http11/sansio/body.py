@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from actors._http11 import MAX_HEAD_BYTES, ProtocolError, check_trailer_section
+from http11.sansio.head import MAX_HEAD_BYTES, ProtocolError, check_trailer_section
 
 MAX_CHUNK_LINE_BYTES = 4096
 """The longest chunk-size line (size and extensions) accepted."""
