@@ -24,7 +24,7 @@ from http11.client import (
     UpstreamResponse,
     UpstreamTransportError,
 )
-from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
+from messages.commands import Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind, without_secret
 from messages.events import (
     AttemptAnomaly,
@@ -38,6 +38,7 @@ from messages.events import (
 from messages.usage import UsageAnomaly
 from providers.exchange import Exchange
 from providers.garbage import ProviderGarbage
+from routing.commands import Candidate, ProviderJob
 
 log = structlog.get_logger("switchyard.attempt")
 

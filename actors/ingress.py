@@ -42,18 +42,14 @@ from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
 from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
 from messages.chat import ClientFormat
-from messages.commands import (
-    ClientRequest,
-    Reply,
-    RouteRequest,
-    RouterInbox,
-)
+from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
 from messages.ids import RequestIds
 from providers.inbound import ParsedRequest, RequestRejected
 from providers.openai_errors import render_openai_error
 from providers.stream_failure import stream_failure
+from routing.commands import RouteRequest, RouterInbox
 
 log = structlog.get_logger("switchyard.ingress")
 

@@ -32,11 +32,12 @@ from actors.attempt import Attempt, AttemptContext, AttemptResult
 from actors.request_faults import emit, internal_error
 from config.model import ProviderConfig, ProviderKey
 from http11.client import UpstreamPool
-from messages.commands import AttemptReport, Candidate, ProviderJob, ReplyError, RouterInbox
+from messages.commands import ReplyError
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import ResponseFailed, TrailEvent
 from providers.choose import UnsupportedRoute, open_exchange
 from providers.request_fields import RequestInvalid
+from routing.commands import AttemptReport, Candidate, ProviderJob, RouterInbox
 from routing.keys import BenchedKey, KeyRotation
 from routing.retry import Decision, Next, bounded_retry_after, decide, most_informative
 

@@ -30,19 +30,12 @@ import trio
 
 from actors.request_faults import emit, internal_error
 from config.model import GatewayConfig, ProviderConfig
-from messages.commands import (
-    AttemptReport,
-    ClientRequest,
-    ProviderJob,
-    ReloadConfig,
-    ReplyError,
-    RouteRequest,
-    RouterInbox,
-)
+from messages.commands import ClientRequest, ReplyError
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import ResponseFailed, RouteDecided, TrailEvent
 from routing.breaker import Admission, Breakers, CircuitState, CircuitStatus, Transition
 from routing.candidates import RoutePlan, eligible_providers, plan_route
+from routing.commands import AttemptReport, ProviderJob, ReloadConfig, RouteRequest, RouterInbox
 
 log = structlog.get_logger("switchyard.router")
 

@@ -61,8 +61,8 @@ from config.model import GatewayConfig
 from http11.client import UpstreamPool
 from http11.server import HttpServer
 from messages.budget import AccountantInbox
-from messages.commands import ProviderJob, ReloadConfig, RouterInbox
 from messages.events import TrailEvent
+from routing.commands import ProviderJob, ReloadConfig, RouterInbox
 from storage.database import ensure_migrated, make_engine
 from storage.retention import Pruner, RetentionPolicy
 from storage.sql import SqlRecorder

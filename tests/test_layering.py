@@ -16,40 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FORBIDDEN = {
-    "messages": {
-        "trio",
-        "httpx",
-        "sqlalchemy",
-        "actors",
-        "storage",
-        "providers",
-        "routing",
-        "fakes",
-        "http11",
-    },
-    "providers": {"trio", "httpx", "sqlalchemy", "actors", "storage", "fakes", "http11"},
-    "budgets": {"trio", "httpx", "sqlalchemy", "actors", "storage", "providers", "fakes", "http11"},
-    "routing": {"trio", "httpx", "sqlalchemy", "actors", "storage", "fakes", "http11"},
-    "config": {"trio", "httpx", "sqlalchemy", "actors", "storage", "providers", "fakes", "http11"},
-    "storage": {"trio", "httpx", "actors", "providers", "fakes", "http11"},
-    "cli": {"trio", "httpx"},
-    "actors": {"fakes"},
-    "http11": {
-        "httpx",
-        "sqlalchemy",
-        "actors",
-        "messages",
-        "providers",
-        "routing",
-        "budgets",
-        "storage",
-        "config",
-        "cli",
-        "fakes",
-    },
-    "http11/sansio": {"trio", "socket", "ssl", "select", "selectors", "asyncio"},
-}
 PRODUCT_PACKAGES = (
     "actors",
     "http11",
@@ -62,6 +28,26 @@ PRODUCT_PACKAGES = (
     "cli",
     "fakes",
 )
+OURS = {*PRODUCT_PACKAGES, "migrations"}
+IMPURE = {"trio", "socket", "ssl", "httpx", "sqlalchemy"}
+"""What a pure package never imports: an event loop, the network, SQL."""
+
+FORBIDDEN = {
+    # the vocabulary, and the config's plain data, import nothing of ours
+    "messages": IMPURE | (OURS - {"messages"}),
+    "config": IMPURE | (OURS - {"config"}),
+    # pure translation, routing and budget arithmetic: messages and config only
+    "providers": IMPURE | {"actors", "storage", "fakes", "http11", "routing", "budgets", "cli"},
+    "routing": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "budgets", "cli"},
+    "budgets": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
+    "storage": {"trio", "socket", "ssl", "httpx", "actors", "providers", "routing", "fakes"}
+    | {"http11", "cli"},
+    "cli": {"trio", "httpx", "fakes", "http11"},
+    "actors": {"fakes"},
+    # the HTTP/1.1 library imports nothing of ours; its parser not even trio or sockets
+    "http11": {"httpx", "sqlalchemy"} | (OURS - {"http11"}),
+    "http11/sansio": {"trio", "socket", "ssl", "select", "selectors", "asyncio"},
+}
 ALLOWED_EXCEPTIONS = {
     # the demo is the one actor that runs a fake provider beside the gateway, by design
     ("actors/demo.py", "fakes"),
@@ -124,3 +110,115 @@ def test_only_the_http_client_opens_upstream_connections() -> None:
         "http11/server.py",
         "http11/_server_connection.py",
     }, users
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PRODUCT_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _module_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The modules of ours that ``path`` imports, ``TYPE_CHECKING`` imports included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in modules)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update(
+                name
+                for name in (node.module, *(f"{node.module}.{a.name}" for a in node.names))
+                if name in modules
+            )
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_between_modules() -> None:
+    modules = _modules()
+    graph = {name: _module_imports(path, modules) - {name} for name, path in modules.items()}
+    assert not _cycles(graph), _cycles(graph)
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_only_storage_runs_sql() -> None:
+    """Elsewhere an ``Engine`` may be named (it is handed to storage), never queried."""
+    users = []
+    for package in PRODUCT_PACKAGES:
+        if package == "storage":
+            continue
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import) and any(
+                    a.name.split(".")[0] == "sqlalchemy" for a in node.names
+                ):
+                    users.append(f"{path.relative_to(ROOT)}: import sqlalchemy")
+                elif (
+                    isinstance(node, ast.ImportFrom)
+                    and (node.module or "").split(".")[0] == "sqlalchemy"
+                    and (node.module, [a.name for a in node.names])
+                    != ("sqlalchemy.engine", ["Engine"])
+                ):
+                    users.append(f"{path.relative_to(ROOT)}: from {node.module} import ...")
+    assert not users, "\n".join(users)
+
+
+def test_channels_are_opened_in_the_system_wiring_only() -> None:
+    openers = {
+        str(path.relative_to(ROOT))
+        for package in PRODUCT_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "open_memory_channel" in path.read_text()
+    }
+    # besides the wiring: the per-request reply channels (CONTRIBUTING, rule 6), opened by
+    # the one who waits for the reply and owns its timeout; the fakes are test rigs
+    per_request = {"actors/ingress.py", "actors/reservation.py"}
+    assert {p for p in openers if not p.startswith("fakes/")} <= {"actors/system.py"} | per_request
+
+
+def test_logging_is_configured_once() -> None:
+    configurers = {
+        str(path.relative_to(ROOT))
+        for package in PRODUCT_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "structlog.configure(" in path.read_text() or "logging.basicConfig(" in path.read_text()
+    }
+    assert configurers == {"cli/log_config.py"}

@@ -14,18 +14,10 @@ from structlog.testing import capture_logs
 from actors.router import Router
 from config.model import BreakerPolicy, GatewayConfig, ProviderConfig
 from messages.chat import ClientFormat
-from messages.commands import (
-    AttemptReport,
-    ClientRequest,
-    ProviderJob,
-    ReloadConfig,
-    Reply,
-    ReplyError,
-    RouteRequest,
-    RouterInbox,
-)
+from messages.commands import ClientRequest, Reply, ReplyError
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import RouteDecided, TrailEvent
+from routing.commands import AttemptReport, ProviderJob, ReloadConfig, RouteRequest, RouterInbox
 from tests.gateway_rig import make_config
 
 BOOM = ErrorInfo(kind=ErrorKind.UPSTREAM_ERROR, status=500, message="boom")

@@ -14,18 +14,10 @@ from config.model import RetryPolicy
 from fakes import FakeProviderServer, Fault, open_fake_provider
 from http11.client import UpstreamPool
 from messages.chat import ClientFormat
-from messages.commands import (
-    AttemptReport,
-    Candidate,
-    ClientRequest,
-    ProviderJob,
-    Reply,
-    ReplyError,
-    ReplyHead,
-    RouterInbox,
-)
+from messages.commands import ClientRequest, Reply, ReplyError, ReplyHead
 from messages.errors import ErrorKind
 from messages.events import TrailEvent
+from routing.commands import AttemptReport, Candidate, ProviderJob, RouterInbox
 from tests.gateway_rig import config_yaml, make_config, openai_provider
 
 FAST_RETRY = RetryPolicy(max_retries=1, backoff_base_s=0.01, backoff_max_s=0.01)
