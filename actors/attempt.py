@@ -36,7 +36,7 @@ from messages.events import (
     TrailEvent,
 )
 from messages.usage import UsageAnomaly
-from providers.exchange import Exchange
+from providers.exchanges.protocol import Exchange
 from providers.garbage import ProviderGarbage
 from routing.commands import Candidate, ProviderJob
 

@@ -46,9 +46,9 @@ from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
 from messages.ids import RequestIds
-from providers.inbound import ParsedRequest, RequestRejected
+from providers.client_formats.inbound import ParsedRequest, RequestRejected
+from providers.client_formats.stream_failure import stream_failure
 from providers.openai_errors import render_openai_error
-from providers.stream_failure import stream_failure
 from routing.commands import RouteRequest, RouterInbox
 
 log = structlog.get_logger("switchyard.ingress")

@@ -16,7 +16,7 @@ from messages.chat import ClientFormat
 from messages.commands import ClientRequest
 from messages.errors import ErrorInfo
 from messages.events import RequestReceived, ResponseFailed
-from providers.inbound import RequestRejected
+from providers.client_formats.inbound import RequestRejected
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,8 +35,8 @@ from http11.client import UpstreamPool
 from messages.commands import ReplyError
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import ResponseFailed, TrailEvent
-from providers.choose import UnsupportedRoute, open_exchange
-from providers.request_fields import RequestInvalid
+from providers.client_formats.request_fields import RequestInvalid
+from providers.exchanges.open_exchange import UnsupportedRoute, open_exchange
 from routing.commands import AttemptReport, Candidate, ProviderJob, RouterInbox
 from routing.keys import BenchedKey, KeyRotation
 from routing.retry import Decision, Next, bounded_retry_after, decide, most_informative

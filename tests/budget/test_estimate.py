@@ -14,8 +14,8 @@ from budgets.pricing import PriceTable
 from config.model import AccountConfig, PriceOverride, ProviderConfig
 from messages.budget import Route
 from messages.chat import ClientFormat
+from providers.client_formats.request_fields import RequestInvalid
 from providers.output_limit import requested_output_tokens
-from providers.request_fields import RequestInvalid
 
 CHAT, RESPONSES = ClientFormat.CHAT, ClientFormat.RESPONSES
 

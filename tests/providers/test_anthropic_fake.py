@@ -22,7 +22,7 @@ from messages.chat import ChatRequest, FinishReason, Message, Role, TextPart, To
 from messages.errors import ErrorKind
 from messages.usage import Usage
 from providers.adapter import CallTarget
-from providers.anthropic import ADAPTER
+from providers.anthropic.adapter import ADAPTER
 from providers.sse import SseParser
 from tests.providers.anthropic_support import Folded, decode_events, fold, sse_of
 

@@ -10,7 +10,7 @@ from config.provider_types import PROVIDER_TYPES
 from fakes.openai_wire import CHAT
 from fakes.server import FORMATS
 from messages.chat import ClientFormat
-from providers.choose import CHAT_NATIVE, RESPONSES_NATIVE, open_exchange
+from providers.exchanges.open_exchange import CHAT_NATIVE, RESPONSES_NATIVE, open_exchange
 from providers.registry import REGISTRY
 from tests.providers.contract_wires import WIRE_FOR_TYPE, ChatWithUsage
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from messages.chat import ClientFormat
-from providers.request_fields import (
+from providers.client_formats.request_fields import (
     RequestInvalid,
     as_object,
     optional_bool,

@@ -49,8 +49,8 @@ from messages.chat import (
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
 from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
-from providers._cohere_request import PROVIDER, TOOL_PLAN
 from providers._tool_wire import ToolTable, unwrap_custom
+from providers.cohere._request import PROVIDER, TOOL_PLAN
 from providers.sse import SseEvent
 
 _FINISH = {

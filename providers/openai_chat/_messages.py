@@ -24,8 +24,8 @@ import orjson
 
 from messages.chat import ImagePart, Message, Role, TextPart, ToolCall, ToolKind
 from messages.json import Json
-from providers._openai_chat_quirks import ChatQuirks
 from providers._tool_wire import custom_arguments, wire_name
+from providers.openai_chat._quirks import ChatQuirks
 
 CONTINUED = "(continued)"
 TOOL_TURN_DONE = "(tool results received)"

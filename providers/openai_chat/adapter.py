@@ -6,11 +6,11 @@ Perplexity and any OpenAI-compatible server speak this format; what differs betw
 is data (``ChatQuirks``, declared by each provider's own module), never a branch on a
 provider's name here. The translation decisions are documented where they are made:
 
-- ``_openai_chat_messages``: roles, tool calls and results, images, reasoning echo, the
+- ``_messages``: roles, tool calls and results, images, reasoning echo, the
   tool-less transcript, role bridging and alternation;
-- ``_openai_chat_request``: tools, tool choice, token limit field, reasoning effort,
+- ``_request``: tools, tool choice, token limit field, reasoning effort,
   ``stream_options``;
-- ``_openai_chat_reply``: stream and body decoding (tolerant of every member's shape),
+- ``_reply``: stream and body decoding (tolerant of every member's shape),
   usage, finish reasons;
 - ``_tool_wire``: namespace flattening and the custom-tool emulation;
 - errors: the OpenAI error shape (``openai_errors.map_openai_error``), which the family
@@ -28,11 +28,11 @@ import orjson
 
 from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
-from providers._openai_chat_quirks import ChatQuirks, same_id
-from providers._openai_chat_reply import ChatReplyDecoder, parse_completion
-from providers._openai_chat_request import encode_body
 from providers._tool_wire import ToolTable, plain_json
 from providers.adapter import CallTarget, HttpCall
+from providers.openai_chat._quirks import ChatQuirks, same_id
+from providers.openai_chat._reply import ChatReplyDecoder, parse_completion
+from providers.openai_chat._request import encode_body
 from providers.openai_errors import map_openai_error
 
 CHAT_PATH = "/chat/completions"

@@ -12,8 +12,8 @@ import orjson
 from config.model import GatewayConfig, VirtualKeyConfig
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, ErrorKind
-from providers.inbound_checks import check_fields
-from providers.request_fields import RequestInvalid
+from providers.client_formats.inbound_checks import check_fields
+from providers.client_formats.request_fields import RequestInvalid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,9 +50,9 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
-from providers._gemini_call_ids import mint_call_id
-from providers._gemini_errors import rpc_error
 from providers._tool_wire import ToolTable, WireTool, unwrap_custom
+from providers.gemini._call_ids import mint_call_id
+from providers.gemini._errors import rpc_error
 
 PROVIDER = "gemini"
 _FILTERED = frozenset(

@@ -39,8 +39,8 @@ from messages.chat import (
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
 from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
-from providers._anthropic_errors import map_error_object
 from providers._tool_wire import ToolTable, unwrap_custom
+from providers.anthropic._errors import map_error_object
 from providers.sse import SseEvent
 
 PROVIDER = "anthropic"

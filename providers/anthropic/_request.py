@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 
 from messages.chat import ChatRequest, ToolChoiceMode, ToolSpec
 from messages.json import Json
-from providers._anthropic_messages import encode_conversation
-from providers._anthropic_models import ModelTraits, ThinkingStyle, model_traits
 from providers._tool_wire import ToolTable, wire_description, wire_name, wire_schema
+from providers.anthropic._messages import encode_conversation
+from providers.anthropic._models import ModelTraits, ThinkingStyle, model_traits
 from providers.output_limit import anthropic_max_tokens
 
 _BUDGETS = {"low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768}

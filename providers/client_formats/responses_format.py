@@ -29,9 +29,8 @@ from messages.chat import (
     ToolSpec,
 )
 from messages.json import JsonObject
-from providers.output_limit import requested_output_tokens
-from providers.reasoning_state import reasoning_from_item
-from providers.request_fields import (
+from providers.client_formats.reasoning_state import reasoning_from_item
+from providers.client_formats.request_fields import (
     RequestInvalid,
     as_list,
     as_object,
@@ -41,7 +40,8 @@ from providers.request_fields import (
     optional_str,
     required_model,
 )
-from providers.responses_encoder import ResponsesStreamEncoder
+from providers.client_formats.responses_encoder import ResponsesStreamEncoder
+from providers.output_limit import requested_output_tokens
 
 _ROLES = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}
 _CHOICE_MODES = {mode.value: mode for mode in ToolChoiceMode if mode is not ToolChoiceMode.NAMED}

@@ -14,13 +14,13 @@ import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
-from providers._openai_chat_reply import chat_usage
 from providers.adapter import HttpCall
-from providers.exchange import ExchangeOutcome
+from providers.client_formats.stream_failure import responses_failure_events
+from providers.exchanges.protocol import ExchangeOutcome
 from providers.garbage import ProviderGarbage, json_object, require
+from providers.openai_chat._reply import chat_usage
 from providers.openai_errors import map_openai_error
 from providers.sse import SseParser, common_block_split, parse_block
-from providers.stream_failure import responses_failure_events
 
 _JSON_HEADERS = (("content-type", "application/json"),)
 

@@ -4,11 +4,11 @@
 ``Authorization: Bearer``; streaming is ``stream: true`` in the body (SSE events named
 after each data's ``type``). The translation decisions are documented where they are made:
 
-- ``_cohere_request``: messages, tool results as documents, tool choice (``REQUIRED`` /
+- ``_request``: messages, tool results as documents, tool choice (``REQUIRED`` /
   ``NONE`` only), sampling, ``thinking``;
-- ``_cohere_reply``: the stream grammar and the body, the tool plan and thinking as
+- ``_reply``: the stream grammar and the body, the tool plan and thinking as
   reasoning, usage on ``billed_units``, finish reasons;
-- ``_cohere_errors``: the error mapping (status codes; ``{"message"}`` bodies);
+- ``_errors``: the error mapping (status codes; ``{"message"}`` bodies);
 - ``_tool_wire``: namespace flattening and the custom-tool emulation.
 
 Decoding an emulated custom tool (``apply_patch``) needs the request's tools: pass
@@ -23,11 +23,11 @@ import orjson
 
 from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
-from providers._cohere_errors import map_cohere_error
-from providers._cohere_reply import CohereStreamDecoder, parse_chat_body
-from providers._cohere_request import PROVIDER, encode_body
 from providers._tool_wire import ToolTable, plain_json
 from providers.adapter import CallTarget, HttpCall
+from providers.cohere._errors import map_cohere_error
+from providers.cohere._reply import CohereStreamDecoder, parse_chat_body
+from providers.cohere._request import PROVIDER, encode_body
 
 CHAT_PATH = "/chat"
 

@@ -34,8 +34,8 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo
 from messages.usage import Usage
-from providers.reasoning_state import encrypted_content_for
-from providers.responses_items import (
+from providers.client_formats.reasoning_state import encrypted_content_for
+from providers.client_formats.responses_items import (
     Json,
     OpenItem,
     call_item,

@@ -1,6 +1,6 @@
 """What sets one Chat Completions provider apart from another, as one frozen value.
 
-The shared adapter (``providers.openai_chat``) reads these fields and never a provider's
+The shared adapter (``providers.openai_chat.adapter``) reads these fields and never a provider's
 name: each provider module (``mistral``, ``groq``, …) declares its ``ChatQuirks``.
 """
 

@@ -5,11 +5,11 @@ Sans-I/O like every provider module: ``build_call`` encodes a ``ChatRequest``,
 values, ``map_error`` maps a non-2xx reply into ``messages.errors``. The translation
 decisions are documented where they are made:
 
-- ``_anthropic_messages``: system placement, turn order, tool results, reasoning, images;
-- ``_anthropic_request``: ``max_tokens``, thinking, sampling, tool choice;
-- ``_anthropic_models``: per-model output ceilings and thinking style;
-- ``_anthropic_reply``: stream and body decoding, usage arithmetic, stop reasons;
-- ``_anthropic_errors``: the error mapping;
+- ``_messages``: system placement, turn order, tool results, reasoning, images;
+- ``_request``: ``max_tokens``, thinking, sampling, tool choice;
+- ``_models``: per-model output ceilings and thinking style;
+- ``_reply``: stream and body decoding, usage arithmetic, stop reasons;
+- ``_errors``: the error mapping;
 - ``_tool_wire``: namespace flattening and the custom-tool emulation.
 
 Decoding an emulated custom tool (``apply_patch``) needs the request's tools: pass
@@ -25,11 +25,11 @@ import orjson
 
 from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
-from providers._anthropic_errors import map_http_error
-from providers._anthropic_reply import AnthropicStreamDecoder, parse_message
-from providers._anthropic_request import encode_body
 from providers._tool_wire import ToolTable, plain_json
 from providers.adapter import CallTarget, HttpCall
+from providers.anthropic._errors import map_http_error
+from providers.anthropic._reply import AnthropicStreamDecoder, parse_message
+from providers.anthropic._request import encode_body
 
 API_VERSION = "2023-06-01"
 MESSAGES_PATH = "/messages"

@@ -4,9 +4,9 @@
 - Roles are ``user`` and ``model``; consecutive contents of one role are merged, so the
   results of parallel calls land in ONE user content, sorted into call order.
 - Tools: namespaces flattened and custom tools emulated as in ``_tool_wire``; schemas
-  converted by ``_gemini_schema``.
+  converted by ``_schema``.
 - Assistant tool calls → ``functionCall {name, args}`` parts (``id`` unless the gateway
-  minted it, see ``_gemini_call_ids``), with the ``thoughtSignature`` whose
+  minted it, see ``_call_ids``), with the ``thoughtSignature`` whose
   ``Reasoning.id`` is that call's id; any other Gemini signature goes back on the next
   assistant text. Reasoning from other providers is dropped.
 - Tool results → ``functionResponse {name, response, id?}``; the name is the wire name
@@ -48,8 +48,6 @@ from messages.chat import (
     ToolKind,
     ToolSpec,
 )
-from providers._gemini_call_ids import is_minted_call_id
-from providers._gemini_schema import gemini_parameters
 from providers._tool_wire import (
     ToolTable,
     custom_arguments,
@@ -57,6 +55,8 @@ from providers._tool_wire import (
     wire_name,
     wire_schema,
 )
+from providers.gemini._call_ids import is_minted_call_id
+from providers.gemini._schema import gemini_parameters
 
 PROVIDER = "gemini"
 SIGNATURE_BYPASS = "skip_thought_signature_validator"

@@ -16,12 +16,12 @@ import orjson
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage, UsageAnomaly
 from providers.adapter import HttpCall
-from providers.exchange import ExchangeOutcome
+from providers.client_formats.stream_failure import chat_failure_chunk
+from providers.exchanges.protocol import ExchangeOutcome
+from providers.exchanges.responses_passthrough import chat_usage
 from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_errors import map_openai_error
-from providers.passthrough import chat_usage
 from providers.sse import SseParser
-from providers.stream_failure import chat_failure_chunk
 
 _DONE = "[DONE]"
 _MAX_CALLS = 1024  # distinct tool-call indexes one answer may open

@@ -9,16 +9,16 @@ from typing import Any
 
 from messages.chat import ClientFormat
 from providers.adapter import CallTarget
-from providers.chat_encoder import ChatStreamEncoder
-from providers.chat_format import chat_include_usage, decode_chat_request
-from providers.chat_passthrough import ChatPassthrough
-from providers.exchange import Exchange
-from providers.passthrough import ResponsesPassthrough
+from providers.client_formats.chat_encoder import ChatStreamEncoder
+from providers.client_formats.chat_format import chat_include_usage, decode_chat_request
+from providers.client_formats.request_fields import RequestInvalid
+from providers.client_formats.responses_encoder import ResponsesStreamEncoder
+from providers.client_formats.responses_format import decode_responses_request
+from providers.exchanges.chat_passthrough import ChatPassthrough
+from providers.exchanges.protocol import Exchange
+from providers.exchanges.responses_passthrough import ResponsesPassthrough
+from providers.exchanges.translated import ClientEncoder, TranslatedExchange
 from providers.registry import REGISTRY
-from providers.request_fields import RequestInvalid
-from providers.responses_encoder import ResponsesStreamEncoder
-from providers.responses_format import decode_responses_request
-from providers.translated import ClientEncoder, TranslatedExchange
 
 _TOO_DEEP = "the request body is nested too deeply to forward"
 _ORJSON_DEPTH = "Recursion limit reached"  # orjson's message when writing over 254 levels

@@ -6,9 +6,9 @@
 The key goes in the ``x-goog-api-key`` header, never in the URL (URLs get logged).
 ``base_url`` is e.g. ``https://generativelanguage.googleapis.com/v1beta``.
 
-The translation lives in underscore modules: ``_gemini_request`` (the request body),
-``_gemini_schema`` (JSON Schema → Gemini's OpenAPI subset), ``_gemini_reply`` (replies →
-deltas), ``_gemini_call_ids`` (minted call ids), ``_gemini_errors``; tool names and the
+The translation lives in underscore modules: ``_request`` (the request body),
+``_schema`` (JSON Schema → Gemini's OpenAPI subset), ``_reply`` (replies →
+deltas), ``_call_ids`` (minted call ids), ``_errors``; tool names and the
 custom-tool emulation are the shared ``_tool_wire``.
 
 Custom tools and namespaces are decoded exactly from the request's ``tools`` given to
@@ -25,11 +25,11 @@ import orjson
 
 from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
-from providers._gemini_errors import map_gemini_error
-from providers._gemini_reply import ReplyDecoder
-from providers._gemini_request import PROVIDER, build_body
 from providers._tool_wire import ToolTable, plain_json
 from providers.adapter import CallTarget, HttpCall
+from providers.gemini._errors import map_gemini_error
+from providers.gemini._reply import ReplyDecoder
+from providers.gemini._request import PROVIDER, build_body
 from providers.sse import SseEvent
 
 

@@ -27,9 +27,8 @@ from messages.chat import (
     ToolSpec,
 )
 from messages.json import JsonObject
-from providers.chat_encoder import ChatStreamEncoder
-from providers.output_limit import requested_output_tokens
-from providers.request_fields import (
+from providers.client_formats.chat_encoder import ChatStreamEncoder
+from providers.client_formats.request_fields import (
     RequestInvalid,
     as_list,
     as_object,
@@ -39,7 +38,8 @@ from providers.request_fields import (
     optional_str,
     required_model,
 )
-from providers.responses_format import Conversation, custom_tool_description
+from providers.client_formats.responses_format import Conversation, custom_tool_description
+from providers.output_limit import requested_output_tokens
 
 CHAT_REASONING = "openai-chat"
 """Provider tag of reasoning text a Chat client sent back: no provider's state."""

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from messages.chat import ChatRequest, ToolChoiceMode, ToolSpec
 from messages.json import Json
-from providers._openai_chat_messages import encode_messages
-from providers._openai_chat_quirks import ChatQuirks
 from providers._tool_wire import ToolTable, wire_description, wire_name, wire_schema
+from providers.openai_chat._messages import encode_messages
+from providers.openai_chat._quirks import ChatQuirks
 
 
 def encode_body(
