@@ -16,6 +16,7 @@ import structlog
 import trio
 
 from actors.request_faults import emit, internal_error
+from actors.trail_events import response_failed
 from actors.upstream_bodies import read_error_body, read_whole_body
 from config.model import ProviderKey
 from http11.client import (
@@ -32,7 +33,6 @@ from messages.events import (
     AttemptFirstByte,
     AttemptStarted,
     ResponseCompleted,
-    ResponseFailed,
     TrailEvent,
 )
 from messages.usage import UsageAnomaly
@@ -323,15 +323,13 @@ class Attempt:
         self._ended = True
         outcome = self._exchange.outcome()
         self._emit(
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=200 if after_first_byte else error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
+            response_failed(
+                request.request_id,
+                request.started,
+                error,
                 provider_id=self._context.candidate.provider.id,
                 model=self._context.candidate.model,
                 attempts=self._context.number,
-                error=error,
                 usage=outcome.usage,
                 after_first_byte=after_first_byte,
             )

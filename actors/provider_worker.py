@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import time
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -30,11 +29,12 @@ import trio
 
 from actors.attempt import Attempt, AttemptContext, AttemptResult
 from actors.request_faults import emit, internal_error
+from actors.trail_events import response_failed
 from config.model import ProviderConfig, ProviderKey
 from http11.client import UpstreamPool
 from messages.commands import ReplyError
 from messages.errors import ErrorInfo, ErrorKind
-from messages.events import ResponseFailed, TrailEvent
+from messages.events import TrailEvent
 from providers.client_formats.request_fields import RequestInvalid
 from providers.exchanges.open_exchange import UnsupportedRoute, open_exchange
 from routing.commands import AttemptReport, Candidate, ProviderJob, RouterInbox
@@ -133,15 +133,11 @@ class ProviderWorker:
         began = progress.attempt is not None and progress.attempt.head_sent
         emit(
             self._audit,
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=200 if began else error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
-                provider_id=None,
-                model=None,
+            response_failed(
+                request.request_id,
+                request.started,
+                error,
                 attempts=progress.attempts,
-                error=error,
                 after_first_byte=began,
             ),
         )
@@ -284,15 +280,12 @@ class ProviderWorker:
         request = job.request
         emit(
             self._audit,
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
+            response_failed(
+                request.request_id,
+                request.started,
+                error,
                 provider_id=error.provider_id,
-                model=None,
                 attempts=progress.attempts,
-                error=error,
             ),
         )
         headers = (
@@ -319,12 +312,8 @@ def _no_key_error(provider: ProviderConfig) -> ErrorInfo:
 
 
 def _attributed(error: ErrorInfo, provider_id: str) -> ErrorInfo:
-    return ErrorInfo(
-        kind=error.kind,
-        status=error.status,
-        message=error.message,
-        code=error.code,
-        param=error.param,
+    return replace(
+        error,
         retry_after=bounded_retry_after(error.retry_after),  # a provider's may be inf or NaN
         provider_id=provider_id,
     )

@@ -30,10 +30,8 @@ import orjson
 
 from messages.chat import (
     ChatRequest,
-    ImagePart,
     Message,
     Role,
-    TextPart,
     ToolCall,
     ToolChoiceMode,
     ToolKind,
@@ -47,6 +45,7 @@ from providers._tool_wire import (
     wire_name,
     wire_schema,
 )
+from providers.user_content import user_content
 
 PROVIDER = "cohere"
 TOOL_PLAN = "tool_plan"
@@ -83,7 +82,7 @@ def _message(message: Message) -> WireMessage | None:
     if message.role is Role.SYSTEM:
         return {"role": "system", "content": message.text} if message.text.strip() else None
     if message.role is Role.USER:
-        content = _user_content(message)
+        content = user_content(message)
         return {"role": "user", "content": content} if content else None
     if message.role is Role.ASSISTANT:
         return _assistant(message)
@@ -92,21 +91,6 @@ def _message(message: Message) -> WireMessage | None:
         "tool_call_id": message.tool_call_id or "",
         "content": [{"type": "document", "document": {"data": _document_data(message.text)}}],
     }
-
-
-def _user_content(message: Message) -> Json:
-    if not any(isinstance(part, ImagePart) for part in message.content):
-        return message.text
-    parts: list[Json] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
-            parts.append({"type": "text", "text": part.text})
-        else:
-            image: dict[str, Json] = {"url": part.url}
-            if part.detail is not None:
-                image["detail"] = part.detail
-            parts.append({"type": "image_url", "image_url": image})
-    return parts
 
 
 def _assistant(message: Message) -> WireMessage | None:

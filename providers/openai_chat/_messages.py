@@ -22,10 +22,11 @@ from collections.abc import Sequence
 
 import orjson
 
-from messages.chat import ImagePart, Message, Role, TextPart, ToolCall, ToolKind
+from messages.chat import Message, Role, ToolCall, ToolKind
 from messages.json import Json
 from providers._tool_wire import custom_arguments, wire_name
 from providers.openai_chat._quirks import ChatQuirks
+from providers.user_content import user_content
 
 CONTINUED = "(continued)"
 TOOL_TURN_DONE = "(tool results received)"
@@ -50,26 +51,11 @@ def _message(message: Message, quirks: ChatQuirks) -> WireMessage | None:
     if message.role is Role.SYSTEM:
         return {"role": "system", "content": message.text} if message.text.strip() else None
     if message.role is Role.USER:
-        content = _user_content(message)
+        content = user_content(message)
         return {"role": "user", "content": content} if content else None
     if message.role is Role.ASSISTANT:
         return _assistant(message, quirks)
     return _tool_result(message, quirks)
-
-
-def _user_content(message: Message) -> Json:
-    if not any(isinstance(part, ImagePart) for part in message.content):
-        return message.text
-    parts: list[Json] = []
-    for part in message.content:
-        if isinstance(part, TextPart):
-            parts.append({"type": "text", "text": part.text})
-        else:
-            image: dict[str, Json] = {"url": part.url}
-            if part.detail is not None:
-                image["detail"] = part.detail
-            parts.append({"type": "image_url", "image_url": image})
-    return parts
 
 
 def _assistant(message: Message, quirks: ChatQuirks) -> WireMessage | None:
