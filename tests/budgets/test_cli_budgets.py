@@ -15,7 +15,7 @@ from cli.cost import since_day
 from cli.database import CommandError
 from cli.keys import expiry
 from storage import SqlRecorder, make_engine, migrate
-from tests.budget.trail_samples import GPT_55_COST, PricedTrail, request_events
+from tests.budgets.trail_samples import GPT_55_COST, PricedTrail, request_events
 
 CONFIG = """\
 database:

@@ -27,7 +27,7 @@ from storage.budget_store import (
 from storage.cost_report import cost_report
 from storage.key_store import KeyConflict, create_key, load_keys, revoke_key
 from storage.price_store import price_at, sync_prices
-from tests.budget.trail_samples import GPT_55_COST, MISTRAL_COST, PricedTrail, Who, request_events
+from tests.budgets.trail_samples import GPT_55_COST, MISTRAL_COST, PricedTrail, Who, request_events
 
 NOW = time.time()
 TODAY = datetime.fromtimestamp(NOW, UTC).date()

@@ -15,7 +15,7 @@ from actors.budget import Accountant, BudgetBoard
 from budgets.pricing import PriceTable
 from budgets.tiers import BudgetView
 from messages.budget import AccountantInbox, BudgetRule, LoadedSpend
-from tests.budget.test_accountant import KEY_RULE, Clock, FakeStore
+from tests.budgets.test_accountant import KEY_RULE, Clock, FakeStore
 
 
 class RestartingStore(FakeStore):
