@@ -26,7 +26,6 @@ def test_every_configurable_type_has_an_adapter_and_nothing_else_does() -> None:
 
 def test_the_passthrough_types_are_configurable_types() -> None:
     assert set(RESPONSES_NATIVE | CHAT_NATIVE) <= set(PROVIDER_TYPES)
-    assert RESPONSES_NATIVE <= CHAT_NATIVE  # a Responses upstream also speaks Chat
 
 
 def test_every_type_has_a_fake_wire_the_fake_server_serves() -> None:
