@@ -1,10 +1,19 @@
-"""A user message's content as Chat Completions writes it, which Cohere v2 reads too:
-its text alone, or, when it holds an image, a list of ``text`` and ``image_url`` parts."""
+"""System and user messages as Chat Completions writes them, which Cohere v2 reads too: a
+user message's content is its text alone, or, when it holds an image, a list of ``text``
+and ``image_url`` parts."""
 
 from __future__ import annotations
 
-from messages.chat import ImagePart, Message, TextPart
+from messages.chat import ImagePart, Message, Role, TextPart
 from messages.json import Json
+
+
+def system_or_user(message: Message) -> dict[str, Json] | None:
+    """A system or user message on the wire; ``None`` when it says nothing."""
+    if message.role is Role.SYSTEM:
+        return {"role": "system", "content": message.text} if message.text.strip() else None
+    content = user_content(message)
+    return {"role": "user", "content": content} if content else None
 
 
 def user_content(message: Message) -> Json:
@@ -22,4 +31,4 @@ def user_content(message: Message) -> Json:
     return parts
 
 
-__all__ = ["user_content"]
+__all__ = ["system_or_user", "user_content"]

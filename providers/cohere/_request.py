@@ -45,7 +45,7 @@ from providers._tool_wire import (
     wire_name,
     wire_schema,
 )
-from providers.user_content import user_content
+from providers.user_content import system_or_user
 
 PROVIDER = "cohere"
 TOOL_PLAN = "tool_plan"
@@ -79,11 +79,8 @@ def encode_body(request: ChatRequest, *, model: str, stream: bool) -> dict[str, 
 
 
 def _message(message: Message) -> WireMessage | None:
-    if message.role is Role.SYSTEM:
-        return {"role": "system", "content": message.text} if message.text.strip() else None
-    if message.role is Role.USER:
-        content = user_content(message)
-        return {"role": "user", "content": content} if content else None
+    if message.role in (Role.SYSTEM, Role.USER):
+        return system_or_user(message)
     if message.role is Role.ASSISTANT:
         return _assistant(message)
     return {

@@ -26,7 +26,7 @@ from messages.chat import Message, Role, ToolCall, ToolKind
 from messages.json import Json
 from providers._tool_wire import custom_arguments, wire_name
 from providers.openai_chat._quirks import ChatQuirks
-from providers.user_content import user_content
+from providers.user_content import system_or_user
 
 CONTINUED = "(continued)"
 TOOL_TURN_DONE = "(tool results received)"
@@ -48,11 +48,8 @@ def encode_messages(messages: Sequence[Message], quirks: ChatQuirks) -> list[Jso
 
 
 def _message(message: Message, quirks: ChatQuirks) -> WireMessage | None:
-    if message.role is Role.SYSTEM:
-        return {"role": "system", "content": message.text} if message.text.strip() else None
-    if message.role is Role.USER:
-        content = user_content(message)
-        return {"role": "user", "content": content} if content else None
+    if message.role in (Role.SYSTEM, Role.USER):
+        return system_or_user(message)
     if message.role is Role.ASSISTANT:
         return _assistant(message, quirks)
     return _tool_result(message, quirks)
