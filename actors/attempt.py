@@ -15,16 +15,17 @@ from dataclasses import dataclass, replace
 import structlog
 import trio
 
-from actors.http_client import (
+from actors.request_faults import emit, internal_error
+from actors.trail_events import response_failed
+from actors.upstream_bodies import read_error_body, read_whole_body
+from config.model import ProviderKey
+from http11.client import (
     UpstreamConnectError,
     UpstreamPool,
     UpstreamResponse,
     UpstreamTransportError,
 )
-from actors.request_faults import emit, internal_error
-from actors.upstream_bodies import read_error_body, read_whole_body
-from config.model import ProviderKey
-from messages.commands import Candidate, ProviderJob, Reply, ReplyChunk, ReplyEnd, ReplyHead
+from messages.commands import Reply, ReplyChunk, ReplyEnd, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind, without_secret
 from messages.events import (
     AttemptAnomaly,
@@ -32,12 +33,12 @@ from messages.events import (
     AttemptFirstByte,
     AttemptStarted,
     ResponseCompleted,
-    ResponseFailed,
     TrailEvent,
 )
 from messages.usage import UsageAnomaly
-from providers.exchange import Exchange
+from providers.exchanges.protocol import Exchange
 from providers.garbage import ProviderGarbage
+from routing.commands import Candidate, ProviderJob
 
 log = structlog.get_logger("switchyard.attempt")
 
@@ -322,15 +323,13 @@ class Attempt:
         self.ended = True
         outcome = self._exchange.outcome()
         self._emit(
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=200 if after_first_byte else error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
+            response_failed(
+                request.request_id,
+                request.started,
+                error,
                 provider_id=self._context.candidate.provider.id,
                 model=self._context.candidate.model,
                 attempts=self._context.number,
-                error=error,
                 usage=outcome.usage,
                 after_first_byte=after_first_byte,
             )

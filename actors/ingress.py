@@ -24,7 +24,6 @@ import trio
 
 from actors.admin import admin_refusal
 from actors.health import LIVENESS, HealthReport
-from actors.http_server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.refusals import Refusals
 from actors.relay import (
@@ -41,19 +40,16 @@ from actors.reservation import Reservations
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
+from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
 from messages.chat import ClientFormat
-from messages.commands import (
-    ClientRequest,
-    Reply,
-    RouteRequest,
-    RouterInbox,
-)
+from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
 from messages.ids import RequestIds
-from providers.inbound import ParsedRequest, RequestRejected
+from providers.client_formats.inbound import ParsedRequest, RequestRejected
+from providers.client_formats.stream_failure import stream_failure
 from providers.openai_errors import render_openai_error
-from providers.stream_failure import stream_failure
+from routing.commands import RouteRequest, RouterInbox
 
 log = structlog.get_logger("switchyard.ingress")
 

@@ -5,18 +5,16 @@ Built here, in one place each, so the ingress module keeps to the request's walk
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-import trio
-
-from actors.http_server import HttpRequest
+from actors.trail_events import response_failed
 from config.model import VirtualKeyConfig
+from http11.server import HttpRequest
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest
 from messages.errors import ErrorInfo
 from messages.events import RequestReceived, ResponseFailed
-from providers.inbound import RequestRejected
+from providers.client_formats.inbound import RequestRejected
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,33 +65,15 @@ def rejected_events(
         user_agent=request.header("user-agent"),
         body=rejected.body_json,
     )
-    failed = ResponseFailed(
-        request_id=at.request_id,
-        at=time.time(),
-        status=rejected.error.status,
-        latency_ms=(trio.current_time() - started) * 1000,
-        provider_id=None,
-        model=None,
-        attempts=0,
-        error=rejected.error,
-    )
-    return received, failed
+    return received, response_failed(at.request_id, started, rejected.error)
 
 
 def failed_event(
     message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
 ) -> ResponseFailed:
     """The request ends at the ingress, before (or without) any provider attempt."""
-    return ResponseFailed(
-        request_id=message.request_id,
-        at=time.time(),
-        status=200 if after_first_byte else error.status,
-        latency_ms=(trio.current_time() - message.started) * 1000,
-        provider_id=None,
-        model=None,
-        attempts=0,
-        error=error,
-        after_first_byte=after_first_byte,
+    return response_failed(
+        message.request_id, message.started, error, after_first_byte=after_first_byte
     )
 
 

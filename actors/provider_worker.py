@@ -22,21 +22,22 @@ from __future__ import annotations
 
 import contextlib
 import random
-import time
 from dataclasses import dataclass, field, replace
 
 import structlog
 import trio
 
 from actors.attempt import Attempt, AttemptContext, AttemptResult
-from actors.http_client import UpstreamPool
 from actors.request_faults import emit, internal_error
+from actors.trail_events import response_failed
 from config.model import ProviderConfig, ProviderKey
-from messages.commands import AttemptReport, Candidate, ProviderJob, ReplyError, RouterInbox
+from http11.client import UpstreamPool
+from messages.commands import ReplyError
 from messages.errors import ErrorInfo, ErrorKind
-from messages.events import ResponseFailed, TrailEvent
-from providers.choose import UnsupportedRoute, open_exchange
-from providers.request_fields import RequestInvalid
+from messages.events import TrailEvent
+from providers.client_formats.request_fields import RequestInvalid
+from providers.exchanges.open_exchange import UnsupportedRoute, open_exchange
+from routing.commands import AttemptReport, Candidate, ProviderJob, RouterInbox
 from routing.keys import BenchedKey, KeyRotation
 from routing.retry import Decision, Next, bounded_retry_after, decide, most_informative
 
@@ -171,15 +172,12 @@ class ProviderWorker:
         progress.ended = True
         emit(
             self._audit,
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=200 if began else error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
+            response_failed(
+                request.request_id,
+                request.started,
+                error,
                 provider_id=provider_id,
-                model=None,
                 attempts=progress.attempts,
-                error=error,
                 after_first_byte=began,
             ),
         )

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import structlog
 import trio
 
-from actors.http_server import EarlyResponse, HttpHead
 from budgets.keys import KeyLookup
+from http11.server import EarlyResponse, HttpHead
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
 from messages.ids import RequestIds
 from providers.openai_errors import render_openai_error

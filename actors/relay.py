@@ -13,12 +13,12 @@ import math
 
 import trio
 
-from actors.http_server import ResponseWriter
+from http11.server import ResponseWriter
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
+from providers.client_formats.stream_failure import stream_failure
 from providers.openai_errors import render_openai_error
-from providers.stream_failure import stream_failure
 from routing.retry import bounded_retry_after
 
 JSON_HEADER = ("content-type", "application/json")

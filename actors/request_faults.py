@@ -18,7 +18,7 @@ from config.model import GatewayConfig, VirtualKeyConfig
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
-from providers.inbound import ParsedRequest, RequestRejected, parse_request
+from providers.client_formats.inbound import ParsedRequest, RequestRejected, parse_request
 
 log = structlog.get_logger("switchyard.request_faults")
 

@@ -21,8 +21,8 @@ from config.model import GatewayConfig, VirtualKeyConfig
 from messages.budget import AccountantInbox, Refused, Reserve, Reserved, Route
 from messages.commands import ClientRequest
 from messages.errors import ErrorInfo, ErrorKind
+from providers.client_formats.request_fields import RequestInvalid
 from providers.output_limit import requested_output_tokens, sent_output_tokens
-from providers.request_fields import RequestInvalid
 
 RESERVE_TIMEOUT_S = 5.0
 HOLD_GRACE_S = 60.0

@@ -29,20 +29,14 @@ import structlog
 import trio
 
 from actors.request_faults import emit, internal_error
+from actors.trail_events import response_failed
 from config.model import GatewayConfig, ProviderConfig
-from messages.commands import (
-    AttemptReport,
-    ClientRequest,
-    ProviderJob,
-    ReloadConfig,
-    ReplyError,
-    RouteRequest,
-    RouterInbox,
-)
+from messages.commands import ClientRequest, ReplyError
 from messages.errors import ErrorInfo, ErrorKind
-from messages.events import ResponseFailed, RouteDecided, TrailEvent
+from messages.events import RouteDecided, TrailEvent
 from routing.breaker import Admission, Breakers, CircuitState, CircuitStatus, Transition
 from routing.candidates import RoutePlan, eligible_providers, plan_route
+from routing.commands import AttemptReport, ProviderJob, ReloadConfig, RouteRequest, RouterInbox
 
 log = structlog.get_logger("switchyard.router")
 
@@ -237,16 +231,7 @@ class Router:
         request = message.request
         emit(
             self._audit,
-            ResponseFailed(
-                request_id=request.request_id,
-                at=time.time(),
-                status=error.status,
-                latency_ms=(trio.current_time() - request.started) * 1000,
-                provider_id=None,
-                model=None,
-                attempts=0,
-                error=error,
-            ),
+            response_failed(request.request_id, request.started, error),
         )
         headers = (("x-request-id", request.request_id), ("x-switchyard-attempts", "0"))
         # the ingress may have given up on the request already (its channel is closed)

@@ -49,8 +49,7 @@ from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
 from actors.config_watcher import POLL_S, ConfigWatcher
 from actors.health import HealthReport
-from actors.http_client import UpstreamPool
-from actors.http_server import HttpServer
+from actors.inboxes import Inbox, Inboxes
 from actors.ingress import Ingress, render_error
 from actors.provider_worker import ProviderWorker
 from actors.request_faults import log_handler_failure
@@ -60,9 +59,11 @@ from actors.store_watcher import POLL_S as STORE_POLL_S
 from actors.supervisor import supervised
 from actors.trail_writer import TrailWriter
 from config.model import GatewayConfig
+from http11.client import UpstreamPool
+from http11.server import HttpServer
 from messages.budget import AccountantInbox
-from messages.commands import ProviderJob, ReloadConfig, RouterInbox
 from messages.events import TrailEvent
+from routing.commands import ProviderJob, ReloadConfig, RouterInbox
 from storage.database import ensure_migrated, make_engine
 from storage.retention import Pruner, RetentionPolicy
 from storage.sql import SqlRecorder
@@ -126,15 +127,13 @@ async def run_gateway(
     budgets = await BudgetWiring.prepare(
         engine, config, writes=writer.submit, store_poll_s=store_poll_s
     )
-    audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
-    router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
-    worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
-    budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
-    audit = AuditLogger(recorder, meter=budgets.meter, settle=budget_send.clone(), writer=writer)
+    inboxes = _open_inboxes()
+    settle = inboxes.accountant.send.clone()
+    audit = AuditLogger(recorder, meter=budgets.meter, settle=settle, writer=writer)
     try:
         async with trio.open_nursery() as root:
-            await _start_audit(root, audit, audit_receive, _pruner(engine, config))
-            async with audit_send, router_send, worker_send, budget_send:
+            await _start_audit(root, audit, inboxes.audit.receive, _pruner(engine, config))
+            async with inboxes.closing_senders():
                 handle = GatewayHandle(
                     host=host or config.server.host,
                     port=port if port is not None else config.server.port,
@@ -147,10 +146,8 @@ async def run_gateway(
                 await _run_actors(
                     handle,
                     pool=pool,
-                    audit=audit_send,
-                    router=(router_send, router_receive),
-                    workers=(worker_send, worker_receive),
-                    budgets=(budgets, budget_send, budget_receive),
+                    inboxes=inboxes,
+                    wiring=budgets,
                     watch=watch,
                     handle_signals=handle_signals,
                     task_status=task_status,
@@ -204,41 +201,46 @@ def _total_timeout(config: GatewayConfig) -> float:
     return max((p.timeouts.total_s for a in config.accounts for p in a.providers), default=600.0)
 
 
-_Budgets = tuple[
-    BudgetWiring,
-    trio.MemorySendChannel[AccountantInbox],
-    trio.MemoryReceiveChannel[AccountantInbox],
-]
+def _open_inboxes() -> Inboxes:
+    audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
+    router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
+    worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
+    budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
+    return Inboxes(
+        audit=Inbox(audit_send, audit_receive),
+        router=Inbox(router_send, router_receive),
+        workers=Inbox(worker_send, worker_receive),
+        accountant=Inbox(budget_send, budget_receive),
+    )
 
 
 async def _run_actors(
     handle: GatewayHandle,
     *,
     pool: UpstreamPool,
-    audit: trio.MemorySendChannel[TrailEvent],
-    router: tuple[trio.MemorySendChannel[RouterInbox], trio.MemoryReceiveChannel[RouterInbox]],
-    workers: tuple[trio.MemorySendChannel[ProviderJob], trio.MemoryReceiveChannel[ProviderJob]],
-    budgets: _Budgets,
+    inboxes: Inboxes,
+    wiring: BudgetWiring,
     watch: _Watch | None,
     handle_signals: bool,
     task_status: trio.TaskStatus[GatewayHandle],
 ) -> None:
     config = handle.config
-    wiring, accountant, accountant_inbox = budgets
+    audit, router, workers = inboxes.audit.send, inboxes.router, inboxes.workers
+    accountant = inboxes.accountant
     async with (
         audit.clone() as worker_audit,
         audit.clone() as router_audit,
         audit.clone() as ingress_audit,
-        workers[0].clone() as router_workers,
-        router[0].clone() as ingress_router,
-        router[0].clone() as worker_router,
-        router[0].clone() as reload_router,
-        accountant.clone() as ingress_accountant,
-        accountant.clone() as watcher_accountant,
-        accountant.clone() as reload_accountant,
-        workers[1],
-        router[1],
-        accountant_inbox,
+        workers.send.clone() as router_workers,
+        router.send.clone() as ingress_router,
+        router.send.clone() as worker_router,
+        router.send.clone() as reload_router,
+        accountant.send.clone() as ingress_accountant,
+        accountant.send.clone() as watcher_accountant,
+        accountant.send.clone() as reload_accountant,
+        workers.receive,
+        router.receive,
+        accountant.receive,
     ):
         worker = ProviderWorker(pool=pool, audit=worker_audit, router=worker_router)
         router_actor = Router(
@@ -260,12 +262,12 @@ async def _run_actors(
         async with trio.open_nursery() as actors:
             await wiring.start(
                 actors,
-                accountant_inbox,
+                accountant.receive,
                 watcher_outbox=watcher_accountant,
                 use_keys=ingress.use_stored_keys,
             )
-            await actors.start(supervised, "provider_worker", worker.run, workers[1])
-            await actors.start(supervised, "router", router_actor.run, router[1])
+            await actors.start(supervised, "provider_worker", worker.run, workers.receive)
+            await actors.start(supervised, "router", router_actor.run, router.receive)
             handle.port = await actors.start(server.serve, handle.host, handle.port)
             reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)

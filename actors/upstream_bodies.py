@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from actors.http_client import UpstreamResponse
+from http11.client import UpstreamResponse
 from providers.garbage import ProviderGarbage
 
 MAX_ERROR_BODY = 64 * 1024

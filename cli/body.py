@@ -10,12 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import sqlalchemy as sa
-
 from cli.database import CommandError, add_database_options, loaded_config, open_database
-from storage.blob_store import rebuild_body
+from storage.blob_store import rebuild_body, stored_payload
 from storage.blobs import BrokenTrail
-from storage.tables import events
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,11 +29,7 @@ def run(args: argparse.Namespace) -> int:
     engine = open_database(args, loaded_config(args))
     try:
         with engine.connect() as connection:
-            payload = connection.execute(
-                sa.select(sa.cast(events.c.payload, sa.Text)).where(
-                    events.c.request_id == args.request_id, events.c.kind == kind
-                )
-            ).scalar()
+            payload = stored_payload(connection, args.request_id, kind)
             if payload is None:
                 raise CommandError(f"no {kind} event for request {args.request_id!r}")
             try:

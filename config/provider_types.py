@@ -1,7 +1,11 @@
-"""The closed table of provider ``type`` values a config may name.
+"""The closed table of provider ``type`` values a config may name: the one definition.
 
-Each type maps to its default ``base_url``; ``None`` means the config must give one.
-Adding a provider type is one line here (and its codec under ``providers/``).
+Each type maps to its default ``base_url``; ``None`` means the config must give one. A
+type not here fails at config load, naming the file and line. Every other table keyed by
+type (``providers.registry.REGISTRY``, the passthroughs in
+``providers.exchanges.open_exchange``, the fake wire of each type in
+``tests/providers/contract_wires.py``) is checked against this one by
+``tests/providers/test_provider_types.py``.
 """
 
 from __future__ import annotations

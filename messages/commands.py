@@ -1,4 +1,4 @@
-"""What actors say to each other: requests, the router's job for a provider worker, replies.
+"""What actors say to each other about a request: the parsed request and its replies.
 
 A request carries its own reply channel (``reply_to``); the ingress, which waits for the
 answer, owns the timeout. Reply channels are typed by the small ``ReplySink`` protocol so
@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
-from config.model import GatewayConfig, ProviderConfig
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo
 from messages.json import JsonObject
@@ -78,64 +77,12 @@ class ClientRequest:
     pinned_model: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RouteRequest:
-    request: ClientRequest
-    reply_to: ReplySink
-    deadline: float  # trio clock: the whole request must end by then
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
-    provider: ProviderConfig
-    model: str  # what the upstream receives
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProviderJob:
-    """The router's decision, for a provider worker to carry out."""
-
-    request: ClientRequest
-    candidates: tuple[Candidate, ...]
-    reply_to: ReplySink
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttemptReport:
-    """A provider worker tells the router how an attempt went (it feeds the breakers).
-
-    ``error`` is ``None`` when the provider served the answer to its end; otherwise the
-    failure, whether it came before the first byte or in the stream. Sent without
-    waiting: when the router's inbox is full the report is dropped, never the request.
-    """
-
-    request_id: str
-    provider: ProviderConfig
-    error: ErrorInfo | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReloadConfig:
-    """A new config for the router. Requests already routed keep the one they started with."""
-
-    config: GatewayConfig
-
-
-RouterInbox: TypeAlias = RouteRequest | AttemptReport | ReloadConfig
-
 __all__ = [
-    "AttemptReport",
-    "Candidate",
     "ClientRequest",
-    "ProviderJob",
-    "ReloadConfig",
     "Reply",
     "ReplyChunk",
     "ReplyEnd",
     "ReplyError",
     "ReplyHead",
     "ReplySink",
-    "RouteRequest",
-    "RouterInbox",
 ]

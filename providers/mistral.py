@@ -25,7 +25,7 @@ import re
 import string
 from types import MappingProxyType
 
-from providers.openai_chat import ChatQuirks, OpenAIChatAdapter
+from providers.openai_chat.adapter import ChatQuirks, OpenAIChatAdapter
 
 _VALID_ID = re.compile(r"[A-Za-z0-9]{9}")
 _ALPHABET = string.ascii_letters + string.digits

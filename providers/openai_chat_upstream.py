@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from providers.openai_chat import ChatQuirks, OpenAIChatAdapter
+from providers.openai_chat.adapter import ChatQuirks, OpenAIChatAdapter
 
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 

@@ -15,7 +15,7 @@ Plain Chat Completions with the settings most servers understand:
 
 from __future__ import annotations
 
-from providers.openai_chat import ChatQuirks, OpenAIChatAdapter
+from providers.openai_chat.adapter import ChatQuirks, OpenAIChatAdapter
 
 QUIRKS = ChatQuirks(name="openai-compatible", max_tokens_field="max_tokens")
 ADAPTER = OpenAIChatAdapter(QUIRKS)

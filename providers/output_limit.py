@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from messages.chat import ClientFormat
-from providers._anthropic_models import model_traits
-from providers.request_fields import optional_positive_int
+from providers.anthropic._models import model_traits
+from providers.client_formats.request_fields import optional_positive_int
 
 CHAT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens")
 RESPONSES_LIMIT_FIELD = "max_output_tokens"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from providers.openai_chat import ChatQuirks, OpenAIChatAdapter
+from providers.openai_chat.adapter import ChatQuirks, OpenAIChatAdapter
 
 QUIRKS = ChatQuirks(
     name="perplexity",

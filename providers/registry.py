@@ -2,8 +2,9 @@
 
 OpenAI's own formats reach ``openai`` (and Chat reaches ``openai-compatible``) by
 passthrough; every other pairing of client format and provider type translates through
-the adapter registered here. Adding a provider = one module + one line here + one line
-in ``tests/providers/contract_wires.py`` (the contract suite walks this mapping).
+the adapter registered here: a module (``providers/<name>.py``) or, when it spans several,
+a subpackage (``providers/<name>/adapter.py``). Every type of ``config/provider_types.py``
+has one (``tests/providers/test_provider_types.py``); the contract suite walks this mapping.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from providers import (
-    anthropic,
     cerebras,
-    cohere,
-    gemini,
     groq,
     mistral,
     openai_chat_upstream,
@@ -23,6 +21,9 @@ from providers import (
     perplexity,
 )
 from providers.adapter import ProviderAdapter
+from providers.anthropic import adapter as anthropic
+from providers.cohere import adapter as cohere
+from providers.gemini import adapter as gemini
 
 REGISTRY: Mapping[str, ProviderAdapter] = MappingProxyType(
     {

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from config.model import AccountConfig, ProviderConfig
-from messages.commands import Candidate
+from routing.commands import Candidate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,4 @@
-"""Compare the upstream client (``actors.http_client.UpstreamPool``) with httpx under trio.
+"""Compare the upstream client (``http11.client.UpstreamPool``) with httpx under trio.
 
 A fast upstream (asyncio, raw sockets, in a separate process pinned with
 ``taskset -c 1`` when available) answers POSTs with a ~1 KB JSON body, or, on
@@ -159,7 +159,7 @@ async def measure(one: Callable[[], Awaitable[int]], n: int) -> tuple[float, lis
 
 
 async def run_all(port: int, n: int, warmup: int, rounds: int) -> list[Result]:
-    from actors.http_client import UpstreamPool  # after the sys.path line above
+    from http11.client import UpstreamPool  # after the sys.path line above
 
     base = f"http://127.0.0.1:{port}"
     async with UpstreamPool() as pool, httpx.AsyncClient(trust_env=False) as client:

@@ -1,4 +1,4 @@
-"""Measure ``actors.http_server``: server CPU per request, requests per second, latency.
+"""Measure ``http11.server``: server CPU per request, requests per second, latency.
 
 The server runs in this process under trio with a trivial handler (a small JSON
 body); the load comes from one or more client processes (this same file, run with
@@ -81,7 +81,7 @@ def percentile(values: list[float], fraction: float) -> float:
 async def run_server_and_load(requests: int, connections: int, deadline: float) -> dict[str, float]:
     import trio
 
-    from actors.http_server import HttpRequest, HttpServer, ResponseWriter
+    from http11.server import HttpRequest, HttpServer, ResponseWriter
 
     per_client = requests // connections
     measured = per_client * connections

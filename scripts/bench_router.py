@@ -41,9 +41,10 @@ from config import parse_config
 from config.model import GatewayConfig
 from fakes import open_fake_provider
 from messages.chat import ClientFormat
-from messages.commands import ClientRequest, ProviderJob, Reply, RouteRequest
+from messages.commands import ClientRequest, Reply
 from messages.events import TrailEvent
 from routing.candidates import eligible_providers, plan_route
+from routing.commands import ProviderJob, RouteRequest
 
 BATCH = 1_000
 KEY = "sk-bench-virtual-key"

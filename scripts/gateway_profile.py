@@ -35,16 +35,14 @@ OUT = REPO / "bench" / "tmp"
 # (part, a piece of the frame's file path), first match wins; the frame is the innermost
 # frame of ours or of a library, so a call into C (os.write, orjson) counts for its caller.
 PARTS: tuple[tuple[str, str], ...] = (
-    ("socket reads and writes (os.read / os.write)", "actors/_direct_socket.py"),
+    ("socket reads and writes (os.read / os.write)", "http11/_direct_socket.py"),
     ("socket reads and writes (os.read / os.write)", "trio/_socket.py"),
     ("epoll: trio's I/O wait (the syscall and the wake-up)", "trio/_core/_io_epoll.py"),
     ("trio channels", "trio/_channel.py"),
     ("trio scheduler, cancel scopes, nurseries", "trio/"),
     ("outcome / sniffio (trio's helpers)", "outcome/"),
     ("structlog (the request's summary line)", "structlog/"),
-    ("HTTP/1.1 server and client (ours)", "actors/_http"),
-    ("HTTP/1.1 server and client (ours)", "actors/http"),
-    ("HTTP/1.1 server and client (ours)", "actors/_upstream"),
+    ("HTTP/1.1 server and client (ours)", "http11/"),
     ("provider translation, SSE", "providers/"),
     ("messages and trail events", "messages/"),
     ("routing", "routing/"),

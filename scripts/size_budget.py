@@ -8,6 +8,7 @@ from pathlib import Path
 
 PACKAGES = (
     "actors",
+    "http11",
     "messages",
     "providers",
     "routing",

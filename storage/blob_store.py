@@ -25,7 +25,7 @@ from storage.blobs import (
     split_document,
 )
 from storage.codec import DOCUMENTS, read_document, stored_document
-from storage.tables import blobs
+from storage.tables import blobs, events
 
 _CHAIN = sa.text(
     """WITH RECURSIVE chain(key, parent, data, depth) AS (
@@ -94,6 +94,17 @@ def rebuild_body(connection: Connection, payload: bytes) -> bytes | None:
         if name in fields:
             return read_document(name, fields, whole)
     return None
+
+
+def stored_payload(connection: Connection, request_id: str, kind: str) -> str | None:
+    """The stored payload of ``request_id``'s ``kind`` event as text (before
+    ``rebuild_body``), or ``None`` when the trail has no such event."""
+    payload: str | None = connection.execute(
+        sa.select(sa.cast(events.c.payload, sa.Text)).where(
+            events.c.request_id == request_id, events.c.kind == kind
+        )
+    ).scalar()
+    return payload
 
 
 class BlobWriter:

@@ -1,4 +1,4 @@
-"""The budget, key and price tables (part of ``storage.tables.metadata``).
+"""The budget, key and price tables (on ``storage.schema.metadata``, like the trail's).
 
 ``model_prices``
     every price the gateway has used, USD per million tokens, keyed by provider type,
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from storage.tables import UtcDateTime, metadata
+from storage.schema import UtcDateTime, metadata
 
 BUDGET_LEVELS = ("customer", "team", "virtual_key", "provider")
 _LEVEL_CHECK = "level IN ({})".format(", ".join(f"'{level}'" for level in BUDGET_LEVELS))

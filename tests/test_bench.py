@@ -239,7 +239,7 @@ def test_no_writer_lag_without_a_gateway() -> None:
 
 COLLAPSED = "\n".join(
     [
-        "thread (1): MainThread;send_all (/x/actors/_direct_socket.py:42) 5",
+        "thread (1): MainThread;send_all (/x/http11/_direct_socket.py:42) 5",
         "thread (1): MainThread;serve (/x/actors/launch.py:30);run (/x/trio/_core/_run.py:10);"
         "get_events (/x/trio/_core/_io_epoll.py:9) 3",
         "thread (2): Thread-1;_work (/x/trio/_core/_thread_cache.py:7);"

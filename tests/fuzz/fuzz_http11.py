@@ -1,5 +1,5 @@
 """Coverage-guided fuzz target (atheris) for the HTTP/1.1 framing the server and the
-upstream client share (``actors._http11``, ``actors._http11_body``).
+upstream client share (``http11.sansio.head``, ``http11.sansio.body``).
 
 One input is a byte stream as a peer would send it. Its first byte picks how the
 stream arrives (the receive size) and whether it is read as a request (the server's
@@ -17,14 +17,14 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports(include=["actors._http11", "actors._http11_body"]):
-    from actors._http11 import (
+with atheris.instrument_imports(include=["http11.sansio.head", "http11.sansio.body"]):
+    from http11.sansio.body import BodyReader
+    from http11.sansio.head import (
         ProtocolError,
         find_head_end,
         parse_request_head,
         parse_response_head,
     )
-    from actors._http11_body import BodyReader
 
 from tests.fuzz.corpus import corpus_from_argv
 

@@ -1,8 +1,9 @@
 """Coverage-guided fuzz target (atheris) for both request parsers: what the ingress
-does with a body (``providers.inbound.parse_request``, with ``inbound_checks``) and,
-for a body it accepts, what a provider worker does with it on every route — the OpenAI
-passthroughs and the translation to each provider type (``providers.choose.open_exchange``:
-the Responses and Chat decoders, then each adapter's request builder).
+does with a body (``providers.client_formats.inbound.parse_request``, with
+``inbound_checks``) and, for a body it accepts, what a provider worker does with it on
+every route — the OpenAI passthroughs and the translation to each provider type
+(``providers.exchanges.open_exchange``: the Responses and Chat decoders, then each
+adapter's request builder).
 
 One input: a control byte (bit 0: the Responses or the Chat endpoint) and the body. The
 property: a body is rejected with ``RequestRejected`` (a 4xx for the client) or
@@ -20,10 +21,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["providers"]):
-    from providers.choose import UnsupportedRoute, open_exchange
-    from providers.inbound import RequestRejected, parse_request
+    from providers.client_formats.inbound import RequestRejected, parse_request
+    from providers.client_formats.request_fields import RequestInvalid
+    from providers.exchanges.open_exchange import UnsupportedRoute, open_exchange
     from providers.registry import REGISTRY
-    from providers.request_fields import RequestInvalid
 
 from config import parse_config
 from messages.chat import ClientFormat

@@ -30,7 +30,7 @@ from messages.chat import (
 )
 from messages.usage import Usage
 from providers.adapter import CallTarget
-from providers.anthropic import ADAPTER
+from providers.anthropic.adapter import ADAPTER
 from providers.sse import SseEvent, SseParser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"

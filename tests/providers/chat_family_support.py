@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from actors.http_client import UpstreamPool, UpstreamReadError
+from http11.client import UpstreamPool, UpstreamReadError
 from messages.chat import ChatRequest, StreamDelta, ToolSpec
 from messages.errors import ErrorInfo
 from providers.adapter import CallTarget, ProviderAdapter

@@ -25,7 +25,7 @@ from messages.chat import (
     UsageReport,
 )
 from providers.adapter import CallTarget
-from providers.gemini import ADAPTER
+from providers.gemini.adapter import ADAPTER
 from providers.sse import SseParser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gemini"

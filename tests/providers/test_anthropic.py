@@ -17,7 +17,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorKind
 from messages.usage import Usage
-from providers.anthropic import ADAPTER
+from providers.anthropic.adapter import ADAPTER
 from providers.sse import SseEvent
 from tests.providers.anthropic_support import (
     decode_events,

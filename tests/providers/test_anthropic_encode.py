@@ -16,7 +16,7 @@ from messages.chat import (
     ToolSpec,
 )
 from providers.adapter import CallTarget
-from providers.anthropic import ADAPTER
+from providers.anthropic.adapter import ADAPTER
 from tests.providers.anthropic_support import (
     APPLY_PATCH,
     PATCH,

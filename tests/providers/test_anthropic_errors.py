@@ -7,7 +7,7 @@ import json
 import pytest
 
 from messages.errors import ErrorKind
-from providers.anthropic import ADAPTER
+from providers.anthropic.adapter import ADAPTER
 from tests.providers.anthropic_support import (
     decode_events,
     event,

@@ -7,7 +7,6 @@ import json
 import pytest
 import trio
 
-from actors.http_client import UpstreamPool, UpstreamReadError
 from fakes.anthropic_wire import (
     ANTHROPIC,
     anthropic_answer,
@@ -18,11 +17,12 @@ from fakes.anthropic_wire import (
 from fakes.script import CustomToolCall, FakeUsage, Fault, FunctionCall, Reasoning, Reply, Text
 from fakes.server import open_fake_provider
 from fakes.wire import WireContext, cut_in_half
+from http11.client import UpstreamPool, UpstreamReadError
 from messages.chat import ChatRequest, FinishReason, Message, Role, TextPart, ToolKind, ToolSpec
 from messages.errors import ErrorKind
 from messages.usage import Usage
 from providers.adapter import CallTarget
-from providers.anthropic import ADAPTER
+from providers.anthropic.adapter import ADAPTER
 from providers.sse import SseParser
 from tests.providers.anthropic_support import Folded, decode_events, fold, sse_of
 

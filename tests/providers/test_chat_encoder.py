@@ -24,7 +24,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage
-from providers.chat_encoder import ChatStreamEncoder
+from providers.client_formats.chat_encoder import ChatStreamEncoder
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "openai-chat"
 USAGE = Usage(input_tokens=149, cached_input_tokens=20, output_tokens=60, reasoning_tokens=7)

@@ -17,7 +17,7 @@ from messages.chat import (
     ToolChoiceMode,
     ToolKind,
 )
-from providers.chat_format import (
+from providers.client_formats.chat_format import (
     CHAT_REASONING,
     RequestInvalid,
     chat_include_usage,

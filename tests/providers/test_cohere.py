@@ -19,7 +19,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorKind
 from messages.usage import Usage
-from providers.cohere import ADAPTER
+from providers.cohere.adapter import ADAPTER
 from tests.providers.anthropic_support import fold
 from tests.providers.chat_family_support import cohere_events, decode, fixture_bytes, sse_of
 

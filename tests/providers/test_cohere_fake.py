@@ -21,7 +21,7 @@ from fakes.wire import WireContext, cut_in_half
 from messages.chat import ChatRequest, FinishReason, Message, Role, TextPart, ToolKind, ToolSpec
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage
-from providers.cohere import ADAPTER
+from providers.cohere.adapter import ADAPTER
 from tests.providers.anthropic_support import Folded, call, fold, tool_result, user
 from tests.providers.chat_family_support import (
     body_of,

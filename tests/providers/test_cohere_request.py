@@ -18,7 +18,7 @@ from messages.chat import (
     ToolSpec,
 )
 from providers.adapter import CallTarget
-from providers.cohere import ADAPTER
+from providers.cohere.adapter import ADAPTER
 from tests.providers.anthropic_support import (
     APPLY_PATCH,
     PATCH,

@@ -20,7 +20,7 @@ from messages.chat import (
 )
 from messages.errors import ErrorKind
 from messages.usage import Usage
-from providers.gemini import ADAPTER
+from providers.gemini.adapter import ADAPTER
 from providers.sse import SseEvent
 from tests.providers.gemini_support import (
     arguments,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from messages.errors import ErrorKind
-from providers.gemini import ADAPTER
+from providers.gemini.adapter import ADAPTER
 from tests.providers.gemini_support import fixture_bytes
 
 

@@ -25,7 +25,7 @@ from messages.chat import (
 from messages.errors import ErrorKind
 from messages.usage import Usage
 from providers.adapter import CallTarget
-from providers.gemini import ADAPTER
+from providers.gemini.adapter import ADAPTER
 from tests.providers.gemini_support import (
     arguments,
     decode_stream,

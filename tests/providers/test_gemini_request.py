@@ -23,9 +23,9 @@ from messages.chat import (
     ToolKind,
     ToolSpec,
 )
-from providers._gemini_request import SIGNATURE_BYPASS
 from providers.adapter import CallTarget
-from providers.gemini import ADAPTER
+from providers.gemini._request import SIGNATURE_BYPASS
+from providers.gemini.adapter import ADAPTER
 from tests.providers.gemini_support import (
     arguments,
     body_of,

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from messages.chat import ChatRequest
-from providers.gemini import ADAPTER
-from providers.responses_encoder import ResponsesStreamEncoder
-from providers.responses_format import decode_responses_request
+from providers.client_formats.responses_encoder import ResponsesStreamEncoder
+from providers.client_formats.responses_format import decode_responses_request
+from providers.gemini.adapter import ADAPTER
 from tests.providers.gemini_support import body_of, chunk, codex_tools, decode_stream, sse
 
 

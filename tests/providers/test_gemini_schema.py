@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from messages.chat import ChatRequest
-from providers._gemini_schema import gemini_parameters
+from providers.gemini._schema import gemini_parameters
 from tests.providers.gemini_support import body_of, codex_tool_specs, user
 
 ALLOWED_KEYS = {

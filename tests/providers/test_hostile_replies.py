@@ -30,8 +30,8 @@ from messages.chat import ClientFormat
 from messages.errors import ErrorKind
 from messages.events import ResponseCompleted
 from messages.usage import MAX_ANOMALIES, MAX_TOKENS, UsageAnomaly, shown, token_count
-from providers.choose import open_exchange
-from providers.exchange import Exchange
+from providers.exchanges.open_exchange import open_exchange
+from providers.exchanges.protocol import Exchange
 from providers.garbage import ProviderGarbage
 from storage.codec import encode_payload
 

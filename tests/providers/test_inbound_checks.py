@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from config import parse_config
 from messages.chat import ClientFormat
-from providers.choose import UnsupportedRoute, open_exchange
-from providers.inbound import RequestRejected, parse_request
-from providers.inbound_checks import MAX_MODEL_CHARS
+from providers.client_formats.inbound import RequestRejected, parse_request
+from providers.client_formats.inbound_checks import MAX_MODEL_CHARS
+from providers.client_formats.request_fields import RequestInvalid
+from providers.exchanges.open_exchange import UnsupportedRoute, open_exchange
 from providers.registry import REGISTRY
-from providers.request_fields import RequestInvalid
 from tests.scenarios.hostile_bodies import BASES, FIELDS, RESPONSES, malformed_cases, with_field
 
 ROUTE_TYPES = tuple(sorted({*REGISTRY, "openai", "openai-compatible"}))

@@ -17,12 +17,12 @@ import pytest
 from config.model import RetryPolicy
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, ErrorKind, client_message, without_secret
-from providers._anthropic_errors import map_error_object, map_http_error
-from providers._cohere_errors import map_cohere_error
-from providers._gemini_errors import map_gemini_error
+from providers.anthropic._errors import map_error_object, map_http_error
+from providers.client_formats.responses_items import codex_error
+from providers.client_formats.stream_failure import stream_failure
+from providers.cohere._errors import map_cohere_error
+from providers.gemini._errors import map_gemini_error
 from providers.openai_errors import map_openai_error, render_openai_error
-from providers.responses_items import codex_error
-from providers.stream_failure import stream_failure
 from routing.breaker import Evidence, evidence_of
 from routing.retry import Next, decide
 

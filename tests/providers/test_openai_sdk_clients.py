@@ -33,9 +33,12 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage
-from providers.chat_format import ChatStreamEncoder, decode_chat_request
-from providers.reasoning_state import unwrap
-from providers.responses_format import ResponsesStreamEncoder, decode_responses_request
+from providers.client_formats.chat_format import ChatStreamEncoder, decode_chat_request
+from providers.client_formats.reasoning_state import unwrap
+from providers.client_formats.responses_format import (
+    ResponsesStreamEncoder,
+    decode_responses_request,
+)
 
 USAGE = Usage(input_tokens=50, cached_input_tokens=10, output_tokens=30, reasoning_tokens=4)
 CALLS: list[StreamDelta] = [

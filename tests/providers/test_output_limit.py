@@ -11,7 +11,7 @@ import pytest
 
 from fakes.output_cap import max_output_sent
 from messages.chat import ClientFormat
-from providers.choose import open_exchange
+from providers.exchanges.open_exchange import open_exchange
 from providers.output_limit import requested_output_tokens, sent_output_tokens
 from providers.registry import REGISTRY
 

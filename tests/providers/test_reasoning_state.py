@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages.chat import Reasoning
-from providers.reasoning_state import (
+from providers.client_formats.reasoning_state import (
     encrypted_content_for,
     reasoning_from_item,
     unwrap,

@@ -26,9 +26,9 @@ from messages.chat import (
 )
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage
-from providers.reasoning_state import unwrap
-from providers.responses_encoder import UNSIGNED, ResponsesStreamEncoder
-from providers.responses_items import codex_error
+from providers.client_formats.reasoning_state import unwrap
+from providers.client_formats.responses_encoder import UNSIGNED, ResponsesStreamEncoder
+from providers.client_formats.responses_items import codex_error
 from providers.sse import SseParser
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "openai-responses"

@@ -17,8 +17,8 @@ from messages.chat import (
     ToolChoiceMode,
     ToolKind,
 )
-from providers.reasoning_state import wrap
-from providers.responses_format import RequestInvalid, decode_responses_request
+from providers.client_formats.reasoning_state import wrap
+from providers.client_formats.responses_format import RequestInvalid, decode_responses_request
 
 CODEX = Path(__file__).parent / "fixtures" / "codex"
 CAPTURES = sorted(CODEX.glob("*.body.json"))

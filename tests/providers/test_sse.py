@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from providers.exchanges.responses_passthrough import ResponsesPassthrough
 from providers.garbage import ProviderGarbage
-from providers.passthrough import ResponsesPassthrough
 from providers.sse import SseEvent, SseParser, common_block_name
 
 STREAM_CASES = [

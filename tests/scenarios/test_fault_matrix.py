@@ -16,12 +16,12 @@ import trio
 
 import actors.ingress
 import actors.provider_worker
-from actors.http_server import ResponseWriter
 from actors.ingress import Ingress
 from fakes.script import Fault, Turn
+from http11.server import ResponseWriter
 from messages.commands import ClientRequest
 from providers.adapter import HttpCall
-from providers.exchange import Exchange, ExchangeOutcome
+from providers.exchanges.protocol import Exchange, ExchangeOutcome
 from tests.gateway_rig import auth
 from tests.scenarios.hostile_bodies import BASES, CHAT, RESPONSES
 from tests.scenarios.isolation_rig import (

@@ -13,7 +13,7 @@ from actors.health import HealthReport
 from actors.provider_worker import ProviderWorker
 from actors.router import Router
 from actors.supervisor import MAX_RESTARTS
-from messages.commands import AttemptReport, RouteRequest
+from routing.commands import AttemptReport, RouteRequest
 from tests.gateway_rig import admin_auth, auth
 from tests.scenarios.conftest import Rig
 

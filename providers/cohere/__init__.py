@@ -1,0 +1,2 @@
+"""The adapter for Cohere v2 Chat: ``adapter`` is its public face (``ADAPTER``), the
+private modules beside it build requests, read replies and map errors."""
