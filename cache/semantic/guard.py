@@ -10,8 +10,10 @@ similarity test, both texts are read into:
   order and position words, negations, and the open vocabulary — the sets must be equal;
 * **order and direction** — ``to``/``into``/``from``/``then`` cut a text into steps, and
   no two words may stand in one order in one text and the other order in the other:
-  "merge main into feature" is not "merge feature into main". Words of context phrases
-  ("in Python", "with pandas") may move freely; words within a step too.
+  "merge main into feature" is not "merge feature into main"; and apart from one word
+  that moved ("a local branch" / "a branch locally"), the words keep their order ("make
+  a private repository public" is not "make a public repository private"). Words of
+  context phrases ("in Python", "with pandas") may move freely.
 
 A question about a difference ("X vs Y") is symmetric: there order and direction do not
 count. The guard is deliberately strict (a miss costs one provider call; a wrong hit
@@ -53,6 +55,7 @@ class Reading:
     literals: tuple[str, ...]
     words: frozenset[str]
     steps: dict[str, int]
+    sequence: tuple[str, ...]
     symmetric: bool
 
 
@@ -61,19 +64,21 @@ class _Reader:
     literals: list[str]
     words: list[str]
     steps: dict[str, int]
+    sequence: list[str]
     step: int = 0
     in_context: bool = False
 
     def keep(self, token: str) -> None:
         self.words.append(token)
-        if not self.in_context:
-            self.steps.setdefault(token, self.step)
+        if not self.in_context and token not in self.steps:
+            self.steps[token] = self.step
+            self.sequence.append(token)
 
     def punctuation(self, raw: str) -> None:
         if raw and raw[-1] in _BREAK_PUNCT:
             self.in_context = False
 
-    def word(self, word: str) -> None:
+    def word(self, word: str, *, canonical: bool = False) -> None:
         if word in ORDER_BREAKS:
             self.step += 1
             self.in_context = False
@@ -83,6 +88,8 @@ class _Reader:
             self.in_context = False
         elif word in NEGATIONS:
             self.keep("not")
+        elif canonical:
+            self.keep(word)
         elif word not in SOFT:
             stem = _stem(word)
             if stem not in SOFT:
@@ -101,8 +108,8 @@ def _stem(word: str) -> str:
         stem = word[:-1]
     elif len(word) > 7 and word.endswith("ly"):
         stem = word[:-2]
-    elif len(word) > 6 and word.endswith("ing"):
-        stem = word[:-3]
+    elif (len(word) > 6 and word.endswith("ing")) or (len(word) > 5 and word.endswith("ed")):
+        stem = word[: -3 if word.endswith("ing") else -2]
         if len(stem) > 3 and stem[-1] == stem[-2]:
             stem = stem[:-1]
     return SYNONYMS.get(stem, stem)
@@ -134,11 +141,11 @@ def _read_piece(reader: _Reader, raw: str) -> None:
     if not piece:
         pass
     elif low in TECH_NAMES:
-        reader.word(TECH_NAMES[low])
+        reader.word(TECH_NAMES[low], canonical=True)
     elif low in SYNONYMS or low in NUMBER_WORDS:
         token = NUMBER_WORDS.get(low)
         if token is None:
-            reader.word(SYNONYMS[low])
+            reader.word(SYNONYMS[low], canonical=True)
         else:
             reader.literals.append(token)
     elif _NUMBER.match(low):
@@ -148,7 +155,7 @@ def _read_piece(reader: _Reader, raw: str) -> None:
         reader.keep("\x00literal")
     else:
         for word in _words_of(piece):
-            reader.word(_stem(word))
+            reader.word(word)
     reader.punctuation(raw)
 
 
@@ -159,26 +166,47 @@ def read(text: str) -> Reading:
         if f" {phrase} " in folded:
             folded = folded.replace(f" {phrase} ", f" {token} ")
     source = text if folded.strip() == text.lower() else folded
-    reader = _Reader(literals=[], words=[], steps={})
+    reader = _Reader(literals=[], words=[], steps={}, sequence=[])
     for match in _PIECE.finditer(source):
         _read_piece(reader, match.group())
     return Reading(
         literals=tuple(reader.literals),
         words=frozenset(reader.words),
         steps=reader.steps,
+        sequence=tuple(reader.sequence),
         symmetric=bool(SYMMETRIC_MARKERS & set(reader.words)),
     )
 
 
-def _order_agrees(first: dict[str, int], second: dict[str, int]) -> bool:
-    """No two shared words stand in one order in one text and the other order in the other
-    (words in the same step are unordered: "a local git branch" = "a git branch locally")."""
+def _steps_agree(first: dict[str, int], second: dict[str, int]) -> bool:
+    """No two shared words stand in one order across steps in one text and in the other
+    order in the other ("a string to an integer" / "an integer to a string")."""
     shared = [word for word in first if word in second]
     for i, a in enumerate(shared):
         for b in shared[i + 1 :]:
             if (first[a] - first[b]) * (second[a] - second[b]) < 0:
                 return False
     return True
+
+
+def _at_most_one_moved(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+    """The shared words come in the same order but for one that moved ("a local git
+    branch" / "a git branch locally"); two moved words are a swap ("make a private
+    repository public" / "make a public repository private")."""
+    shared = set(first) & set(second)
+    a = [word for word in first if word in shared]
+    b = [word for word in second if word in shared]
+    return _common_subsequence(a, b) >= len(a) - 1
+
+
+def _common_subsequence(a: list[str], b: list[str]) -> int:
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
 
 
 def guard_verdict(query: str, candidate: str) -> tuple[bool, str]:
@@ -196,6 +224,8 @@ def guard_verdict(query: str, candidate: str) -> tuple[bool, str]:
         return False, "words differ"
     if symmetric:
         return True, "same words (symmetric question)"
-    if not _order_agrees(mine.steps, theirs.steps):
-        return False, "order or direction differs"
+    if not _steps_agree(mine.steps, theirs.steps):
+        return False, "direction differs"
+    if not _at_most_one_moved(mine.sequence, theirs.sequence):
+        return False, "order differs"
     return True, "salient words agree"

@@ -112,7 +112,7 @@ SYNONYMS = {
     "decreasing": "descending", "bigger": "larger", "greater": "larger",
     "lesser": "smaller", "fewer": "smaller", "less": "smaller",
     "locally": "local", "remotely": "remote", "globally": "global",
-    "today": "current", "now": "current", "latest": "last", "recent": "last",
+    "every": "all", "today": "current", "now": "current", "latest": "last", "recent": "last",
 }  # fmt: skip
 """A word on the left means the one on the right (after the plural ``s`` is dropped)."""
 
