@@ -43,15 +43,33 @@ DIFFERENT = [
 ]
 
 SAME = [
-    ("How do I convert a string to an integer in Python?", "In Python, how can I convert a string into an integer?"),
+    (
+        "How do I convert a string to an integer in Python?",
+        "In Python, how can I convert a string into an integer?",
+    ),
     ("How can I delete a local git branch?", "How do I delete a git branch locally?"),
     ("How do I squash the last three commits in git?", "squash my last 3 commits with git"),
-    ("How do I stop a running Docker container?", "How can I stop a Docker container that is running?"),
-    ("What's the difference between let and const in JavaScript?", "In JavaScript, what is the difference between let and const?"),
-    ("What is the difference between a process and a thread?", "What is the difference between threads and processes?"),
-    ("How do I find the length of an array in JS?", "how do i get the length of a javascript array"),
-    ("Why does `git push` fail with 'permission denied'?", "why does `git push` fail with permission denied"),
-]  # fmt: skip
+    (
+        "How do I stop a running Docker container?",
+        "How can I stop a Docker container that is running?",
+    ),
+    (
+        "What's the difference between let and const in JavaScript?",
+        "In JavaScript, what is the difference between let and const?",
+    ),
+    (
+        "What is the difference between a process and a thread?",
+        "What is the difference between threads and processes?",
+    ),
+    (
+        "How do I find the length of an array in JS?",
+        "how do i get the length of a javascript array",
+    ),
+    (
+        "Why does `git push` fail with 'permission denied'?",
+        "why does `git push` fail with permission denied",
+    ),
+]
 
 
 @pytest.mark.parametrize(("first", "second"), DIFFERENT)
@@ -102,10 +120,18 @@ def test_empty_and_overlong_texts_are_for_the_exact_layer_only() -> None:
 def test_choose_candidate_takes_the_most_similar_that_the_guard_lets_through() -> None:
     query = "How do I convert a string to an integer in Python?"
     candidates = [
-        Candidate(entry_id=1, text="How do I convert an integer to a string in Python?", similarity=0.996),
-        Candidate(entry_id=2, text="In Python, how can I convert a string into an integer?", similarity=0.993),
-        Candidate(entry_id=3, text="How do I convert a string to an integer in Python?", similarity=0.91),
-    ]  # fmt: skip
+        Candidate(
+            entry_id=1, text="How do I convert an integer to a string in Python?", similarity=0.996
+        ),
+        Candidate(
+            entry_id=2,
+            text="In Python, how can I convert a string into an integer?",
+            similarity=0.993,
+        ),
+        Candidate(
+            entry_id=3, text="How do I convert a string to an integer in Python?", similarity=0.91
+        ),
+    ]
     choice = choose_candidate(query, reversed(candidates))
     assert choice is not None and choice.entry_id == 2
     assert choice.verdict.similarity == 0.993
