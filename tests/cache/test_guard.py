@@ -144,3 +144,23 @@ def test_choose_candidate_takes_the_most_similar_that_the_guard_lets_through() -
 def test_the_guard_is_case_and_punctuation_blind_for_words_not_for_code() -> None:
     assert guard_verdict("How do I REBASE onto main??", "how do i rebase onto main")[0]
     assert not guard_verdict("call getName()", "call getname()")[0]
+
+
+def test_order_rules_on_long_texts_and_their_edge_cases() -> None:
+    letters = str.maketrans("0123456789", "abcdefghij")
+    words = [f"w{n:03d}".translate(letters) for n in range(190)]  # distinct plain words
+    text = " ".join(words)
+    assert 900 < len(text) <= 1000 and prepare_text(text) is not None
+    assert guard_verdict(text, text + " ")[0]
+    shuffled = " ".join(reversed(text.split()))
+    assert not guard_verdict(text, shuffled)[0]
+    one_moved = " ".join([*text.split()[1:], text.split()[0]])
+    assert guard_verdict(text, one_moved)[0]
+    assert prepare_text(" " * 9000 + "rebase?") is None  # raw length is capped first
+
+
+def test_direction_holds_across_several_steps() -> None:
+    assert guard_verdict("copy from a to b then c", "copy from a to b then c")[0]
+    assert not guard_verdict("move alpha to beta then gamma", "move alpha to gamma then beta")[0]
+    # two neighbours swapped look like one word moved: a known limit (README)
+    assert guard_verdict("move alpha beta to gamma", "move beta alpha to gamma")[0]
