@@ -10,7 +10,8 @@ similarity test, both texts are read into:
   order and position words, negations, and the open vocabulary — the sets must be equal;
 * **order and direction** — ``to``/``into``/``from``/``then`` cut a text into steps, and
   no two words may stand in one order in one text and the other order in the other:
-  "merge main into feature" is not "merge feature into main"; and apart from one word
+  "merge main into feature" is not "merge feature into main", and what follows ``from``
+  is the source in both or in neither ("to UTC" is not "from UTC"); and apart from one word
   that moved ("a local branch" / "a branch locally"), the words keep their order ("make
   a private repository public" is not "make a public repository private"). Words of
   context phrases ("in Python", "with pandas") may move freely.
@@ -57,6 +58,7 @@ class Reading:
     words: frozenset[str]
     steps: dict[str, int]
     sequence: tuple[str, ...]
+    sources: frozenset[str]
     symmetric: bool
 
 
@@ -66,27 +68,31 @@ class _Reader:
     words: list[str]
     steps: dict[str, int]
     sequence: list[str]
+    sources: set[str]
     step: int = 0
     in_context: bool = False
+    in_source: bool = False
 
     def keep(self, token: str) -> None:
         self.words.append(token)
         if not self.in_context and token not in self.steps:
             self.steps[token] = self.step
             self.sequence.append(token)
+        if self.in_source:
+            self.sources.add(token)
 
     def punctuation(self, raw: str) -> None:
         if raw and raw[-1] in _BREAK_PUNCT:
-            self.in_context = False
+            self.in_context = self.in_source = False
 
     def word(self, word: str, *, canonical: bool = False) -> None:
         if word in ORDER_BREAKS:
             self.step += 1
-            self.in_context = False
+            self.in_context, self.in_source = False, word == "from"
         elif word in PREPOSITIONS:
-            self.in_context = word in CONTEXT_PREPOSITIONS
+            self.in_context, self.in_source = word in CONTEXT_PREPOSITIONS, False
         elif word in CLAUSE_BREAKS:
-            self.in_context = False
+            self.in_context = self.in_source = False
         elif word in NEGATIONS:
             self.keep("not")
         elif canonical:
@@ -169,7 +175,7 @@ def read(text: str) -> Reading:
         if f" {phrase} " in folded:
             folded = folded.replace(f" {phrase} ", f" {token} ")
     source = text if folded.strip() == text.lower() else folded
-    reader = _Reader(literals=[], words=[], steps={}, sequence=[])
+    reader = _Reader(literals=[], words=[], steps={}, sequence=[], sources=set())
     for match in _PIECE.finditer(source):
         _read_piece(reader, match.group())
     return Reading(
@@ -177,6 +183,7 @@ def read(text: str) -> Reading:
         words=frozenset(reader.words),
         steps=reader.steps,
         sequence=tuple(reader.sequence),
+        sources=frozenset(reader.sources),
         symmetric=bool(SYMMETRIC_MARKERS & set(reader.words)),
     )
 
@@ -195,6 +202,13 @@ def _steps_agree(first: dict[str, int], second: dict[str, int]) -> bool:
             return False
         group_max = max(group_max, other)
     return True
+
+
+def _sources_agree(first: Reading, second: Reading) -> bool:
+    """A word outside context phrases in both texts is a source ("from UTC") in both or
+    in neither ("to UTC")."""
+    shared = first.steps.keys() & second.steps.keys()
+    return first.sources & shared == second.sources & shared
 
 
 def _at_most_one_moved(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
@@ -229,7 +243,7 @@ def guard_verdict(query: str, candidate: str) -> tuple[bool, str]:
         return False, "words differ"
     if symmetric:
         return True, "same words (symmetric question)"
-    if not _steps_agree(mine.steps, theirs.steps):
+    if not _steps_agree(mine.steps, theirs.steps) or not _sources_agree(mine, theirs):
         return False, "direction differs"
     if not _at_most_one_moved(mine.sequence, theirs.sequence):
         return False, "order differs"

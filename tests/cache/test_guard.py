@@ -40,6 +40,9 @@ DIFFERENT = [
     ("show the first 10 lines of a file", "show the last 10 lines of a file"),
     ("turn on dark mode", "turn off dark mode"),
     ("install Python 3.11", "install Python 3.12"),
+    ("convert a timestamp to UTC", "convert a timestamp from UTC"),
+    ("copy a file to the server", "copy a file from the server"),
+    ("run the tests before the build", "run the build before the tests"),
 ]
 
 SAME = [
