@@ -43,6 +43,10 @@ DIFFERENT = [
     ("convert a timestamp to UTC", "convert a timestamp from UTC"),
     ("copy a file to the server", "copy a file from the server"),
     ("run the tests before the build", "run the build before the tests"),
+    ("replace tabs with spaces", "replace spaces with tabs"),
+    ("get the key with the max value in a dict", "get the value with the max key in a dict"),
+    ("Is Python faster than Go?", "Is Go faster than Python?"),
+    ("fill missing values with zero in pandas", "fill zero values with missing in pandas"),
 ]
 
 SAME = [
