@@ -36,7 +36,9 @@ SOFT = _words(
 """Grammar and question filler. ``convert``/``turn`` are here because the direction of a
 conversion lives in its prepositions (``to``/``from``), which the guard reads separately."""
 
-NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nor", "except", "excluding"})
+NEGATIONS = frozenset(
+    {"not", "no", "never", "without", "none", "nor", "except", "excluding", "cannot"}
+)
 
 ORDER_BREAKS = frozenset({"to", "into", "onto", "from", "then"})
 """Words that order what stands before them against what stands after: the source and
