@@ -49,7 +49,12 @@ _CODEISH = re.compile(r"[_./\\()\[\]{}=<>$@:#+*|]|^-|[a-z][A-Z]|\w-\d")
 _PLAIN_WORDS = re.compile(r"^[A-Za-z][A-Za-z' ]*$")
 _EDGE_PUNCT = "?!.,;:()[]{}\"'"
 _BREAK_PUNCT = frozenset(",;:!?")
-_PHRASES = sorted(PHRASES.items(), key=lambda item: -len(item[0]))
+_PHRASE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True))
+    + r")(?!\w)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +189,7 @@ def _read_piece(reader: _Reader, raw: str) -> None:
 def read(text: str) -> Reading:
     """The guard's reading of one prepared text (cached: a query is read once for all its
     candidates, and a stored entry's text once while it is asked about; never mutate it)."""
-    folded = f" {text.lower()} "
-    for phrase, token in _PHRASES:
-        if f" {phrase} " in folded:
-            folded = folded.replace(f" {phrase} ", f" {token} ")
-    source = text if folded.strip() == text.lower() else folded
+    source = _PHRASE.sub(lambda match: PHRASES[match.group().lower()], text)
     reader = _Reader(literals=[], words=[], steps={}, sequence=[], sources=set(), roles={})
     for match in _PIECE.finditer(source):
         _read_piece(reader, match.group())

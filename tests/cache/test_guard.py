@@ -51,6 +51,10 @@ DIFFERENT = [
 
 SAME = [
     (
+        "How do I increase the font size in VS Code?",
+        "How can I increase the font size in Visual Studio Code?",
+    ),
+    (
         "How do I convert a string to an integer in Python?",
         "In Python, how can I convert a string into an integer?",
     ),
