@@ -149,7 +149,18 @@ def _read_server(section: Fields | None) -> ServerConfig:
         header_timeout_s=_timeout(section, "header_timeout_s", base.header_timeout_s),
         body_timeout_s=_timeout(section, "body_timeout_s", base.body_timeout_s),
         write_timeout_s=_timeout(section, "write_timeout_s", base.write_timeout_s),
+        shared_budgets=section.boolean("shared_budgets", default=base.shared_budgets),
+        budget_lease_share=_fraction(section, "budget_lease_share", base.budget_lease_share),
+        budget_lease_ttl_s=_timeout(section, "budget_lease_ttl_s", base.budget_lease_ttl_s),
     )
+
+
+def _fraction(section: Fields, key: str, default: float) -> float:
+    value = section.number(key, default=default, positive=True)
+    if value > 1.0:
+        node = section.get(key)
+        raise section.reader.error(node, f"{section.path(key)}: must be at most 1 (a fraction)")
+    return value
 
 
 def _read_admin_key(section: Fields) -> str | None:
