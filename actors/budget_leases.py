@@ -9,8 +9,8 @@ fetches the next slice before that, when a lease is down to half a slice.
 from __future__ import annotations
 
 import os
+import platform
 import secrets
-import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -27,7 +27,7 @@ log = structlog.get_logger("switchyard.budget")
 
 def new_replica_id() -> str:
     """This process among the replicas: host, pid and a random tail (never reused)."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return f"{platform.node()}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 class LeaseKeeper:
