@@ -149,20 +149,22 @@ class Accountant:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            added = self._ledger.use_rules(merged_rules(self._rules), self._clock())
-            await self._load(added, cutoff=self._clock())
-            self._publish()
-            nursery.start_soon(self._tick_forever)
-            task_status.started()
-            async for message in inbox:
-                self.handle(message)
-                if self._handled is not None:
-                    self._handled.set()
-                    self._handled = None
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                added = self._ledger.use_rules(merged_rules(self._rules), self._clock())
+                await self._load(added, cutoff=self._clock())
+                self._publish()
+                nursery.start_soon(self._tick_forever)
+                task_status.started()
+                async for message in inbox:
+                    self.handle(message)
+                    if self._handled is not None:
+                        self._handled.set()
+                        self._handled = None
+                nursery.cancel_scope.cancel()
+        finally:  # cancelled at shutdown: give back what this replica did not use
             await self._release_leases()
-            nursery.cancel_scope.cancel()
 
     def handle(self, message: AccountantInbox) -> None:
         match message:

@@ -286,6 +286,7 @@ def _http_server(config: GatewayConfig, ingress: Ingress) -> HttpServer:
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
         write_timeout_s=settings.write_timeout_s,
+        reuse_port=settings.reuse_port,
     )
 
 

@@ -32,6 +32,7 @@ def read_server(section: Fields | None) -> ServerConfig:
         header_timeout_s=_timeout(section, "header_timeout_s", base.header_timeout_s),
         body_timeout_s=_timeout(section, "body_timeout_s", base.body_timeout_s),
         write_timeout_s=_timeout(section, "write_timeout_s", base.write_timeout_s),
+        reuse_port=section.boolean("reuse_port", default=base.reuse_port),
         shared_budgets=section.boolean("shared_budgets", default=base.shared_budgets),
         budget_lease_share=_fraction(section, "budget_lease_share", base.budget_lease_share),
         budget_lease_ttl_s=_timeout(section, "budget_lease_ttl_s", base.budget_lease_ttl_s),

@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from budgets.leases import LeaseNeed, LeaseReport
 from messages.budget import BudgetId
 from storage.budget_tables import budget_leases, budget_pools
+from storage.database import insert_new_only
 
 _TOLERANCE_USD = 1e-9
 
@@ -122,8 +122,7 @@ def _create_pool(connection: Connection, need: LeaseNeed, now: float) -> None:
         "last_grant_usd": 0.0,
         "updated_at": now,
     }
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(insert(budget_pools).values(**values).on_conflict_do_nothing())
+    connection.execute(insert_new_only(connection, budget_pools).values(**values))
 
 
 def _grant(connection: Connection, need: LeaseNeed, now: float) -> float:
