@@ -4,8 +4,11 @@ on one PostgreSQL database (``SWITCHYARD_TEST_PG_URL``), sharing a budget by lea
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -187,3 +190,69 @@ def lease_rows(url: str) -> list[sa.Row[tuple[str, float, float]]]:
             )
     finally:
         engine.dispose()
+
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+_NGINX_CONF = """\
+worker_processes 1;
+pid {home}/nginx.pid;
+error_log {home}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {home}/body;
+    proxy_temp_path {home}/proxy;
+    fastcgi_temp_path {home}/fastcgi;
+    uwsgi_temp_path {home}/uwsgi;
+    scgi_temp_path {home}/scgi;
+    upstream switchyard {{
+{servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 16m;
+        location / {{
+            proxy_pass http://switchyard;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx_in_front(urls: list[str], home: Path) -> Iterator[str]:
+    """Debian's nginx on a free loopback port, balancing over ``urls``; its base URL."""
+    assert NGINX is not None, "nginx is not installed (.ci/run installs it)"
+    home.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    servers = "\n".join(f"        server {url.split('//', 1)[1]};" for url in urls)
+    conf = home / "nginx.conf"
+    conf.write_text(_NGINX_CONF.format(home=home, servers=servers, port=port))
+    with (home / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen(
+            [NGINX, "-c", str(conf), "-p", str(home), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert process.poll() is None, (home / "stderr.log").read_text()
+                assert time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""Three gateway replicas on one PostgreSQL, 32 clients spending one key's budget at
+"""Three gateway replicas on one PostgreSQL behind nginx, 32 clients spending one key's budget at
 its edge: the budget holds across replicas (leases), every answered request has its
 trail exactly once, and a replica killed with SIGKILL leaves the budget consistent once
 its leases expire, within the stated bound. Also ``serve --workers 2`` on one port."""
@@ -6,21 +6,26 @@ its leases expire, within the stated bound. Also ``serve --workers 2`` on one po
 from __future__ import annotations
 
 import signal
+import sys
+import time
 from pathlib import Path
 
+import httpx
+import orjson
 import pytest
 import trio
 
 from fakes import FakeProviderServer
 from storage import make_engine
 from storage.lease_store import pool_allocated
-from tests.scenarios.budget_rig import COST
+from tests.scenarios.budget_rig import COST, body
 from tests.scenarios.replica_rig import (
     Load,
     fresh_postgres,
     lease_rows,
     listening_urls,
     needs_postgres,
+    nginx_in_front,
     replica,
     replica_config,
     slow_fixed_cost,
@@ -48,8 +53,9 @@ async def test_three_replicas_hold_one_budget_and_write_each_trail_once(
         replica(config, logs[2]) as c,
     ):
         urls = [(await listening_urls(log, p))[0] for log, p in zip(logs, (a, b, c), strict=True)]
-        load = Load(urls)
-        await load.run(CLIENTS, PER_CLIENT)
+        with nginx_in_front(urls, tmp_path / "nginx") as balanced:
+            load = Load([balanced])  # every client through nginx, as deployed
+            await load.run(CLIENTS, PER_CLIENT)
     spent, served = trail_spend(url)
     print(
         f"\n3 replicas x {CLIENTS} clients: limit ${LIMIT:.2f}, spent ${spent:.4f} "
@@ -131,3 +137,64 @@ async def test_two_workers_share_a_port_the_trail_and_the_budget(
     assert spent <= 1.0 + 1e-9
     assert terminal_counts(url, load.answered) == {1: len(load.answered)}
     assert lease_rows(url) == []
+
+
+async def _switchyard(*args: str) -> str:
+    done = await trio.run_process(
+        [sys.executable, "-m", "cli.main", *args], capture_stdout=True, capture_stderr=True
+    )
+    return done.stdout.decode()
+
+
+async def _seconds_until(urls: list[str], secret: str, status: int) -> list[float]:
+    """For each replica, how long until a request with ``secret`` gets ``status``."""
+    started = time.monotonic()
+    waits = []
+    async with httpx.AsyncClient(timeout=20) as client:
+        for url in urls:
+            with trio.fail_after(15):
+                while True:
+                    response = await client.post(
+                        f"{url}/v1/responses",
+                        json=body("hello"),
+                        headers={"authorization": f"Bearer {secret}"},
+                    )
+                    if response.status_code == status:
+                        break
+                    await trio.sleep(0.05)
+            waits.append(time.monotonic() - started)
+    return waits
+
+
+async def test_keys_and_budgets_set_with_the_cli_reach_every_replica_within_seconds(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    config = replica_config(fake, tmp_path, url, limit=LIMIT)
+    logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
+    with (
+        replica(config, logs[0]) as a,
+        replica(config, logs[1]) as b,
+        replica(config, logs[2]) as c,
+    ):
+        urls = [(await listening_urls(log, p))[0] for log, p in zip(logs, (a, b, c), strict=True)]
+        created = orjson.loads(
+            await _switchyard(
+                "keys", "create", "--name", "ci", "--account", "dev", "--db", url, "--json"
+            )
+        )[0]
+        secret, key_id = created["secret"], created["id"]
+        key_works = await _seconds_until(urls, secret, 200)
+        await _switchyard(
+            "budgets", "set", "--level", "virtual_key", "--id", key_id,
+            "--period", "total", "--limit", "0.000001", "--db", url,
+        )  # fmt: skip
+        budget_applies = await _seconds_until(urls, secret, 402)
+        await _switchyard("keys", "revoke", key_id, "--db", url)
+        revoked = await _seconds_until(urls, secret, 401)
+    print(
+        f"\nCLI change seen by all 3 replicas after: key {max(key_works):.2f} s, "
+        f"budget {max(budget_applies):.2f} s, revocation {max(revoked):.2f} s"
+    )
+    assert max(key_works + budget_applies + revoked) < 5.0
