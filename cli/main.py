@@ -86,7 +86,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_workers(args: argparse.Namespace, config: GatewayConfig) -> int:
-    from cli.workers import Workers, WorkersError, check_workers, free_port
+    from actors.launch import workers_port
+    from cli.workers import Workers, WorkersError, check_workers
 
     try:
         check_workers(args.workers, args.db or config.database_url)
@@ -97,7 +98,7 @@ def _serve_workers(args: argparse.Namespace, config: GatewayConfig) -> int:
     port = config.server.port if args.port is None else args.port
     argv = ["--log-level", args.log_level, *(["--log-json"] if args.log_json else [])]
     argv += ["serve", "--config", args.config, "--host", host, "--worker"]
-    argv += ["--port", str(port or free_port(host)), *(["--db", args.db] if args.db else [])]
+    argv += ["--port", str(workers_port(host, port)), *(["--db", args.db] if args.db else [])]
     return Workers(args.workers, argv).run()
 
 

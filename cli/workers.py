@@ -15,7 +15,6 @@ other's trail batches, the thing the gateway's one-writer design exists to avoid
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,15 +39,6 @@ def check_workers(count: int, database_url: str) -> None:
             f"--workers {count} needs PostgreSQL (database.url or --db): SQLite lets one "
             "process write at a time, so the workers would queue on each other's writes"
         )
-
-
-def free_port(host: str) -> int:
-    """A port nothing listens on now (for ``--port 0``)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Workers:
@@ -111,4 +101,4 @@ class Workers:
         return 0
 
 
-__all__ = ["Workers", "WorkersError", "check_workers", "free_port"]
+__all__ = ["Workers", "WorkersError", "check_workers"]

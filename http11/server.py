@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import errno
 import math
+import socket
 from dataclasses import dataclass
 
 import trio
@@ -75,6 +76,16 @@ async def _shared_port_listener(host: str, port: int) -> trio.SocketListener:
 
 LISTEN_BACKLOG = 4096
 
+
+def free_port(host: str) -> int:
+    """A port nothing listens on now (``serve --workers`` with port 0 picks one first)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 __all__ = [
     "ClientGone",
     "EarlyResponse",
@@ -87,6 +98,7 @@ __all__ = [
     "HttpServer",
     "ResponseWriter",
     "ServerStatistics",
+    "free_port",
 ]
 
 
