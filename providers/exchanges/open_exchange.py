@@ -9,6 +9,8 @@ from typing import Any
 
 from messages.chat import ClientFormat
 from providers.adapter import CallTarget
+from providers.client_formats.anthropic_encoder import AnthropicStreamEncoder
+from providers.client_formats.anthropic_format import decode_anthropic_request
 from providers.client_formats.chat_encoder import ChatStreamEncoder
 from providers.client_formats.chat_format import chat_include_usage, decode_chat_request
 from providers.client_formats.request_fields import RequestInvalid
@@ -78,6 +80,8 @@ def _open(
     stream = bool(body.get("stream"))
     if client_format is ClientFormat.RESPONSES:
         request = decode_responses_request(body)
+    elif client_format is ClientFormat.ANTHROPIC:
+        request = decode_anthropic_request(body)
     else:
         request = decode_chat_request(body)
     target = CallTarget(model=model, api_key=api_key, stream=stream)
@@ -92,6 +96,8 @@ def _encoder(
     stream = bool(body.get("stream"))
     created = int(time.time())
     suffix = request_id.removeprefix("req_")
+    if client_format is ClientFormat.ANTHROPIC:
+        return AnthropicStreamEncoder(message_id="msg_" + suffix, model=model, streaming=stream)
     if client_format is ClientFormat.RESPONSES:
         return ResponsesStreamEncoder(
             response_id="resp_" + suffix, model=model, created_at=created, streaming=stream
