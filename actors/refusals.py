@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import structlog
 import trio
 
+from actors.client_headers import CLAUDE_CODE_SESSION, render_client_error
 from budgets.keys import KeyLookup
 from http11.server import EarlyResponse, HttpHead
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
 from messages.ids import RequestIds
-from actors.client_headers import CLAUDE_CODE_SESSION, render_client_error
 
 log = structlog.get_logger("switchyard.ingress")
 

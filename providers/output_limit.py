@@ -5,7 +5,8 @@ of this many output tokens) and the adapters (they send exactly this), so the es
 can never read a smaller maximum than the provider receives.
 
 - The client's bound (``requested_output_tokens``): Responses reads
-  ``max_output_tokens``; Anthropic's Messages API its required ``max_tokens``; Chat reads ``max_completion_tokens`` and ``max_tokens`` and
+  ``max_output_tokens``; Anthropic's Messages API its required ``max_tokens``; Chat
+  reads ``max_completion_tokens`` and ``max_tokens`` and
   takes the *larger* when both are given (a passthrough upstream receives both and may
   honour either). A field of the other API is not the client's bound: the decoders
   ignore it and a passthrough upstream rejects it.

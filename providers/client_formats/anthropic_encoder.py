@@ -167,15 +167,14 @@ class AnthropicStreamEncoder:
     def _on_reasoning_done(self, reasoning: Reasoning) -> bytes:
         signature = signature_for(reasoning)
         if reasoning.redacted:
-            out, block = self._begin("redacted_thinking", {"type": "redacted_thinking"})
-            block.body["data"] = signature
-            return out + self._close()
+            body: Json = {"type": "redacted_thinking", "data": signature}
+            return self._begin("redacted_thinking", body)[0] + self._close()
         out = b""
-        block = self._open
-        if block is None or block.kind != "thinking":
-            out, block = self._begin("thinking", {"type": "thinking", "thinking": ""})
+        if self._open is None or self._open.kind != "thinking":
+            out = self._begin("thinking", {"type": "thinking", "thinking": ""})[0]
             if reasoning.text:
                 out += self._on_thinking(reasoning.text)
+        block = self._blocks[-1]
         block.body["signature"] = signature
         out += self._delta(block, {"type": "signature_delta", "signature": signature})
         return out + self._close()

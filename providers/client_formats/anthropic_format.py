@@ -138,7 +138,9 @@ def _blocks(content: object, param: str) -> list[tuple[Mapping[str, object], str
         where = f"{param}[{index}]"
         block = as_object(raw, where)
         if not isinstance(block.get("type"), str):
-            raise RequestInvalid(f"'{where}.type' is required and must be a string", f"{where}.type")
+            raise RequestInvalid(
+                f"'{where}.type' is required and must be a string", f"{where}.type"
+            )
         pairs.append((block, where))
     return pairs
 
@@ -201,9 +203,7 @@ def _tool_result_content(
     return tuple(parts)
 
 
-def _content_part(
-    block: Mapping[str, object], param: str, notes: list[str]
-) -> ContentPart | None:
+def _content_part(block: Mapping[str, object], param: str, notes: list[str]) -> ContentPart | None:
     kind = block["type"]
     if kind == "text":
         return TextPart(text=field_str(block, "text", param))

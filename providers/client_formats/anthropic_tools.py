@@ -42,9 +42,8 @@ def decode_tools(value: object, notes: list[str]) -> tuple[ToolSpec, ...]:
         if kind not in (None, "custom"):
             notes.append(f"tool:{kind}")
             continue
-        for name in ("defer_loading", "cache_control", "input_examples"):
-            if tool.get(name) is not None:
-                notes.append(f"tools.{name}")
+        dropped = ("defer_loading", "cache_control", "input_examples")
+        notes.extend(f"tools.{name}" for name in dropped if tool.get(name) is not None)
         specs.append(_custom_tool(tool, param))
     return tuple(specs)
 

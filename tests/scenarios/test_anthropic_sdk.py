@@ -85,9 +85,7 @@ def _conversation(first: anthropic.types.Message) -> list[dict[str, object]]:
         {"role": "assistant", "content": [block.model_dump() for block in first.content]},
         {
             "role": "user",
-            "content": [
-                {"type": "tool_result", "tool_use_id": call.id, "content": "a.txt\nb.txt"}
-            ],
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "a.txt\nb.txt"}],
         },
     ]
 
@@ -200,7 +198,8 @@ async def test_image_and_mid_conversation_system(sdk: SdkRig) -> None:
     """Claude Code's ``system`` message inside ``messages`` and an image block are
     placed for the upstream, not rejected."""
     sdk.fake.enqueue(Reply(items=(Text(text="A red dot."),)))
-    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8AAAAMBAQDJ/pLv"
+    pixel += "AAAAAElFTkSuQmCC"
     image = {"type": "base64", "media_type": "image/png", "data": pixel}
 
     def consume() -> anthropic.types.Message:
