@@ -1,0 +1,70 @@
+"""The real Claude Code CLI completes a Bash tool turn through the gateway's Anthropic
+Messages endpoint, served by an OpenAI-compatible (Chat Completions) upstream; its
+session id is in the trail."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from fakes import FakeProviderServer
+from tests.claude_code_rig import run_claude
+from tests.gateway_rig import VIRTUAL_KEY, Trail, config_yaml, make_config, running_gateway
+from tests.scenarios.conftest import Rig
+from tests.scenarios.translation_rig import provider_for
+
+pytestmark = pytest.mark.claude_code
+
+
+@pytest.fixture
+async def chat_rig(fake: FakeProviderServer, tmp_path: Path) -> AsyncIterator[Rig]:
+    import httpx
+
+    db = tmp_path / "trail.db"
+    config = make_config(config_yaml([provider_for("openai-compatible", fake)], db_path=db))
+    async with running_gateway(config) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
+            yield Rig(fake=fake, gateway=gateway, client=client, trail=Trail(db))
+
+
+async def test_claude_code_runs_bash_through_a_chat_upstream(chat_rig: Rig, tmp_path: Path) -> None:
+    prompt = "Create the proof file.\nrun: echo switchyard-claude > proof.txt"
+    run = await run_claude(chat_rig.gateway.base_url, prompt, api_key=VIRTUAL_KEY, tmp=tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert (run.workdir / "proof.txt").read_text().strip() == "switchyard-claude"
+    assert "Done." in run.stdout  # the fake's answer to the tool result reached the user
+
+    first, second = chat_rig.fake.requests  # Chat Completions, as the upstream saw them
+    assert isinstance(first.body, dict) and isinstance(second.body, dict)
+    tools = {tool["function"]["name"] for tool in first.body["tools"]}
+    assert "Bash" in tools
+    roles = [message["role"] for message in first.body["messages"]]
+    assert roles[0] == "system" and "system" in roles[1:]  # Claude Code's mid-conversation one
+    calls = second.body["messages"][-2]["tool_calls"]
+    assert json.loads(calls[0]["function"]["arguments"]) == {
+        "command": "echo switchyard-claude > proof.txt"
+    }
+    assert second.body["messages"][-1]["role"] == "tool"
+
+    with trio.fail_after(5):
+        while len(rows := _completed(chat_rig.trail)) < 2:
+            await trio.sleep(0.02)
+    assert {row["client_format"] for row in rows} == {"anthropic"}
+    sessions = {row["session_id"] for row in rows}
+    assert len(sessions) == 1, sessions
+    (session,) = sessions
+    assert session is not None and len(session) == 36  # Claude Code's session UUID
+    received = chat_rig.trail.rows(
+        "SELECT payload FROM events WHERE kind = 'request.received' ORDER BY seq"
+    )
+    assert all(session in row["payload"] for row in received)
+    assert all("claude-cli" in json.loads(row["payload"])["user_agent"] for row in received)
+
+
+def _completed(trail: Trail) -> list[sqlite3.Row]:
+    return trail.rows("SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at")
