@@ -255,7 +255,7 @@ __all__ = [
     "FIELDS",
     "RESPONSES",
     "Case",
-    "anthropic_cases",
     "DeepCase",
+    "anthropic_cases",
     "malformed_cases",
 ]

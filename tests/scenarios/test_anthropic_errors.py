@@ -13,7 +13,7 @@ import httpx
 import pytest
 import trio
 
-from fakes import Fault, FakeProviderServer, Reply, Text, Turn
+from fakes import FakeProviderServer, Fault, Reply, Text, Turn
 from tests.gateway_rig import VIRTUAL_KEY, Trail, config_yaml, make_config, running_gateway
 from tests.scenarios.budget_rig import budget_config, budget_gateway, fixed_cost
 from tests.scenarios.conftest import Rig
@@ -123,7 +123,7 @@ async def test_a_bad_field_is_400_naming_it(
                     {
                         "role": "assistant",
                         "content": [{"type": "tool_use", "id": "t", "name": "x", "input": []}],
-                    }  # noqa: E501
+                    }
                 ]
             },
             "content[0].input",
