@@ -19,6 +19,7 @@ from providers.openai_errors import render_openai_error
 CLAUDE_CODE_SESSION = "x-claude-code-session-id"
 CODEX_SESSION = "session-id"
 ANTHROPIC_KEY = "x-api-key"
+ANTHROPIC_BETA = "anthropic-beta"
 
 Header = Callable[[str], str | None]
 
@@ -44,6 +45,14 @@ def session_id(header: Header, client_format: ClientFormat | None) -> str | None
     return header(CODEX_SESSION)
 
 
+def forwarded_headers(header: Header, client_format: ClientFormat) -> tuple[tuple[str, str], ...]:
+    """What a passthrough to the client's own provider forwards: ``anthropic-beta``."""
+    if client_format is not ClientFormat.ANTHROPIC:
+        return ()
+    beta = header(ANTHROPIC_BETA)
+    return () if beta is None else ((ANTHROPIC_BETA, beta),)
+
+
 def render_client_error(
     client_format: ClientFormat | str | None, error: ErrorInfo, request_id: str | None = None
 ) -> bytes:
@@ -54,9 +63,11 @@ def render_client_error(
 
 
 __all__ = [
+    "ANTHROPIC_BETA",
     "ANTHROPIC_KEY",
     "CLAUDE_CODE_SESSION",
     "CODEX_SESSION",
+    "forwarded_headers",
     "header_in",
     "presented_key",
     "render_client_error",

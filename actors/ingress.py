@@ -23,7 +23,7 @@ import structlog
 import trio
 
 from actors.admin import admin_refusal
-from actors.client_headers import header_in, presented_key, session_id
+from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
 from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
@@ -228,6 +228,7 @@ class Ingress:
             session_id=session_id(request.header, fmt),
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
+            forward_headers=forwarded_headers(request.header, fmt),
         )
         self._emit(received_event(message, request, key))
         try:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -23,10 +25,20 @@ pytestmark = pytest.mark.claude_code
 
 @pytest.fixture
 async def chat_rig(fake: FakeProviderServer, tmp_path: Path) -> AsyncIterator[Rig]:
-    import httpx
+    async with _rig_for("openai-compatible", fake, tmp_path) as rig:
+        yield rig
 
+
+@pytest.fixture
+async def anthropic_rig(fake: FakeProviderServer, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with _rig_for("anthropic", fake, tmp_path) as rig:
+        yield rig
+
+
+@asynccontextmanager
+async def _rig_for(kind: str, fake: FakeProviderServer, tmp_path: Path) -> AsyncIterator[Rig]:
     db = tmp_path / "trail.db"
-    config = make_config(config_yaml([provider_for("openai-compatible", fake)], db_path=db))
+    config = make_config(config_yaml([provider_for(kind, fake)], db_path=db))
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
             yield Rig(fake=fake, gateway=gateway, client=client, trail=Trail(db))
@@ -68,3 +80,23 @@ async def test_claude_code_runs_bash_through_a_chat_upstream(chat_rig: Rig, tmp_
 
 def _completed(trail: Trail) -> list[sqlite3.Row]:
     return trail.rows("SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at")
+
+
+async def test_claude_code_runs_bash_through_anthropic_passthrough(
+    anthropic_rig: Rig, tmp_path: Path
+) -> None:
+    """To an Anthropic upstream the request goes as Claude Code wrote it (its beta
+    header, its cache marks, its ``system`` message inside ``messages``)."""
+    rig = anthropic_rig
+    prompt = "Create the proof file.\nrun: echo switchyard-passthrough > proof.txt"
+    run = await run_claude(rig.gateway.base_url, prompt, api_key=VIRTUAL_KEY, tmp=tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert (run.workdir / "proof.txt").read_text().strip() == "switchyard-passthrough"
+    assert "Done." in run.stdout
+    first = rig.fake.requests[0]
+    assert first.header("anthropic-beta") and "claude-code" in first.header("anthropic-beta")  # type: ignore[operator]
+    assert "cache_control" in json.dumps(first.body)
+    with trio.fail_after(5):
+        while len(rows := _completed(rig.trail)) < 2:
+            await trio.sleep(0.02)
+    assert len({row["session_id"] for row in rows}) == 1
