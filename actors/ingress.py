@@ -72,6 +72,7 @@ _ENDPOINTS = {
     "/anthropic/v1/messages": ClientFormat.ANTHROPIC,
 }
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
+_KEYED = {**_ENDPOINTS, **dict.fromkeys(COUNT_TOKENS_PATHS, ClientFormat.ANTHROPIC)}
 SESSION_CAP_CODE = "session_request_cap"
 
 
@@ -131,10 +132,8 @@ class Ingress:
         """The HTTP server's head check: a 401 for a model or inference request without
         a valid key, answered before its body is read; None lets the request go on."""
         path = head.target.partition("?")[0]
-        client_format = _ENDPOINTS.get(path)
-        if path in COUNT_TOKENS_PATHS:
-            client_format = ClientFormat.ANTHROPIC
-        elif client_format is None and path not in _MODELS:
+        client_format = _KEYED.get(path)
+        if client_format is None and path not in _MODELS:
             return None
         authorization = presented_key(header_in(head.headers), client_format)
         lookup = self._keys.resolve(authorization, now=time.time())
