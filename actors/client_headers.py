@@ -10,7 +10,9 @@ when both are given, as at Anthropic. Errors go back in each format's own shape.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
+from budgets.keys import KeyLookup
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo
 from providers.client_formats.anthropic_errors import render_anthropic_error
@@ -53,6 +55,15 @@ def forwarded_headers(header: Header, client_format: ClientFormat) -> tuple[tupl
     return () if beta is None else ((ANTHROPIC_BETA, beta),)
 
 
+def key_error(lookup: KeyLookup, client_format: ClientFormat | str | None) -> ErrorInfo:
+    """The 401 for a request without a valid key, telling where the format sends it."""
+    error = lookup.error()
+    if client_format == ClientFormat.ANTHROPIC and lookup.problem == "missing":
+        where = "'x-api-key' (or 'Authorization: Bearer …')"
+        return replace(error, message=f"invalid API key: send a Switchyard virtual key as {where}")
+    return error
+
+
 def render_client_error(
     client_format: ClientFormat | str | None, error: ErrorInfo, request_id: str | None = None
 ) -> bytes:
@@ -69,6 +80,7 @@ __all__ = [
     "CODEX_SESSION",
     "forwarded_headers",
     "header_in",
+    "key_error",
     "presented_key",
     "render_client_error",
     "session_id",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import orjson
 
+from actors.client_headers import key_error
 from actors.relay import JSON_HEADER, request_id_header, send_error
 from budgets.estimate import estimated_input_tokens
 from budgets.keys import KeyLookup
@@ -27,7 +28,7 @@ async def count_tokens(
     request: HttpRequest, writer: ResponseWriter, lookup: KeyLookup, request_id: str
 ) -> None:
     headers = request_id_header(request_id)
-    problem = _problem(request.body) if lookup.key is not None else lookup.error()
+    problem = _problem(request.body) if lookup.key else key_error(lookup, ClientFormat.ANTHROPIC)
     if problem is not None:
         await send_error(writer, problem, headers, ClientFormat.ANTHROPIC)
         return

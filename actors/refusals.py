@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import structlog
 import trio
 
-from actors.client_headers import CLAUDE_CODE_SESSION, render_client_error
+from actors.client_headers import CLAUDE_CODE_SESSION, key_error, render_client_error
 from budgets.keys import KeyLookup
 from http11.server import EarlyResponse, HttpHead
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
@@ -70,7 +70,7 @@ class Refusals:
         """The 401 for ``head``; a summary goes to the trail if the rate allows."""
         self._refused += 1
         request_id = self._ids.next()
-        error = lookup.error()
+        error = key_error(lookup, client_format)
         if client_format is not None and self._may_record():
             now = time.time()
             headers = _free_text_headers(head)

@@ -48,8 +48,10 @@ async def test_no_valid_key_is_401_authentication_error(
     rig: Rig, path: str, headers: dict[str, str]
 ) -> None:
     response = await rig.client.post(path, json=BODY, headers=headers)
-    _assert_anthropic_error(response, 401, "authentication_error")
+    message = _assert_anthropic_error(response, 401, "authentication_error")
     assert not rig.fake.requests
+    if not headers:
+        assert "x-api-key" in message
 
 
 async def test_key_in_x_api_key_or_bearer(rig: Rig) -> None:
