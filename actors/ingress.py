@@ -147,7 +147,7 @@ class Ingress:
     def _resolve(self, request: HttpRequest, fmt: ClientFormat | None = None) -> KeyLookup:
         authorization = presented_key(request.header, fmt)
         cached = self._head_lookup
-        if cached[0] is authorization and cached[1] is self._keys and authorization:
+        if cached[0] == authorization and cached[1] is self._keys and authorization:
             return cached[2]
         return self._keys.resolve(authorization, now=time.time())
 

@@ -288,7 +288,10 @@ def _effort(obj: Mapping[str, object], notes: list[str]) -> str | None:
         effort = optional_str(output, "effort", "output_config") or "high"
         return "high" if effort == "max" else effort
     budget = as_object(thinking, "thinking").get("budget_tokens")
-    assert isinstance(budget, int)  # inbound_checks
+    if type(budget) is not int:  # inbound_checks has said so already, with its bounds
+        raise RequestInvalid(
+            "'thinking.budget_tokens' must be an integer", "thinking.budget_tokens"
+        )
     return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
 
 
