@@ -35,7 +35,13 @@ class ClaudeRun:
 
 
 async def run_claude(
-    base_url: str, prompt: str, *, api_key: str, tmp: Path, timeout_s: float = 150
+    base_url: str,
+    prompt: str,
+    *,
+    api_key: str,
+    tmp: Path,
+    timeout_s: float = 150,
+    extra_env: dict[str, str] | None = None,
 ) -> ClaudeRun:
     home = tmp / "claude_home"
     work = tmp / "work"
@@ -54,6 +60,7 @@ async def run_claude(
         DISABLE_TELEMETRY="1",
         DISABLE_AUTOUPDATER="1",
     )
+    env.update(extra_env or {})
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         env["IS_SANDBOX"] = "1"  # else --dangerously-skip-permissions refuses root
     command = [claude_binary(), "-p", prompt, "--dangerously-skip-permissions"]

@@ -100,3 +100,23 @@ async def test_claude_code_runs_bash_through_anthropic_passthrough(
         while len(rows := _completed(rig.trail)) < 2:
             await trio.sleep(0.02)
     assert len({row["session_id"] for row in rows}) == 1
+
+
+async def test_claude_code_pins_a_provider_and_lowers_max_tokens(
+    chat_rig: Rig, tmp_path: Path
+) -> None:
+    """The README's advice: ``ANTHROPIC_MODEL=<provider id>/<model>`` pins the provider and
+    model, ``CLAUDE_CODE_MAX_OUTPUT_TOKENS`` lowers what the upstream is asked for."""
+    extra = {
+        "ANTHROPIC_MODEL": "fake-openai-compatible/llama-pinned",
+        "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "4000",
+    }
+    run = await run_claude(
+        chat_rig.gateway.base_url, "Say hi.", api_key=VIRTUAL_KEY, tmp=tmp_path, extra_env=extra
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "Hello from the fake provider" in run.stdout, run.stderr[-2000:]
+    sent = chat_rig.fake.requests[-1].body
+    assert isinstance(sent, dict)
+    assert sent["model"] == "llama-pinned"
+    assert sent.get("max_completion_tokens", sent.get("max_tokens")) == 4000, run.stderr[-2000:]
