@@ -249,3 +249,33 @@ async def test_upstream_rate_limit_comes_back_as_429(gemini_rig: Any) -> None:
     response = await client.post("/v1/messages", json=BODY, headers=KEY)
     _assert_anthropic_error(response, 429, "rate_limit_error")
     assert response.headers["retry-after"] == "3"
+
+
+async def test_a_claude_code_session_over_its_cap_is_429(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """Claude Code's ``x-claude-code-session-id`` is counted like Codex's ``session-id``."""
+    strict = (
+        '  - id: "strict"\n'
+        '    key: "sk-sy-test-virtual-key-strict-0077"\n'
+        '    account: "dev"\n'
+        "    session_requests_per_minute: 2\n"
+    )
+    text = config_yaml([provider_for("gemini", fake)], db_path=tmp_path / "t.db", extra_keys=strict)
+    headers = {"x-api-key": "sk-sy-test-virtual-key-strict-0077"}
+    async with running_gateway(make_config(text)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
+            answers = [
+                await client.post(
+                    "/v1/messages",
+                    json=BODY,
+                    headers={**headers, "x-claude-code-session-id": session},
+                )
+                for session in ("s-1", "s-1", "s-1", "s-2")
+            ]
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 200]
+    message = _assert_anthropic_error(answers[2], 429, "rate_limit_error")
+    assert "session" in message
+    assert int(answers[2].headers["retry-after"]) >= 1
+    rows = Trail(tmp_path / "t.db").rows("SELECT session_id FROM requests ORDER BY started_at")
+    assert [row["session_id"] for row in rows] == ["s-1", "s-1", "s-1", "s-2"]
