@@ -14,6 +14,7 @@ import trio
 
 import actors.ingress
 import actors.provider_worker
+from fakes import Fault, Reply, Text, Turn
 from http11.server import ResponseWriter
 from messages.commands import ClientRequest
 from providers.exchanges.protocol import Exchange
@@ -50,6 +51,10 @@ async def test_our_bug_fails_one_request_in_anthropics_shape(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, fault: str, stream: bool
 ) -> None:
     _plant(monkeypatch)
+    # a paced answer, as in the fault matrix: the worker is still streaming when the
+    # ingress fails, so the failure is the ingress's to record
+    paced = Reply(items=(Text(text="one two three four five six"),))
+    rig.fake.enqueue(Turn(reply=paced, fault=Fault(delay_between_events_s=0.05)))
     body = {
         "model": "plant-" + fault,
         "max_tokens": 50,
