@@ -42,7 +42,9 @@ def main() -> int:
         engine = make_engine(url)
         started = time.perf_counter()
         made = insert_traffic(
-            engine, load_config(str(live)), TrafficShape(requests=args.requests),
+            engine,
+            load_config(str(live)),
+            TrafficShape(requests=args.requests),
             PriceTable.shipped(),
         )
         engine.dispose()
@@ -53,7 +55,8 @@ def main() -> int:
         result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
         elapsed = time.perf_counter() - started
         print(result.stdout[-3000:], result.stderr[-2000:], sep="\n")
-        print(f"switchyard whatif over {made:,} requests: {elapsed:.2f} s (exit {result.returncode})")
+        exit_code = result.returncode
+        print(f"switchyard whatif over {made:,} requests: {elapsed:.2f} s (exit {exit_code})")
         return result.returncode
 
 
