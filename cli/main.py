@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import body, budgets, cost, keys, whatif
+from cli import body, budgets, cost, keys, models, whatif
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
-    for module in (keys, budgets, cost, body, whatif):
+    for module in (keys, budgets, cost, body, whatif, models):
         module.add_parser(commands)
     return parser
 
@@ -45,6 +45,7 @@ _REPORTING = {
     "cost": cost.run,
     "body": body.run,
     "whatif": whatif.run,
+    "models": models.run,
 }
 
 

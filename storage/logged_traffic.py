@@ -42,11 +42,14 @@ _LAST_ATTEMPT = sa.and_(
 )
 
 
-def selected_query(selection: TrafficSelection) -> sa.Select[Any]:
-    """The SELECT of ``selection``'s requests, oldest first."""
+def selected_query(selection: TrafficSelection, *, responses_only: bool = False) -> sa.Select[Any]:
+    """The SELECT of ``selection``'s requests, oldest first (``responses_only``: those
+    sent to the Responses API, as Codex does)."""
     r = requests.c
     query = sa.select(*_COLUMNS).select_from(requests.outerjoin(attempts, _LAST_ATTEMPT))
     query = query.where(r.replay_run_id.is_(None), r.status != "in_progress")
+    if responses_only:
+        query = query.where(r.client_format == "responses")
     if selection.since is not None:
         query = query.where(r.started_at >= selection.since)
     if selection.until is not None:
