@@ -32,6 +32,7 @@ import trio
 from actors.audit import AuditLogger
 from actors.budget import Accountant, BudgetBoard
 from actors.budget_wiring import prices_for
+from actors.inboxes import Inboxes
 from actors.ingress import Ingress, TagReceived
 from actors.provider_worker import ProviderWorker
 from actors.reservation import Reservations
@@ -114,6 +115,16 @@ class ReplayGateway:
         return connection.outcome()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Parts:
+    config: GatewayConfig
+    run_id: str
+    pool: UpstreamPool
+    board: BudgetBoard
+    accountant: Accountant
+    inboxes: Inboxes
+
+
 @asynccontextmanager
 async def replay_gateway(
     config: GatewayConfig, *, database_url: str, run_id: str, cap_usd: float | None
@@ -130,49 +141,58 @@ async def replay_gateway(
     accountant = Accountant(prices=prices, board=board, rules={"replay": rules})
     meter = _RunMeter(Pricer(prices))
     inboxes = open_inboxes()
-    audit = AuditLogger(
-        recorder, meter=meter, settle=inboxes.accountant.send.clone(), writer=writer
+    settle = inboxes.accountant.send.clone()
+    audit = AuditLogger(recorder, meter=meter, settle=settle, writer=writer)
+    parts = _Parts(
+        config=config, run_id=run_id, pool=pool, board=board, accountant=accountant, inboxes=inboxes
     )
     try:
         async with trio.open_nursery() as root:
             await root.start(audit.run, inboxes.audit.receive)
-            async with inboxes.closing_senders():
-                router_audit, worker_audit = inboxes.audit.send.clone(), inboxes.audit.send.clone()
-                ingress_audit = inboxes.audit.send.clone()
-                worker_router = inboxes.router.send.clone()
-                async with (
-                    router_audit,
-                    worker_audit,
-                    ingress_audit,
-                    worker_router,
-                    inboxes.workers.send.clone() as router_workers,
-                    inboxes.router.send.clone() as ingress_router,
-                    inboxes.accountant.send.clone() as ingress_accountant,
-                    trio.open_nursery() as actors,
-                ):
-                    await actors.start(
-                        supervised, "budget_accountant", accountant.run, inboxes.accountant.receive
-                    )
-                    worker = ProviderWorker(pool=pool, audit=worker_audit, router=worker_router)
-                    router = Router(
-                        config, workers=router_workers, audit=router_audit, checks=(board.provider_check,)
-                    )
-                    await actors.start(supervised, "provider_worker", worker.run, inboxes.workers.receive)
-                    await actors.start(supervised, "router", router.run, inboxes.router.receive)
-                    ingress = Ingress(
-                        config,
-                        router=ingress_router,
-                        audit=ingress_audit,
-                        total_timeout_s=total_timeout(config),
-                        reservations=Reservations(ingress_accountant, board),
-                        tag_received=_tagger(run_id),
-                    )
-                    yield ReplayGateway(ingress, config, meter)
-                    actors.cancel_scope.cancel()
+            async with inboxes.closing_senders(), _actors(parts) as ingress:
+                yield ReplayGateway(ingress, config, meter)
     finally:
         with trio.CancelScope(shield=True):
             await pool.aclose()
         engine.dispose()
+
+
+@asynccontextmanager
+async def _actors(parts: _Parts) -> AsyncIterator[Ingress]:
+    """The accountant, the provider worker and the router running; the ingress to use."""
+    inboxes, board, config = parts.inboxes, parts.board, parts.config
+    audit, router_inbox = inboxes.audit.send, inboxes.router.send
+    async with (
+        audit.clone() as router_audit,
+        audit.clone() as worker_audit,
+        audit.clone() as ingress_audit,
+        router_inbox.clone() as worker_router,
+        router_inbox.clone() as ingress_router,
+        inboxes.workers.send.clone() as router_workers,
+        inboxes.accountant.send.clone() as ingress_accountant,
+        inboxes.workers.receive,
+        inboxes.router.receive,
+        inboxes.accountant.receive,
+        trio.open_nursery() as actors,
+    ):
+        accountant_run = parts.accountant.run
+        await actors.start(
+            supervised, "budget_accountant", accountant_run, inboxes.accountant.receive
+        )
+        worker = ProviderWorker(pool=parts.pool, audit=worker_audit, router=worker_router)
+        checks = (board.provider_check,)
+        router = Router(config, workers=router_workers, audit=router_audit, checks=checks)
+        await actors.start(supervised, "provider_worker", worker.run, inboxes.workers.receive)
+        await actors.start(supervised, "router", router.run, inboxes.router.receive)
+        yield Ingress(
+            config,
+            router=ingress_router,
+            audit=ingress_audit,
+            total_timeout_s=total_timeout(config),
+            reservations=Reservations(ingress_accountant, board),
+            tag_received=_tagger(parts.run_id),
+        )
+        actors.cancel_scope.cancel()
 
 
 def _cap_rule(run_id: str, cap_usd: float) -> BudgetRule:

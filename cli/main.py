@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import body, budgets, cost, keys
+from cli import body, budgets, cost, keys, sessions
+from cli import replay as replay_command
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
@@ -34,12 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
-    for module in (keys, budgets, cost, body):
+    for module in (keys, budgets, cost, body, sessions, replay_command):
         module.add_parser(commands)
     return parser
 
 
-_REPORTING = {"keys": keys.run, "budgets": budgets.run, "cost": cost.run, "body": body.run}
+_REPORTING = {
+    "keys": keys.run,
+    "budgets": budgets.run,
+    "cost": cost.run,
+    "body": body.run,
+    "sessions": sessions.run,
+    "replay": replay_command.run,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
