@@ -71,11 +71,13 @@ class _RunMeter(Meter):
     def __init__(self, pricer: Pricer) -> None:
         super().__init__(pricer)
         self.spent_usd = 0.0
+        self.settled = 0  # terminal events priced (at least one per request sent)
 
     def observe(self, event: TrailEvent) -> tuple[TrailEvent, Settle | None]:
         priced, settle = super().observe(event)
         if settle is not None:
             self.spent_usd += settle.cost_usd
+            self.settled += 1
         return priced, settle
 
 
@@ -91,6 +93,11 @@ class ReplayGateway:
     def spent_usd(self) -> float:
         """What this process's replays cost so far (priced attempts)."""
         return self._meter.spent_usd
+
+    @property
+    def settled(self) -> int:
+        """Terminal events settled with the accountant so far."""
+        return self._meter.settled
 
     async def send(self, item: ReplayItem) -> ReplayOutcome:
         key = key_for(self._config, item.account_id)
