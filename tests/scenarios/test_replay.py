@@ -1,0 +1,138 @@
+"""``switchyard replay``: logged requests re-sent through another mix, compared, priced;
+live cost views and budgets untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from fakes import CustomToolCall, FakeProviderServer, FakeUsage, FunctionCall, Reply, Text
+from tests.gateway_rig import Trail, auth, make_config, running_gateway
+from tests.scenarios.replay_rig import (
+    ORIGINAL_PRICE,
+    REPLAY_PRICE,
+    cost,
+    original_yaml,
+    replay_yaml,
+    responses_body,
+    switchyard,
+)
+
+ORIGINAL_USAGE = FakeUsage(input_tokens=100, output_tokens=20)
+REPLAY_USAGE = FakeUsage(input_tokens=300, output_tokens=50)
+BUDGET = """budgets:
+  - {level: "virtual_key", id: "codex-dev", limit: 100, period: "monthly"}
+"""
+LIVE_VIEWS = ("cost_by_model", "cost_by_key", "cost_by_day", "budget_status")
+
+
+def _call(name: str, arguments: str) -> Reply:
+    return Reply(items=(FunctionCall(name=name, arguments=arguments),), usage=ORIGINAL_USAGE)
+
+
+async def _log_requests(fake: FakeProviderServer, db: Path, count: int) -> list[str]:
+    """``count`` requests through the original mix; their request ids, in order."""
+    config = make_config(original_yaml(fake, db, budgets=BUDGET))
+    ids = []
+    async with running_gateway(config) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
+            for n in range(count):
+                body = responses_body(f"turn {n}", stream=n % 2 == 1)
+                response = await client.post("/v1/responses", json=body, headers=auth())
+                assert response.status_code == 200, response.text
+                ids.append(response.headers["x-request-id"])
+            with trio.fail_after(10):  # the accountant writes its counters once a second
+                while not Trail(db).rows("SELECT * FROM budget_counters WHERE spent_usd > 0"):
+                    await trio.sleep(0.1)
+    return ids
+
+
+def _live(trail: Trail) -> dict[str, list[tuple[object, ...]]]:
+    views = {
+        view: [tuple(row) for row in trail.rows(f"SELECT * FROM {view}")] for view in LIVE_VIEWS
+    }
+    for view, rows in views.items():
+        if view == "budget_status":  # its counters' own clock is not spend
+            views[view] = [row[:-1] for row in rows]
+    return views
+
+
+async def test_replay_compares_agreement_and_cost_and_leaves_live_views_alone(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    from fakes import open_fake_provider
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    original.enqueue(
+        _call("exec_command", '{"cmd": "ls", "cwd": "/tmp"}'),
+        _call("exec_command", '{"cmd": "ls"}'),
+        _call("exec_command", '{"cmd": "ls"}'),
+        Reply(items=(Text(text="the answer is forty two"),), usage=ORIGINAL_USAGE),
+    )
+    ids = await _log_requests(original, db, 4)
+    trail = Trail(db)
+    live_before = _live(trail)
+    assert live_before["budget_status"], "the budget's counters were written"
+
+    other.enqueue(
+        # the same call, arguments in another order and spacing: the same as parsed JSON
+        Reply(
+            items=(FunctionCall(name="exec_command", arguments='{"cwd":"/tmp","cmd":"ls"}'),),
+            usage=REPLAY_USAGE,
+        ),
+        Reply(
+            items=(FunctionCall(name="exec_command", arguments='{"cmd": "pwd"}'),),
+            usage=REPLAY_USAGE,
+        ),
+        Reply(
+            items=(CustomToolCall(name="apply_patch", input="*** Begin Patch"),), usage=REPLAY_USAGE
+        ),
+        Reply(items=(Text(text="the answer is forty three"),), usage=REPLAY_USAGE),
+    )
+    config = tmp_path / "other.yaml"
+    config.write_text(replay_yaml(other, db))
+    out = tmp_path / "report"
+    result = await switchyard(
+        "replay", "--config", str(config), "--concurrency", "1", "--json", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert len(other.requests) == 4
+
+    requests = {row["request_id"]: row for row in report["requests"]}
+    assert set(requests) == set(ids)
+    verdicts = [requests[rid]["verdict"] for rid in ids]
+    assert verdicts == [
+        "same_tools_same_args",
+        "same_tools_different_args",
+        "different_tools",
+        "both_text",
+    ]
+    similarity = requests[ids[3]]["text_similarity"]
+    assert similarity == pytest.approx(0.8)  # 4 of 5 words in common: 2*4/10
+
+    overall = report["rows"][0]
+    assert overall["row"] == "overall"
+    original_cost = 4 * cost(ORIGINAL_PRICE, ORIGINAL_USAGE)
+    replay_cost = 4 * cost(REPLAY_PRICE, REPLAY_USAGE)
+    assert overall["original_cost_usd"] == pytest.approx(original_cost)
+    assert overall["replay_cost_usd"] == pytest.approx(replay_cost)
+    assert overall["cost_difference_usd"] == pytest.approx(replay_cost - original_cost)
+    assert overall["replay_input_tokens"] == 4 * REPLAY_USAGE.input_tokens
+    assert overall["replay_output_tokens"] == 4 * REPLAY_USAGE.output_tokens
+    assert {p.name for p in out.iterdir()} >= {"report.json", "report.csv", "requests.csv"}
+
+    # the trail: tagged replays, live views and budgets as they were
+    replays = trail.rows("SELECT * FROM requests WHERE replay_run_id IS NOT NULL")
+    assert sorted(row["original_request_id"] for row in replays) == sorted(ids)
+    assert {row["provider"] for row in replays} == {"fake-anthropic"}
+    assert _live(trail) == live_before
+    runs = trail.rows("SELECT * FROM replay_runs")
+    assert [(r["status"], r["requests"], r["replayed"]) for r in runs] == [("completed", 4, 4)]
+    assert runs[0]["spent_usd"] == pytest.approx(replay_cost)
+    spend = await switchyard("cost", "--db", f"sqlite:///{db}", "--json")
+    assert spend.json()[0]["cost_usd"] == pytest.approx(original_cost)
