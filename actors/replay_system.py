@@ -145,7 +145,7 @@ async def replay_gateway(
     prices = prices_for(config)
     board = BudgetBoard()
     rules = () if cap_usd is None else (_cap_rule(run_id, cap_usd),)
-    accountant = Accountant(prices=prices, board=board, rules={"replay": rules})
+    accountant = Accountant(prices=prices, board=board, rules={"config": rules})
     meter = _RunMeter(Pricer(prices))
     inboxes = open_inboxes()
     settle = inboxes.accountant.send.clone()

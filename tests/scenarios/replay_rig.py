@@ -116,6 +116,7 @@ def responses_body(text: str, **extra: Any) -> dict[str, Any]:
 __all__ = [
     "ORIGINAL_MODEL",
     "ORIGINAL_PRICE",
+    "REPLAY_MAX_OUTPUT",
     "REPLAY_MODEL",
     "REPLAY_PRICE",
     "CliResult",

@@ -13,6 +13,7 @@ from fakes import CustomToolCall, FakeProviderServer, FakeUsage, FunctionCall, R
 from tests.gateway_rig import Trail, auth, make_config, running_gateway
 from tests.scenarios.replay_rig import (
     ORIGINAL_PRICE,
+    REPLAY_MAX_OUTPUT,
     REPLAY_PRICE,
     cost,
     original_yaml,
@@ -33,14 +34,16 @@ def _call(name: str, arguments: str) -> Reply:
     return Reply(items=(FunctionCall(name=name, arguments=arguments),), usage=ORIGINAL_USAGE)
 
 
-async def _log_requests(fake: FakeProviderServer, db: Path, count: int) -> list[str]:
+async def _log_requests(
+    fake: FakeProviderServer, db: Path, count: int, **extra: object
+) -> list[str]:
     """``count`` requests through the original mix; their request ids, in order."""
     config = make_config(original_yaml(fake, db, budgets=BUDGET))
     ids = []
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
             for n in range(count):
-                body = responses_body(f"turn {n}", stream=n % 2 == 1)
+                body = responses_body(f"turn {n}", stream=n % 2 == 1, **extra)
                 response = await client.post("/v1/responses", json=body, headers=auth())
                 assert response.status_code == 200, response.text
                 ids.append(response.headers["x-request-id"])
@@ -136,3 +139,61 @@ async def test_replay_compares_agreement_and_cost_and_leaves_live_views_alone(
     assert runs[0]["spent_usd"] == pytest.approx(replay_cost)
     spend = await switchyard("cost", "--db", f"sqlite:///{db}", "--json")
     assert spend.json()[0]["cost_usd"] == pytest.approx(original_cost)
+
+
+def _max_overlap(rows: list[object]) -> int:
+    """The most replayed requests that were in flight at one moment."""
+    edges = []
+    for row in rows:
+        edges += [(row["started_at"], 1), (row["finished_at"], -1)]  # type: ignore[index]
+    most = now = 0
+    for _, step in sorted(edges, key=lambda edge: (edge[0], edge[1])):
+        now += step
+        most = max(most, now)
+    return most
+
+
+async def test_max_cost_stops_eight_concurrent_replays_before_the_cap_and_resume_finishes(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    from fakes import open_fake_provider
+    from tests.scenarios.replay_rig import fixed
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    fixed(original, ORIGINAL_USAGE)
+    # the client's maximum output bounds each replay's hold (else the model's ceiling)
+    ids = await _log_requests(original, db, 40, max_output_tokens=REPLAY_MAX_OUTPUT)
+    fixed(other, REPLAY_USAGE, delay_s=0.2)
+    config = tmp_path / "other.yaml"
+    config.write_text(replay_yaml(other, db))
+    each = cost(REPLAY_PRICE, REPLAY_USAGE)  # $0.00165; 8 at once: $0.0132
+    cap = 0.05  # what 30 replays cost: the run must stop before that many
+
+    result = await switchyard(
+        "replay", "--config", str(config), "--concurrency", "8", "--max-cost", str(cap), "--json"
+    )
+    assert result.returncode == 3, result.stderr
+    assert "stopped at --max-cost" in result.stderr
+    trail = Trail(db)
+    (run,) = trail.rows("SELECT * FROM replay_runs")
+    assert run["status"] == "capped"
+    assert run["spent_usd"] <= cap
+    assert 20 <= run["replayed"] < 40
+    assert run["spent_usd"] == pytest.approx(run["replayed"] * each)
+    assert len(other.requests) == run["replayed"]  # a refused request reached no provider
+    counted = trail.rows(
+        "SELECT r.* FROM replay_results s JOIN requests r ON r.request_id = s.replay_request_id"
+    )
+    assert _max_overlap(counted) >= 6  # they did run concurrently
+
+    resumed = await switchyard(
+        "replay", "--resume", run["run_id"], "--db", f"sqlite:///{db}", "--max-cost", "1", "--json"
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    (run,) = trail.rows("SELECT * FROM replay_runs")
+    assert (run["status"], run["replayed"]) == ("completed", 40)
+    assert len(other.requests) == 40  # each request reached the provider exactly once
+    rows = trail.rows("SELECT original_request_id, replay_request_id FROM replay_results")
+    assert sorted(row["original_request_id"] for row in rows) == sorted(ids)
+    assert all(row["replay_request_id"] for row in rows)
