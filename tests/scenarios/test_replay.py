@@ -197,3 +197,52 @@ async def test_max_cost_stops_eight_concurrent_replays_before_the_cap_and_resume
     rows = trail.rows("SELECT original_request_id, replay_request_id FROM replay_results")
     assert sorted(row["original_request_id"] for row in rows) == sorted(ids)
     assert all(row["replay_request_id"] for row in rows)
+
+
+async def test_sigint_leaves_a_consistent_run_that_resume_finishes_exactly_once(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+
+    from fakes import open_fake_provider
+    from tests.scenarios.replay_rig import cli_command, cli_env, fixed
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    fixed(original, ORIGINAL_USAGE)
+    ids = await _log_requests(original, db, 12)
+    fixed(other, REPLAY_USAGE, delay_s=0.4)
+    config = tmp_path / "other.yaml"
+    config.write_text(replay_yaml(other, db))
+    trail = Trail(db)
+    with (tmp_path / "out").open("wb") as out, (tmp_path / "err").open("wb") as err:
+        command = cli_command("replay", "--config", str(config), "--concurrency", "2")
+        process = await trio.lowlevel.open_process(
+            command, env=cli_env(), stdout=out, stderr=err, stdin=subprocess.DEVNULL
+        )
+        with trio.fail_after(60):
+            while len(other.requests) < 3:  # two done, the third in flight
+                await trio.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        with trio.fail_after(60):
+            code = await process.wait()
+    assert code == 130, (tmp_path / "err").read_text()
+    (run,) = trail.rows("SELECT * FROM replay_runs")
+    assert run["status"] == "interrupted"
+    assert 3 <= run["replayed"] < 12
+    assert run["replayed"] == len(other.requests)  # the ones in flight finished and count
+    left = trail.rows("SELECT * FROM replay_results WHERE replay_request_id IS NULL")
+    assert len(left) == 12 - run["replayed"]
+
+    resumed = await switchyard("replay", "--resume", run["run_id"], "--db", f"sqlite:///{db}")
+    assert resumed.returncode == 0, resumed.stderr
+    (run,) = trail.rows("SELECT * FROM replay_runs")
+    assert (run["status"], run["replayed"]) == ("completed", 12)
+    assert len(other.requests) == 12  # each request reached the provider exactly once
+    tagged = trail.rows(
+        "SELECT original_request_id, COUNT(*) AS n FROM requests"
+        " WHERE replay_run_id IS NOT NULL GROUP BY original_request_id"
+    )
+    assert sorted(row["original_request_id"] for row in tagged) == sorted(ids)
+    assert {row["n"] for row in tagged} == {1}
