@@ -3,6 +3,8 @@ live cost views and budgets untouched."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import httpx
@@ -53,6 +55,23 @@ async def _log_requests(
     return ids
 
 
+def _spend_on_restart(db: Path) -> list[object]:
+    """What a restarted gateway's accountant would load for the key's budget."""
+    from messages.budget import BudgetRule
+    from storage.budget_store import load_spend
+    from storage.database import make_engine
+
+    rules = [
+        BudgetRule(level="virtual_key", scope_id="codex-dev", period="monthly", limit_usd=100),
+        BudgetRule(level="provider", scope_id="fake-anthropic", period="total", limit_usd=100),
+    ]
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        return list(load_spend(engine, rules, cutoff=time.time() + 1))
+    finally:
+        engine.dispose()
+
+
 def _live(trail: Trail) -> dict[str, list[tuple[object, ...]]]:
     views = {
         view: [tuple(row) for row in trail.rows(f"SELECT * FROM {view}")] for view in LIVE_VIEWS
@@ -78,8 +97,16 @@ async def test_replay_compares_agreement_and_cost_and_leaves_live_views_alone(
     )
     ids = await _log_requests(original, db, 4)
     trail = Trail(db)
+    # a live budget on the replay mix's provider (as when both mixes share a provider):
+    # what its replays cost must never count in it
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "INSERT INTO budget_counters VALUES ('provider', 'fake-anthropic', 'total', 'cli',"
+            " 100, NULL, NULL, NULL, NULL, 0, 0, '2026-01-01 00:00:00.000000')"
+        )
     live_before = _live(trail)
-    assert live_before["budget_status"], "the budget's counters were written"
+    assert len(live_before["budget_status"]) == 2, "the key's counters were written"
+    restart_before = _spend_on_restart(db)
 
     other.enqueue(
         # the same call, arguments in another order and spacing: the same as parsed JSON
@@ -134,6 +161,7 @@ async def test_replay_compares_agreement_and_cost_and_leaves_live_views_alone(
     assert sorted(row["original_request_id"] for row in replays) == sorted(ids)
     assert {row["provider"] for row in replays} == {"fake-anthropic"}
     assert _live(trail) == live_before
+    assert _spend_on_restart(db) == restart_before
     runs = trail.rows("SELECT * FROM replay_runs")
     assert [(r["status"], r["requests"], r["replayed"]) for r in runs] == [("completed", 4, 4)]
     assert runs[0]["spent_usd"] == pytest.approx(replay_cost)
