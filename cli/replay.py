@@ -10,11 +10,13 @@ import secrets
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from cli.database import CommandError, add_database_options, loaded_config, open_database
-from cli.replay_output import RunProgress, show, write_out
+from cli.replay_output import RunProgress, show
+from cli.report_output import write_report
 from cli.sessions import moment, text, whole
 from config import ConfigError, GatewayConfig, load_config
 from replay.comparison import RunFacts, build_report
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         engine.dispose()
     show(report, as_json=args.json)
     if args.out is not None:
-        for path in write_out(report, args.out):
+        for path in write_report(report, Path(args.out)):
             print(f"wrote {path}", file=sys.stderr)
     return {"completed": 0, "capped": EXIT_CAPPED}.get(status, EXIT_INTERRUPTED)
 

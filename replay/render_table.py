@@ -7,6 +7,7 @@ import io
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from replay.report_model import ComparisonReport, ComparisonRow, SideFigures
 from replay.report_rows import number
@@ -20,9 +21,9 @@ def render_text(report: ComparisonReport, *, width: int = 160) -> str:
 
 
 def print_report(report: ComparisonReport, console: Console) -> None:
-    console.print(_title(report))
+    console.print(_title(report), markup=False)
     if report.estimate_note:
-        console.print(f"estimate: {report.estimate_note}")
+        console.print(f"estimate: {report.estimate_note}", markup=False)
     if report.kind == "models":
         console.print(models_table(report))
         return
@@ -44,11 +45,11 @@ def figures_table(report: ComparisonReport) -> Table:
     for name in ("cost USD", "diff USD", "p50 ms", "p95 ms", "TTFB p50", "TTFB p95"):
         table.add_column(name, justify="right")
     for row in (report.overall, *report.rows):
-        table.add_row(row.label, "original", *_side_cells(row.original), "", *_times(row.original))
+        _row(table, row.label, "original", *_side_cells(row.original), "", *_times(row.original))
         if row.replay is not None:
             diff = _money(row.cost_difference_usd, signed=True)
-            table.add_row(
-                "", _replay_name(report), *_side_cells(row.replay), diff, *_times(row.replay)
+            _row(
+                table, "", _replay_name(report), *_side_cells(row.replay), diff, *_times(row.replay)
             )
         table.add_section()
     return table
@@ -66,7 +67,7 @@ def agreement_table(report: ComparisonReport) -> Table:
     for name in ("both text", "not compared", "text similarity"):
         table.add_column(name, justify="right")
     for row in (report.overall, *report.rows):
-        table.add_row(row.label, *_agreement_cells(row))
+        _row(table, row.label, *_agreement_cells(row))
     return table
 
 
@@ -92,8 +93,13 @@ def models_table(report: ComparisonReport) -> Table:
         cells = [_count(f.requests), _percent(f.error_rate), _errors(f), *_times(f)]
         cells += [_count(f.input_tokens), _count(f.output_tokens)]
         cells += [_money(f.cost_per_request_usd), _money(f.cost_per_session_usd)]
-        table.add_row(row.label, *cells, _follow(f))
+        _row(table, row.label, *cells, _follow(f))
     return table
+
+
+def _row(table: Table, *cells: str) -> None:
+    """Cells as plain text: a model or session name is never read as rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))
 
 
 def _side_cells(f: SideFigures) -> list[str]:

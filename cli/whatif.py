@@ -1,0 +1,50 @@
+"""``switchyard whatif --config other.yaml``: logged traffic priced under another mix."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from budgets.pricing import PriceTable
+from cli.database import CommandError, add_database_options, loaded_config
+from cli.report_output import add_output_options, add_selection_options, selection_from, show_report
+from replay.mix import TargetMix
+from replay.whatif import whatif_report
+from storage.database import ensure_migrated, make_engine
+from storage.logged_traffic import logged_requests
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    whatif = commands.add_parser(
+        "whatif", help="price logged traffic as if another config's mix had served it"
+    )
+    add_selection_options(whatif)
+    add_output_options(whatif)
+    add_database_options(whatif)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = loaded_config(args)
+    if config is None:
+        raise CommandError("--config: give the config whose mix and prices to price with")
+    selection = selection_from(args, now=datetime.now(UTC))
+    url = args.db or config.database_url
+    ensure_migrated(url)
+    engine = make_engine(url)
+    try:
+        logged = logged_requests(engine, selection)
+    finally:
+        engine.dispose()
+    prices = PriceTable.shipped().with_overrides(config.pricing)
+    report = whatif_report(
+        logged,
+        TargetMix(config),
+        prices,
+        selection=f"{selection.describe()}: {len(logged):,} requests",
+        config_name=args.config,
+    )
+    show_report(report, args)
+    return 0
+
+
+__all__ = ["add_parser", "run"]
