@@ -85,6 +85,7 @@ async def test_codex_session_replayed_against_another_mix(
     )
     assert result.returncode == 0, result.stderr
     assert "overall" in result.stdout  # the table
+    assert (out / "report.html").is_file()
     report = orjson.loads((out / "report.json").read_bytes())
     overall = report["rows"][0]
     original_cost = 2 * cost(ORIGINAL_PRICE, ORIGINAL_USAGE)
