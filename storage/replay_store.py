@@ -24,6 +24,8 @@ from storage.blobs import BrokenTrail
 from storage.replay_tables import replay_items, replay_jobs
 from storage.tables import events, requests
 
+_CHUNK = 500  # ids per IN (...): well under every driver's limit on bound parameters
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
@@ -199,14 +201,16 @@ def run_results(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
 def provider_types(engine: Engine, request_ids: Sequence[str]) -> dict[str, str]:
     """The provider type of each request's last attempt."""
-    if not request_ids:
-        return {}
     query = sa.text(
         "SELECT request_id, provider_type FROM attempts WHERE request_id IN :ids"
         " ORDER BY request_id, attempt"
     ).bindparams(sa.bindparam("ids", expanding=True))
+    out: dict[str, str] = {}
     with engine.connect() as connection:
-        return {row[0]: row[1] for row in connection.execute(query, {"ids": list(request_ids)})}
+        for start in range(0, len(request_ids), _CHUNK):
+            chunk = list(request_ids[start : start + _CHUNK])
+            out.update({row[0]: row[1] for row in connection.execute(query, {"ids": chunk})})
+    return out
 
 
 def responses(engine: Engine, request_ids: Sequence[str]) -> dict[str, bytes]:
