@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import orjson
 import structlog
@@ -44,7 +44,7 @@ from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, Resp
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
-from messages.events import TrailEvent
+from messages.events import RequestReceived, TrailEvent
 from messages.ids import RequestIds
 from providers.client_formats.inbound import ParsedRequest, RequestRejected
 from providers.client_formats.stream_failure import stream_failure
@@ -89,8 +89,11 @@ class Ingress:
         total_timeout_s: float,
         reservations: Reservations | None = None,
         stored_keys: Sequence[StoredKey] = (),
+        tag_received: TagReceived | None = None,
     ) -> None:
+        """``tag_received`` marks each request's ``request.received`` (replay runs only)."""
         self._config = config
+        self._tag_received = tag_received
         self._ids = RequestIds()
         self._keys = KeyDirectory(config.virtual_keys, stored_keys)
         self._reservations = reservations or Reservations(None)
@@ -220,7 +223,7 @@ class Ingress:
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
         )
-        self._emit(received_event(message, request, key))
+        self._emit(self._tagged(received_event(message, request, key), request))
         try:
             await self._admit(message, key, len(request.body), writer)
         except ClientGone:
@@ -340,8 +343,13 @@ class Ingress:
         rejected: RequestRejected,
     ) -> None:
         at = RejectedAt(request_id=request_id, fmt=fmt, path=path, received_at=received_at)
-        for event in rejected_events(request, at, started, rejected):
-            self._emit(event)
+        received, failed = rejected_events(request, at, started, rejected)
+        self._emit(self._tagged(received, request))
+        self._emit(failed)
+
+    def _tagged(self, event: RequestReceived, request: HttpRequest) -> RequestReceived:
+        tag = self._tag_received
+        return event if tag is None else tag(event, request)
 
     def _fail(
         self, message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
@@ -367,6 +375,9 @@ async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: Error
 
 _NONE = KeyLookup(key=None, problem="missing")
 
+TagReceived = Callable[[RequestReceived, HttpRequest], RequestReceived]
+"""How an in-process replay tags the requests it sends (``actors.replay_system``)."""
+
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:
     return ErrorInfo(kind=kind, status=status, message=message)
@@ -383,4 +394,4 @@ def _unauthenticated(request: HttpRequest) -> ErrorInfo:
     return _error(ErrorKind.UNAUTHENTICATED, 401, f"invalid API key: the request carried {given}")
 
 
-__all__ = ["Ingress", "ParsedRequest", "render_error"]
+__all__ = ["Ingress", "ParsedRequest", "TagReceived", "render_error"]

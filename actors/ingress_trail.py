@@ -39,13 +39,18 @@ def received_event(
         stream=message.stream,
         virtual_key_id=message.virtual_key_id,
         account_id=message.account_id,
-        session_id=message.session_id,
+        session_id=_session(message.session_id, request),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=request.body,
         team=key.team,
         customer=key.customer,
     )
+
+
+def _session(session_id: str | None, request: HttpRequest) -> str | None:
+    """Codex's ``session-id``; else a client's own ``x-switchyard-session``."""
+    return session_id if session_id is not None else request.header("x-switchyard-session")
 
 
 def rejected_events(
@@ -60,7 +65,7 @@ def rejected_events(
         stream=False,
         virtual_key_id=rejected.key_id,
         account_id=None,
-        session_id=request.header("session-id"),
+        session_id=_session(request.header("session-id"), request),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=rejected.body_json,

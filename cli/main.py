@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import body, budgets, cost, keys, models, whatif
+from cli import body, budgets, cost, keys, models, sessions, whatif
+from cli import replay as replay_command
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
-    for module in (keys, budgets, cost, body, whatif, models):
+    for module in (keys, budgets, cost, body, sessions, replay_command, whatif, models):
         module.add_parser(commands)
     return parser
 
@@ -44,6 +45,8 @@ _REPORTING = {
     "budgets": budgets.run,
     "cost": cost.run,
     "body": body.run,
+    "sessions": sessions.run,
+    "replay": replay_command.run,
     "whatif": whatif.run,
     "models": models.run,
 }

@@ -49,7 +49,9 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
     tables, names, revision = _inspect(empty_database_url)
-    assert tables == TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | REPLAY_TABLES | {"alembic_version"}
+    assert tables == TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | REPLAY_TABLES | {
+        "alembic_version"
+    }
     assert revision == HEAD
     assert names == {
         "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
