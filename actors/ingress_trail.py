@@ -5,8 +5,10 @@ Built here, in one place each, so the ingress module keeps to the request's walk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from actors.client_headers import session_id
 from actors.trail_events import response_failed
 from config.model import VirtualKeyConfig
 from http11.server import HttpRequest
@@ -65,7 +67,7 @@ def rejected_events(
         stream=False,
         virtual_key_id=rejected.key_id,
         account_id=None,
-        session_id=_session(request.header("session-id"), request),
+        session_id=_session(session_id(request.header, at.fmt), request),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=rejected.body_json,
@@ -80,6 +82,16 @@ def failed_event(
     return response_failed(
         message.request_id, message.started, error, after_first_byte=after_first_byte
     )
+
+
+TagReceived = Callable[[RequestReceived, HttpRequest], RequestReceived]
+"""How an in-process replay tags the requests it sends (``actors.replay_system``)."""
+
+
+def tagged(
+    tag: TagReceived | None, event: RequestReceived, request: HttpRequest
+) -> RequestReceived:
+    return event if tag is None else tag(event, request)
 
 
 __all__ = ["RejectedAt", "failed_event", "received_event", "rejected_events"]

@@ -13,12 +13,12 @@ import math
 
 import trio
 
+from actors.client_headers import render_client_error
 from http11.server import ResponseWriter
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
 from providers.client_formats.stream_failure import stream_failure
-from providers.openai_errors import render_openai_error
 from routing.retry import bounded_retry_after
 
 JSON_HEADER = ("content-type", "application/json")
@@ -37,10 +37,11 @@ async def relay(
     try:
         first = await receive.receive()
     except trio.EndOfChannel:
-        await send_error(writer, WORKER_LOST, request_id_header(message.request_id))
+        headers = request_id_header(message.request_id)
+        await send_error(writer, WORKER_LOST, headers, message.client_format)
         raise WorkerLost from None
     if isinstance(first, ReplyError):
-        await send_error(writer, first.error, first.headers)
+        await send_error(writer, first.error, first.headers, message.client_format)
         return
     if not isinstance(first, ReplyHead):
         raise AssertionError(f"reply began with {type(first).__name__}")
@@ -100,13 +101,19 @@ def _failure(message: ClientRequest, reply: ReplyError) -> bytes:
 
 
 async def send_error(
-    writer: ResponseWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
+    writer: ResponseWriter,
+    error: ErrorInfo,
+    extra: tuple[tuple[str, str], ...] = (),
+    client_format: ClientFormat | None = None,
 ) -> None:
+    """An error response in the client's shape (OpenAI's unless told otherwise)."""
     headers = [JSON_HEADER, *extra]
     if error.status == 429 or error.retry_after is not None:
         retry_after = bounded_retry_after(error.retry_after)  # a provider's may be inf or NaN
         headers.append(("retry-after", str(max(1, round(retry_after or 1.0)))))
-    await writer.send_response(error.status, headers, render_openai_error(error))
+    request_id = next((value for name, value in extra if name == "x-request-id"), None)
+    body = render_client_error(client_format, error, request_id)
+    await writer.send_response(error.status, headers, body)
 
 
 async def send_stream_refusal(
@@ -124,16 +131,32 @@ async def send_stream_refusal(
     await writer.send_response(200, headers, stream_failure(client_format, error, 0))
 
 
+SESSION_CAP_CODE = "session_request_cap"
+
+
+async def send_refusal(writer: ResponseWriter, message: ClientRequest, problem: ErrorInfo) -> None:
+    """A refusal before routing: an HTTP error, except a session cap on a streamed
+    Responses request, told in the stream so that Codex shows it (``relay``)."""
+    headers = request_id_header(message.request_id)
+    in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
+    if in_stream and problem.code == SESSION_CAP_CODE:
+        await send_stream_refusal(writer, message.client_format, problem, headers)
+    else:
+        await send_error(writer, problem, headers, message.client_format)
+
+
 def request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
     return (("x-request-id", request_id),)
 
 
 __all__ = [
     "JSON_HEADER",
+    "SESSION_CAP_CODE",
     "WORKER_LOST",
     "WorkerLost",
     "relay",
     "request_id_header",
     "send_error",
+    "send_refusal",
     "send_stream_refusal",
 ]

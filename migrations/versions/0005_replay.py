@@ -1,7 +1,7 @@
 """Replay runs: replayed requests tagged in the trail, kept out of live cost and budgets.
 
 Revision: 0005_replay
-Follows: 0004_trail_blobs
+Follows: 0005_leases (re-chained at the merge with main)
 Written: by hand, to match storage/tables.py and storage/replay_tables.py
 
 Adds ``requests.replay_run_id`` and ``requests.original_request_id`` (set only on a
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_replay"
-down_revision: str | Sequence[str] | None = "0004_trail_blobs"
+down_revision: str | Sequence[str] | None = "0005_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
