@@ -1,13 +1,15 @@
 """What the report commands share: the selection flags, and printing or writing a report.
 
-``--since/--until`` take an ISO day or time (UTC) or a span back from now (``7d``,
-``12h``, ``4w``); ``--key``, ``--model`` and ``--session`` may repeat. ``--out DIR`` writes
-``report.json``, ``report.csv``, ``requests.csv`` and ``report.html`` there.
+``--since/--until`` take an ISO day or time (UTC) or a span back from now (``30m``,
+``12h``, ``7d``, ``4w``); ``--key``, ``--model`` and ``--session`` may repeat; ``--sample N``
+draws N of them at random. ``--out DIR`` writes ``report.json``, ``report.csv``,
+``requests.csv`` and ``report.html`` there.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -22,12 +24,13 @@ from replay.render_html import render_html
 from replay.render_json import render_json
 from replay.render_table import print_report
 from replay.report_model import ComparisonReport
-from replay.traffic import TrafficSelection
+from replay.traffic import LoggedRequest, TrafficSelection
 from storage.report_database import ReportDatabaseError, open_report_database
 
 _SPAN = re.compile(r"^(\d{1,6})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_LIMIT = 10_000_000
+SAMPLE_SEED = 14
 
 
 def add_selection_options(parser: argparse.ArgumentParser, *, limit: bool = True) -> None:
@@ -38,6 +41,7 @@ def add_selection_options(parser: argparse.ArgumentParser, *, limit: bool = True
     parser.add_argument("--session", action="append", default=[], help="a Codex session id")
     if limit:
         parser.add_argument("--limit", default=None, help="at most this many, oldest first")
+        parser.add_argument("--sample", default=None, help="this many, drawn at random")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -74,12 +78,22 @@ def point_in_time(flag: str, text: str | None, *, now: datetime) -> datetime | N
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _limit(text: str | None) -> int | None:
+def _limit(text: str | None, flag: str = "--limit") -> int | None:
     if text is None:
         return None
     if not text.isdigit() or not 0 < int(text) <= MAX_LIMIT:
-        raise CommandError(f"--limit {text!r}: give a whole number from 1 to {MAX_LIMIT:,}")
+        raise CommandError(f"{flag} {text!r}: give a whole number from 1 to {MAX_LIMIT:,}")
     return int(text)
+
+
+def sampled(args: argparse.Namespace, logged: list[LoggedRequest]) -> list[LoggedRequest]:
+    """``--sample N``: N of the selected requests drawn at random (seeded, so the same
+    selection gives the same sample), oldest first."""
+    size = _limit(getattr(args, "sample", None), "--sample")
+    if size is None or size >= len(logged):
+        return logged
+    chosen = sorted(random.Random(SAMPLE_SEED).sample(range(len(logged)), size))
+    return [logged[index] for index in chosen]
 
 
 def open_report(url: str) -> Engine:
@@ -128,6 +142,7 @@ __all__ = [
     "add_selection_options",
     "open_report",
     "point_in_time",
+    "sampled",
     "selection_from",
     "show_report",
     "write_report",

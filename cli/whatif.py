@@ -11,6 +11,7 @@ from cli.report_output import (
     add_output_options,
     add_selection_options,
     open_report,
+    sampled,
     selection_from,
     show_report,
 )
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     engine = open_report(url)
     mix = TargetMix(config)
     try:
-        logged = logged_requests(engine, selection)
+        logged = sampled(args, logged_requests(engine, selection))
         wanted = {} if args.logged_counts else needed(logged, mix)
         samples = {model: body_samples(engine, selection, model, limit=SAMPLE) for model in wanted}
     finally:
@@ -54,12 +55,16 @@ def run(args: argparse.Namespace) -> int:
         logged,
         mix,
         prices,
-        selection=f"{selection.describe()}: {len(logged):,} requests",
+        selection=f"{_described(selection.describe(), args)}: {len(logged):,} requests",
         config_name=args.config,
         recount=measure(samples, wanted),
     )
     show_report(report, args)
     return 0
+
+
+def _described(selection: str, args: argparse.Namespace) -> str:
+    return selection if args.sample is None else f"{selection}; a sample of {args.sample}"
 
 
 __all__ = ["add_parser", "run"]

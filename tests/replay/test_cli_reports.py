@@ -41,6 +41,9 @@ def test_whatif_and_models_write_json_csv_and_html(tmp_path: Path) -> None:
     document = orjson.loads((out / "report.json").read_bytes())
     assert document["estimate"] is True and document["rows"][0]["original_requests"] == 300
     assert "Estimate." in (out / "report.html").read_text()
+    sample = _switchyard("whatif", "--config", str(other), "--db", url, "--sample", "40", "--json")
+    assert orjson.loads(sample.stdout)["rows"][0]["original_requests"] == 40
+    assert "a sample of 40" in orjson.loads(sample.stdout)["selection"]
     models = _switchyard("models", "--db", url, "--since", "2026-10-31", "--json")
     assert models.returncode == 0, models.stderr
     rows = orjson.loads(models.stdout)["rows"]
@@ -62,6 +65,7 @@ def test_mistakes_get_one_clear_line(tmp_path: Path) -> None:
         (("whatif", "--config", str(other), "--db", url, "--since", "yesterday"), "--since"),
         (("whatif", "--config", str(other), "--db", url, "--limit", "-3"), "--limit '-3'"),
         (("whatif", "--config", str(other), "--db", url, "--limit", "1e99"), "--limit"),
+        (("whatif", "--config", str(other), "--db", url, "--sample", "0"), "--sample '0'"),
         (("whatif", "--config", str(other), "--db", url, "--out", str(blocker)), "--out"),
         (("whatif", "--config", str(tmp_path / "missing.yaml"), "--db", url), "invalid config"),
         (("models", "--db", url, "--until", "2026-13-45"), "--until"),
