@@ -108,7 +108,7 @@ def show_report(report: ComparisonReport, args: argparse.Namespace) -> None:
     """Print the report (a table, or JSON with ``--json``); write files with ``--out``."""
     if args.out is not None:
         for path in write_report(report, Path(args.out)):
-            print(f"wrote {path}")
+            print(f"wrote {path}", file=sys.stderr)  # stdout stays the report (--json)
     if args.json:
         print(render_json(report))
     else:
