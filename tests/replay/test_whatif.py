@@ -19,19 +19,14 @@ from replay.mix import TargetMix
 from replay.report_model import ComparisonReport, ModelKey
 from replay.traffic import TrafficSelection
 from replay.whatif import whatif_report
-from storage.database import make_engine, migrate
 from storage.logged_traffic import logged_requests
 from storage.tables import requests
 from tests.replay.mixes import LIVE_MIX, OTHER_MIX, SINGLE_MIX, write_mix
+from tests.storage.conftest import database_url, empty_database_url, engine
 
 PRICES = PriceTable.shipped()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    url = f"sqlite:///{tmp_path / 'trail.db'}"
-    migrate(url)
-    return make_engine(url)
+# the storage suite's databases: a SQLite file, and PostgreSQL with SWITCHYARD_TEST_PG_URL
+__all__ = ["database_url", "empty_database_url", "engine"]
 
 
 def _config(tmp_path: Path, name: str, text: str) -> GatewayConfig:
