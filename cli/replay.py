@@ -223,7 +223,13 @@ def _execute(engine: Engine, plan: _Plan, args: argparse.Namespace) -> str:
     if items and cap is not None and cap <= 0:
         status = "capped"
     elif items:
-        set_status(engine, record.run_id, "running", concurrency=record.concurrency)
+        set_status(
+            engine,
+            record.run_id,
+            "running",
+            concurrency=record.concurrency,
+            max_cost_usd=record.max_cost_usd,
+        )
         done = record.requests - len(items) - len(gone)
         with RunProgress(record.requests, already=done, spent_before=record.spent_usd) as bar:
             end = run_replay(

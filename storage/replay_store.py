@@ -107,10 +107,20 @@ def create_run(
             connection.execute(sa.insert(replay_items), rows)
 
 
-def set_status(engine: Engine, run_id: str, status: str, *, concurrency: int | None = None) -> None:
+def set_status(
+    engine: Engine,
+    run_id: str,
+    status: str,
+    *,
+    concurrency: int | None = None,
+    max_cost_usd: float | None = None,
+) -> None:
+    """The run's status, and the concurrency and cap a ``--resume`` gave it."""
     values: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
     if concurrency is not None:
         values["concurrency"] = concurrency
+    if max_cost_usd is not None:
+        values["max_cost_usd"] = max_cost_usd
     with engine.begin() as connection:
         connection.execute(
             sa.update(replay_jobs).where(replay_jobs.c.run_id == run_id).values(**values)

@@ -220,7 +220,7 @@ async def test_max_cost_stops_eight_concurrent_replays_before_the_cap_and_resume
     )
     assert resumed.returncode == 0, resumed.stderr
     (run,) = trail.rows("SELECT * FROM replay_runs")
-    assert (run["status"], run["replayed"]) == ("completed", 40)
+    assert (run["status"], run["replayed"], run["max_cost_usd"]) == ("completed", 40, 1.0)
     assert len(other.requests) == 40  # each request reached the provider exactly once
     rows = trail.rows("SELECT original_request_id, replay_request_id FROM replay_results")
     assert sorted(row["original_request_id"] for row in rows) == sorted(ids)
