@@ -23,8 +23,8 @@ from replay.render_table import print_report
 from replay.report_model import ComparisonReport
 from replay.traffic import TrafficSelection
 
-_SPAN = re.compile(r"^(\d{1,6})([hdw])$")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_SPAN = re.compile(r"^(\d{1,6})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_LIMIT = 10_000_000
 
 

@@ -9,7 +9,9 @@ from budgets.pricing import PriceTable
 from cli.database import CommandError, add_database_options, loaded_config
 from cli.report_output import add_output_options, add_selection_options, selection_from, show_report
 from replay.mix import TargetMix
+from replay.recount import SAMPLE, measure, needed
 from replay.whatif import whatif_report
+from storage.body_samples import body_samples
 from storage.database import ensure_migrated, make_engine
 from storage.logged_traffic import logged_requests
 
@@ -19,6 +21,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "whatif", help="price logged traffic as if another config's mix had served it"
     )
     add_selection_options(whatif)
+    whatif.add_argument(
+        "--logged-counts",
+        action="store_true",
+        help="keep every logged token count (no re-count with the target's tokenizer)",
+    )
     add_output_options(whatif)
     add_database_options(whatif)
 
@@ -31,17 +38,21 @@ def run(args: argparse.Namespace) -> int:
     url = args.db or config.database_url
     ensure_migrated(url)
     engine = make_engine(url)
+    mix = TargetMix(config)
     try:
         logged = logged_requests(engine, selection)
+        wanted = {} if args.logged_counts else needed(logged, mix)
+        samples = {model: body_samples(engine, selection, model, limit=SAMPLE) for model in wanted}
     finally:
         engine.dispose()
     prices = PriceTable.shipped().with_overrides(config.pricing)
     report = whatif_report(
         logged,
-        TargetMix(config),
+        mix,
         prices,
         selection=f"{selection.describe()}: {len(logged):,} requests",
         config_name=args.config,
+        recount=measure(samples, wanted),
     )
     show_report(report, args)
     return 0

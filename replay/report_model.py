@@ -20,6 +20,7 @@ cost (a model with no price) is ``None`` and counted in ``unpriced``, never a si
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -91,10 +92,8 @@ def percentile(ordered: Sequence[float], fraction: float) -> float | None:
 
 
 def _bucket(value_ms: float) -> int:
-    for index, edge in enumerate(LATENCY_EDGES_MS):
-        if value_ms <= edge:
-            return index
-    return len(LATENCY_EDGES_MS)
+    """The first bucket whose upper edge is at or above the value."""
+    return bisect_left(LATENCY_EDGES_MS, value_ms)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,9 +37,10 @@ def grouped_bars(
         parts.append(_text(4, y0 + group / 2, category, anchor="start"))
         for offset, line in enumerate(series):
             value = line.values[index]
-            if value is None:
-                continue
             y = y0 + offset * _ROW
+            if value is None:
+                parts.append(_text(_LABEL + 4, y + 13, f"{line.name}: no data", size=10))
+                continue
             width = max(1.0, _PLOT * abs(value) / top)
             parts.append(_bar(_LABEL, y, width, _ROW - 4, line.color, value, line.name))
             parts.append(_text(_LABEL + width + 4, y + 13, f"{_fmt(value)} {unit}"))

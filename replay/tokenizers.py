@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import re
 import tempfile
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,13 @@ def _encoding(name: str) -> Any:
 
 def _seed_cache(name: str, url: str, digest: str) -> Path:
     """A tiktoken cache holding ``name``'s vocabulary from the bpe-openai wheel."""
+    # found, not imported: the package's own start-up is not needed for its data files
+    spec = importlib.util.find_spec("bpe_openai")
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
     try:
-        packed = resources.files("bpe_openai").joinpath(f"data/{name}.tiktoken.gz")
+        packed = Path(folders[0]) / "data" / f"{name}.tiktoken.gz"
         data = gzip.decompress(packed.read_bytes())
-    except (ModuleNotFoundError, FileNotFoundError, OSError) as exc:
+    except (IndexError, OSError, EOFError) as exc:
         raise TokenizerUnavailable(f"no offline vocabulary for {name}") from exc
     if hashlib.sha256(data).hexdigest() != digest:
         raise TokenizerUnavailable(f"the shipped {name} vocabulary is not tiktoken's")

@@ -47,7 +47,7 @@ class LoggedRequest:
 
     request_id: str
     session_id: str | None
-    started_at: datetime
+    started_at: str  # UTC, as stored (SQLite: 2026-11-01 10:00:00.000000)
     virtual_key: str | None
     account_id: str | None
     model_requested: str

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from budgets.pricing import ModelPrice, PriceTable, usage_cost
 from messages.usage import Usage
-from replay.mix import Share, TargetMix
+from replay.mix import TargetMix
 from replay.report_model import ComparisonReport, ComparisonRow, ModelKey, ReportKind
 from replay.tally import Tally
 from replay.tokenizers import encoding_for
@@ -45,34 +45,74 @@ class Recount:
         return None if wanted is None else self.factors.get((original, wanted))
 
 
-class _Pricing:
-    """Prices by target model (looked up once each) and the pairs seen so far."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Leg:
+    """One share of a route: where it goes, its re-count factor, price and tallies."""
 
-    def __init__(self, prices: PriceTable, recount: Recount) -> None:
+    share: float
+    factor: tuple[float, float]
+    price: ModelPrice | None
+    original: Tally  # the pair's logged side
+    whatif: Tally  # the pair's what-if side
+
+
+class _Routes:
+    """Each distinct (served model, key, account, model asked for) resolved once: its
+    legs, each with its pair's tallies, factor and price (a large report has few)."""
+
+    def __init__(self, mix: TargetMix, prices: PriceTable, recount: Recount) -> None:
+        self._mix = mix
         self._prices = prices
         self._recount = recount
-        self._found: dict[ModelKey, ModelPrice | None] = {}
+        self._routes: dict[tuple[str | None, ...], tuple[_Leg, ...]] = {}
+        self.pairs: dict[Pair, tuple[Tally, Tally]] = {}
         self.factors: dict[Pair, tuple[float, float] | None] = {}
 
-    def cost(self, request: LoggedRequest, original: ModelKey, share: Share) -> _Priced:
-        pair = (original, share.model)
-        if pair not in self.factors:
-            self.factors[pair] = self._recount.factor(original, share.model)
-        factor = self.factors[pair] or (1.0, 1.0)
-        usage = _scaled(request, factor)
-        if usage.input_tokens <= 0 and usage.output_tokens <= 0:
-            return _Priced(usage, 0.0)  # as the gateway meters: nothing used costs nothing
-        if share.model not in self._found:
-            model = share.model
-            self._found[model] = self._prices.find(model.provider_type or "", model.model or "")
-        price = self._found[share.model]
-        return _Priced(usage, None if price is None else usage_cost(price, usage))
+    def legs(self, request: LoggedRequest) -> tuple[_Leg, ...]:
+        r = request
+        slot = (
+            r.provider,
+            r.provider_type,
+            r.model,
+            r.virtual_key,
+            r.account_id,
+            r.model_requested,
+        )
+        found = self._routes.get(slot)
+        if found is None:
+            found = self._routes[slot] = self._resolve(request)
+        return found
+
+    def _resolve(self, request: LoggedRequest) -> tuple[_Leg, ...]:
+        original = ModelKey(
+            provider=request.provider, provider_type=request.provider_type, model=request.model
+        )
+        legs = []
+        for share in self._mix.shares(request):
+            pair = (original, share.model)
+            if pair not in self.pairs:
+                self.pairs[pair] = (Tally(), Tally())
+                self.factors[pair] = self._recount.factor(original, share.model)
+            target = share.model
+            price = self._prices.find(target.provider_type or "", target.model or "")
+            tallies = self.pairs[pair]
+            legs.append(
+                _Leg(
+                    share=share.share,
+                    factor=self.factors[pair] or (1.0, 1.0),
+                    price=price,
+                    original=tallies[0],
+                    whatif=tallies[1],
+                )
+            )
+        return tuple(legs)
 
 
-@dataclass(frozen=True, slots=True)
-class _Priced:
-    usage: Usage
-    cost_usd: float | None
+def _priced(request: LoggedRequest, leg: _Leg) -> tuple[Usage, float | None]:
+    usage = _scaled(request, leg.factor)
+    if usage.input_tokens <= 0 and usage.output_tokens <= 0:
+        return usage, 0.0  # as the gateway meters: nothing used costs nothing
+    return usage, None if leg.price is None else usage_cost(leg.price, usage)
 
 
 def _scaled(request: LoggedRequest, factor: tuple[float, float]) -> Usage:
@@ -107,31 +147,34 @@ def whatif_report(
     config_name: str,
     recount: Recount | None = None,
 ) -> ComparisonReport:
-    pricing = _Pricing(prices, recount or Recount())
+    routes = _Routes(mix, prices, recount or Recount())
     original_all, whatif_all = Tally(), Tally()
-    pairs: dict[Pair, tuple[Tally, Tally]] = {}
     unrouted = 0
     for request in logged:
-        original = ModelKey(
-            provider=request.provider, provider_type=request.provider_type, model=request.model
+        logged_tokens = _tokens(request)
+        failure = _failure(request)
+        original_all.add(
+            weight=1.0, error_kind=failure, tokens=logged_tokens, cost_usd=request.cost_usd
         )
-        _add(original_all, request, 1.0, _tokens(request), request.cost_usd, timed=True)
-        shares = mix.shares(request)
-        if not shares:
+        original_all.timed(request.latency_ms, request.ttfb_ms)
+        legs = routes.legs(request)
+        if not legs:
             unrouted += 1
-            _add(whatif_all, request, 1.0, _tokens(request), None)
+            whatif_all.add(weight=1.0, error_kind=failure, tokens=logged_tokens, cost_usd=None)
             continue
-        for share in shares:
-            priced = pricing.cost(request, original, share)
-            tallies = pairs.get((original, share.model))
-            if tallies is None:
-                tallies = pairs[original, share.model] = (Tally(), Tally())
-            _add(tallies[0], request, share.share, _tokens(request), request.cost_usd, timed=True)
-            _add(tallies[1], request, share.share, _tokens(priced.usage), priced.cost_usd)
-            _add(whatif_all, request, share.share, _tokens(priced.usage), priced.cost_usd)
+        for leg in legs:
+            usage, cost = _priced(request, leg)
+            tokens = _tokens(usage)
+            w = leg.share
+            leg.original.add(
+                weight=w, error_kind=failure, tokens=logged_tokens, cost_usd=request.cost_usd
+            )
+            leg.original.timed(request.latency_ms, request.ttfb_ms)
+            leg.whatif.add(weight=w, error_kind=failure, tokens=tokens, cost_usd=cost)
+            whatif_all.add(weight=w, error_kind=failure, tokens=tokens, cost_usd=cost)
     rows = tuple(
         ComparisonRow(original_model=o, replay_model=t, original=a.figures(), replay=b.figures())
-        for (o, t), (a, b) in sorted(pairs.items(), key=lambda item: _order(item[0]))
+        for (o, t), (a, b) in sorted(routes.pairs.items(), key=lambda item: _order(item[0]))
     )
     return ComparisonReport(
         kind=ReportKind.WHATIF,
@@ -146,24 +189,9 @@ def whatif_report(
             replay=whatif_all.figures(),
         ),
         rows=rows,
-        estimate_note=estimate_note(pricing.factors, recount or Recount(), unrouted, config_name),
+        estimate_note=estimate_note(routes.factors, recount or Recount(), unrouted, config_name),
         replay_config=config_name,
     )
-
-
-def _add(
-    tally: Tally,
-    request: LoggedRequest,
-    weight: float,
-    tokens: tuple[float, float, float],
-    cost: float | None,
-    *,
-    timed: bool = False,
-) -> None:
-    tally.add(weight=weight, error_kind=_failure(request), tokens=tokens, cost_usd=cost)
-    if timed:  # the logged side only: a what-if predicts no latency
-        tally.timed(request.latency_ms, request.ttfb_ms)
-    tally.session(request.session_id)
 
 
 def _failure(request: LoggedRequest) -> str | None:

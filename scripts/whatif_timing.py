@@ -6,13 +6,15 @@ Writes N requests (and their attempts) into a fresh SQLite file through the stor
 layer's tables (``fakes.logged_traffic``), served by a 70/30 OpenAI/Anthropic mix and a
 Mistral account, then runs the real command line,
 ``switchyard whatif --config other.yaml --db URL --out DIR``, as a subprocess and prints
-its wall time (interpreter start-up, migrations check, the SELECT, the pricing and the
+its wall and CPU time (interpreter start-up, migrations check, the SELECT, the pricing and the
 JSON/CSV/HTML files included).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -52,11 +54,19 @@ def main() -> int:
         command = [sys.executable, "-m", "cli.main", "whatif", "--config", str(other)]
         command += ["--db", url, "--out", str(work / "report")]
         started = time.perf_counter()
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
         elapsed = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+            cpu_after.ru_stime - cpu_before.ru_stime
+        )
         print(result.stdout[-3000:], result.stderr[-2000:], sep="\n")
         exit_code = result.returncode
-        print(f"switchyard whatif over {made:,} requests: {elapsed:.2f} s (exit {exit_code})")
+        print(f"switchyard whatif over {made:,} requests: {elapsed:.2f} s wall, {cpu:.2f} s CPU")
+        print(
+            f"(exit {exit_code}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
         return result.returncode
 
 

@@ -6,7 +6,7 @@ requests and requests still in progress are left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ from storage.tables import attempts, requests
 _COLUMNS = (
     requests.c.request_id,
     sa.func.coalesce(requests.c.session_id, requests.c.thread_id).label("session_id"),
-    requests.c.started_at,
+    # as the driver gives it (SQLite: text), not parsed per row: reports only show it
+    sa.type_coerce(requests.c.started_at, sa.String).label("started_at"),
     requests.c.virtual_key,
     requests.c.account_id,
     requests.c.model_requested,
@@ -73,11 +74,11 @@ def selected_query(selection: TrafficSelection, *, responses_only: bool = False)
 def logged_requests(engine: Engine, selection: TrafficSelection) -> list[LoggedRequest]:
     """``selection``'s requests, oldest first."""
     with engine.connect() as connection:
-        rows = connection.execute(selected_query(selection))
-        return list(_logged(rows))
+        rows = connection.execute(selected_query(selection)).all()
+    return list(_logged(rows))
 
 
-def _logged(rows: sa.CursorResult[Any]) -> Iterator[LoggedRequest]:
+def _logged(rows: Sequence[sa.Row[Any]]) -> Iterator[LoggedRequest]:
     for found in rows:
         row: tuple[Any, ...] = tuple(found)
         (rid, session, started, key, account, asked, provider, ptype, model, status) = row[:10]
@@ -85,7 +86,7 @@ def _logged(rows: sa.CursorResult[Any]) -> Iterator[LoggedRequest]:
         yield LoggedRequest(
             request_id=rid,
             session_id=session,
-            started_at=_utc(started),
+            started_at=started if isinstance(started, str) else _utc(started).isoformat(),
             virtual_key=key,
             account_id=account,
             model_requested=asked,

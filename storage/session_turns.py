@@ -53,12 +53,12 @@ def codex_turns(engine: Engine, selection: TrafficSelection) -> Iterator[Turn]:
                 provider=provider,
                 provider_type=ptype,
                 model=model,
-                body=_document(connection, request_id, "request.received"),
-                response=_document(connection, request_id, "response.completed"),
+                body=stored_document(connection, request_id, "request.received"),
+                response=stored_document(connection, request_id, "response.completed"),
             )
 
 
-def _document(connection: Connection, request_id: str, kind: str) -> bytes | None:
+def stored_document(connection: Connection, request_id: str, kind: str) -> bytes | None:
     payload = connection.execute(
         sa.select(sa.cast(events.c.payload, sa.Text)).where(
             events.c.request_id == request_id, events.c.kind == kind
@@ -72,4 +72,4 @@ def _document(connection: Connection, request_id: str, kind: str) -> bytes | Non
         return None
 
 
-__all__ = ["Turn", "codex_turns"]
+__all__ = ["Turn", "codex_turns", "stored_document"]

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from budgets.pricing import PriceTable
+from cli.main import main
+from config import load_config
+from fakes.logged_traffic import TrafficShape, insert_traffic
 from replay.render_html import render_html
 from replay.report_model import ComparisonReport
 from replay.svg_charts import PALETTE
+from storage.database import make_engine, migrate
 from tests.replay.browser import Rendered, count_color, png_pixels, render
+from tests.replay.mixes import LIVE_MIX, OTHER_MIX, write_mix
 from tests.replay.samples import models_report, replay_report
 
 
@@ -57,3 +63,26 @@ def test_models_report_charts_render_in_chromium(tmp_path: Path) -> None:
     assert all(mark["w"] > 0 and mark["h"] > 0 for mark in marks)
     width, _, rows = png_pixels(chart)
     assert count_color(rows, len(rows[0]) // width, _rgb(PALETTE[0])) > 200
+
+
+def test_whatif_page_written_by_the_command_renders(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'trail.db'}"
+    live = write_mix(tmp_path, "live", LIVE_MIX, url)
+    other = write_mix(tmp_path, "other", OTHER_MIX, url)
+    migrate(url)
+    engine = make_engine(url)
+    insert_traffic(engine, load_config(str(live)), TrafficShape(requests=500), PriceTable.shipped())
+    engine.dispose()
+    out = tmp_path / "out"
+    assert main(["whatif", "--config", str(other), "--db", url, "--out", str(out)]) == 0
+    shot, chart = tmp_path / "whatif.png", tmp_path / "whatif-chart.png"
+    rendered = render(out / "report.html", shot, chart)
+    assert rendered.network == [] and rendered.console_errors == []
+    assert rendered.figures[0] == "Cost per model (USD)"
+    assert sum(c.startswith("Latency distribution") for c in rendered.figures) == 1 + 5
+    cost_bars = [m for m in rendered.marks if m["w"] > 0 and m["h"] > 0]
+    assert len(cost_bars) == len(rendered.marks) >= 2 * 5
+    width, _, rows = png_pixels(chart)
+    channels = len(rows[0]) // width
+    assert count_color(rows, channels, _rgb(PALETTE[0])) > 200
+    assert count_color(rows, channels, _rgb(PALETTE[1])) > 200

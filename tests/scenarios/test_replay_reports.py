@@ -15,8 +15,11 @@ import orjson
 import pytest
 import trio
 
+from budgets.pricing import PriceTable, usage_cost
 from fakes import FakeProviderServer, FakeUsage, Reply, Text
 from fakes.script import FunctionCall
+from messages.usage import Usage
+from replay.tokenizers import count_tokens
 from tests.gateway_rig import (
     ENVIRON,
     Trail,
@@ -26,6 +29,7 @@ from tests.gateway_rig import (
     openai_provider,
     running_gateway,
 )
+from tests.scenarios.translation_rig import provider_for
 
 USAGE = FakeUsage(input_tokens=1200, cached_tokens=200, output_tokens=300, reasoning_tokens=100)
 # gpt-5.5: $5 in, $0.50 cached, $30 out (reasoning is output) — per million tokens
@@ -107,3 +111,52 @@ async def test_whatif_and_models_over_a_gateway_trail(
     # three calls: c1 answered with exit 0, c2 with exit 1, c3 with exit 0
     assert (row["tool_calls"], row["tool_calls_followed"]) == (3, 2)
     assert row["ttfb_p50_ms"] is not None and row["latency_p95_ms"] is not None
+
+
+async def test_whatif_recounts_another_tokenizer_on_logged_bodies(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """Claude's logged counts, moved to GPT-5.5: re-counted with o200k_base on the stored
+    body and response, the ratios applied, the cost priced at GPT-5.5's prices."""
+    db = tmp_path / "trail.db"
+    text = config_yaml([provider_for("anthropic", fake)], db_path=db)
+    prompt = "Please rename the helper in utils.py and update every caller. " * 20
+    fake.enqueue(Reply(items=(Text(text="Renamed it in four places."),), usage=USAGE))
+    async with running_gateway(make_config(text)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
+            body = {"model": "gpt-5.5", "input": prompt, "stream": False}
+            response = await client.post("/v1/responses", json=body, headers=auth())
+            assert response.status_code == 200, response.text
+    trail = Trail(db)
+    with trio.fail_after(5):
+        while not trail.rows("SELECT 1 FROM requests WHERE status = 'completed'"):
+            await trio.sleep(0.01)
+    other = tmp_path / "other.yaml"
+    other.write_text(config_yaml([openai_provider(fake.base_url)], db_path=db))
+    env = {**os.environ, **ENVIRON}
+    args = ("whatif", "--config", str(other), "--db", f"sqlite:///{db}", "--json")
+    result = _switchyard(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    document = orjson.loads(result.stdout)
+    [logged] = trail.rows("SELECT * FROM requests")
+    fin = count_tokens("o200k_base", prompt) / logged["input_tokens"]
+    visible = logged["output_tokens"] - logged["reasoning_tokens"]
+    fout = count_tokens("o200k_base", "Renamed it in four places.") / visible
+    assert (
+        "fake-anthropic/claude-sonnet-4-5-20250929 re-counted with o200k_base on 1 "
+        in (document["estimate_note"])
+    )
+    usage = Usage(
+        input_tokens=round(logged["input_tokens"] * fin),
+        cached_input_tokens=round(logged["cached_input_tokens"] * fin),
+        output_tokens=round(logged["output_tokens"] * fout),
+        reasoning_tokens=round(logged["reasoning_tokens"] * fout),
+    )
+    price = PriceTable.shipped().find("openai", "gpt-5.5")
+    assert price is not None
+    overall = document["rows"][0]
+    assert overall["replay_input_tokens"] == usage.input_tokens
+    assert overall["replay_output_tokens"] == usage.output_tokens
+    assert overall["replay_cost_usd"] == pytest.approx(usage_cost(price, usage), rel=1e-9)
+    kept = _switchyard(*args, "--logged-counts", env=env)
+    assert orjson.loads(kept.stdout)["rows"][0]["replay_input_tokens"] == logged["input_tokens"]
