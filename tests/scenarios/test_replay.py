@@ -274,3 +274,31 @@ async def test_sigint_leaves_a_consistent_run_that_resume_finishes_exactly_once(
     )
     assert sorted(row["original_request_id"] for row in tagged) == sorted(ids)
     assert {row["n"] for row in tagged} == {1}
+
+
+async def test_route_pins_one_provider_of_the_other_config_with_its_model(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    from fakes import open_fake_provider
+    from tests.gateway_rig import config_yaml, openai_provider
+    from tests.scenarios.replay_rig import PRICING, fixed
+    from tests.scenarios.translation_rig import provider_for
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    fixed(original, ORIGINAL_USAGE)
+    ids = await _log_requests(original, db, 3)
+    fixed(other, REPLAY_USAGE)
+    providers = [  # the router would pick the first almost always; the pin picks the second
+        openai_provider(other.base_url, id="heavy", weight=1000),
+        provider_for("anthropic", other, weight=1),
+    ]
+    config = tmp_path / "other.yaml"
+    config.write_text(config_yaml(providers, db_path=db) + PRICING)
+    pinned = "fake-anthropic/claude-opus-4-1-20250805"
+    result = await switchyard("replay", "--config", str(config), "--route", pinned, "--json")
+    assert result.returncode == 0, result.stderr
+    served = Trail(db).rows("SELECT provider, model FROM requests WHERE replay_run_id IS NOT NULL")
+    assert [tuple(row) for row in served] == [("fake-anthropic", "claude-opus-4-1-20250805")] * 3
+    assert {request.path for request in other.requests} == {"/v1/messages"}
+    assert len(result.json()["requests"]) == len(ids)
