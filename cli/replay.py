@@ -242,7 +242,8 @@ def _execute(engine: Engine, plan: _Plan, args: argparse.Namespace) -> str:
                 progress=lambda item, outcome, spent: bar.advance(spent),
             )
         left, _ = pending_items(engine, record.run_id)
-        status = "completed" if not left else end.status
+        # left with nothing refused or stopped: the gateway shed some (503): resumable
+        status = "completed" if not left else end.status.replace("completed", "interrupted")
         if status == "capped":
             print(
                 f"stopped at --max-cost ${record.max_cost_usd:g} ({end.refusal}); "
