@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+
 from budgets.pricing import PriceTable
 from cli.main import main
 from config import load_config
@@ -74,7 +76,10 @@ def test_whatif_page_written_by_the_command_renders(tmp_path: Path) -> None:
     insert_traffic(engine, load_config(str(live)), TrafficShape(requests=500), PriceTable.shipped())
     engine.dispose()
     out = tmp_path / "out"
-    assert main(["whatif", "--config", str(other), "--db", url, "--out", str(out)]) == 0
+    try:
+        assert main(["whatif", "--config", str(other), "--db", url, "--out", str(out)]) == 0
+    finally:
+        structlog.reset_defaults()  # the CLI configured logging: later tests capture it
     shot, chart = tmp_path / "whatif.png", tmp_path / "whatif-chart.png"
     rendered = render(out / "report.html", shot, chart)
     assert rendered.network == [] and rendered.console_errors == []
