@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from cli.database import add_database_options, loaded_config, open_database
-from cli.report_output import add_output_options, add_selection_options, selection_from, show_report
+from cli.database import DEFAULT_URL, add_database_options, loaded_config
+from cli.report_output import (
+    add_output_options,
+    add_selection_options,
+    open_report,
+    selection_from,
+    show_report,
+)
 from replay.models_report import models_report
 from replay.report_model import ModelKey
 from replay.tool_follow import SessionTurn, tool_follow_counts
@@ -28,7 +34,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     selection = selection_from(args, now=datetime.now(UTC))
-    engine = open_database(args, loaded_config(args))
+    config = loaded_config(args)
+    engine = open_report(args.db or (config.database_url if config else DEFAULT_URL))
     try:
         logged = logged_requests(engine, selection)
         turns = () if args.no_tools else codex_turns(engine, selection)

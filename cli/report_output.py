@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
 from cli.database import CommandError
 from replay.render_csv import render_requests_csv, render_rows_csv
@@ -22,6 +23,7 @@ from replay.render_json import render_json
 from replay.render_table import print_report
 from replay.report_model import ComparisonReport
 from replay.traffic import TrafficSelection
+from storage.report_database import ReportDatabaseError, open_report_database
 
 _SPAN = re.compile(r"^(\d{1,6})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -60,7 +62,10 @@ def point_in_time(flag: str, text: str | None, *, now: datetime) -> datetime | N
         return None
     span = _SPAN.match(text.strip())
     if span:
-        return now - timedelta(**{_UNITS[span[2]]: int(span[1])})
+        try:
+            return now - timedelta(**{_UNITS[span[2]]: int(span[1])})
+        except OverflowError:  # 999999w: before the year 1
+            raise CommandError(f"{flag} {text!r}: that is before the year 1") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -75,6 +80,14 @@ def _limit(text: str | None) -> int | None:
     if not text.isdigit() or not 0 < int(text) <= MAX_LIMIT:
         raise CommandError(f"--limit {text!r}: give a whole number from 1 to {MAX_LIMIT:,}")
     return int(text)
+
+
+def open_report(url: str) -> Engine:
+    """The report's database, or one clear line about why it cannot be read."""
+    try:
+        return open_report_database(url)
+    except ReportDatabaseError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def show_report(report: ComparisonReport, args: argparse.Namespace) -> None:
@@ -113,6 +126,7 @@ def write_report(report: ComparisonReport, folder: Path) -> list[Path]:
 __all__ = [
     "add_output_options",
     "add_selection_options",
+    "open_report",
     "point_in_time",
     "selection_from",
     "show_report",

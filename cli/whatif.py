@@ -7,12 +7,17 @@ from datetime import UTC, datetime
 
 from budgets.pricing import PriceTable
 from cli.database import CommandError, add_database_options, loaded_config
-from cli.report_output import add_output_options, add_selection_options, selection_from, show_report
+from cli.report_output import (
+    add_output_options,
+    add_selection_options,
+    open_report,
+    selection_from,
+    show_report,
+)
 from replay.mix import TargetMix
 from replay.recount import SAMPLE, measure, needed
 from replay.whatif import whatif_report
 from storage.body_samples import body_samples
-from storage.database import ensure_migrated, make_engine
 from storage.logged_traffic import logged_requests
 
 
@@ -36,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--config: give the config whose mix and prices to price with")
     selection = selection_from(args, now=datetime.now(UTC))
     url = args.db or config.database_url
-    ensure_migrated(url)
-    engine = make_engine(url)
+    engine = open_report(url)
     mix = TargetMix(config)
     try:
         logged = logged_requests(engine, selection)

@@ -14,8 +14,9 @@ from datetime import datetime
 class TrafficSelection:
     """Which logged requests a report covers (every condition must hold).
 
-    Replayed requests (``requests.replay_run_id``) and requests still in progress are
-    never selected: they are not live traffic, or not finished.
+    Replayed requests (``requests.replay_run_id``), requests still in progress and
+    requests no provider was tried for are never selected: not live traffic, not
+    finished, or nothing any model did.
     """
 
     since: datetime | None = None

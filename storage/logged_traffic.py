@@ -1,7 +1,8 @@
 """The logged live requests a report covers, one ``LoggedRequest`` each, in one SELECT.
 
 A request's provider type and time to first byte come from its last attempt; replayed
-requests and requests still in progress are left out.
+requests, requests still in progress and requests refused before any provider was tried
+(a bad key, a budget, a session cap: no model's doing) are left out.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def selected_query(selection: TrafficSelection, *, responses_only: bool = False)
     sent to the Responses API, as Codex does)."""
     r = requests.c
     query = sa.select(*_COLUMNS).select_from(requests.outerjoin(attempts, _LAST_ATTEMPT))
-    query = query.where(r.replay_run_id.is_(None), r.status != "in_progress")
+    query = query.where(r.replay_run_id.is_(None), r.status != "in_progress", r.attempts > 0)
     if responses_only:
         query = query.where(r.client_format == "responses")
     if selection.since is not None:

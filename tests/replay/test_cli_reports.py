@@ -65,6 +65,10 @@ def test_mistakes_get_one_clear_line(tmp_path: Path) -> None:
         (("whatif", "--config", str(other), "--db", url, "--out", str(blocker)), "--out"),
         (("whatif", "--config", str(tmp_path / "missing.yaml"), "--db", url), "invalid config"),
         (("models", "--db", url, "--until", "2026-13-45"), "--until"),
+        (("models", "--db", url, "--since", "999999w"), "before the year 1"),
+        (("models", "--db", "not a url"), "is not a database URL"),
+        (("models", "--db", f"sqlite:///{tmp_path}/no/such/dir/x.db"), "unable to open"),
+        (("models", "--db", url, "--since", "7 days"), "--since"),
     ]
     for args, expected in cases:
         result = _switchyard(*args)

@@ -146,15 +146,20 @@ def test_selection_leaves_out_replays_and_unfinished_requests(
             .where(requests.c.request_id == "req_synthetic_00000002")
             .values(status="in_progress")
         )
-    assert len(logged_requests(engine, TrafficSelection())) == 8
+        connection.execute(  # refused before any provider: a budget, a bad key
+            requests.update()
+            .where(requests.c.request_id == "req_synthetic_00000009")
+            .values(status="failed", attempts=0, error_kind="budget_exceeded")
+        )
+    assert len(logged_requests(engine, TrafficSelection())) == 7
     start = datetime(2026, 11, 1, tzinfo=UTC)
     window = TrafficSelection(
         since=start + timedelta(seconds=4), until=start + timedelta(seconds=10)
     )
     assert [r.request_id[-2:] for r in logged_requests(engine, window)] == ["03", "04"]
-    assert len(logged_requests(engine, TrafficSelection(keys=("ops-bot",)))) == 4
+    assert len(logged_requests(engine, TrafficSelection(keys=("ops-bot",)))) == 3
     assert len(logged_requests(engine, TrafficSelection(limit=3))) == 3
     # --model matches the model asked for (all asked for gpt-5.5) or the one that served
     served = TrafficSelection(sessions=("session-0",), models=("mistral-large-latest",))
     assert {r.model for r in logged_requests(engine, served)} == {"mistral-large-latest"}
-    assert len(logged_requests(engine, TrafficSelection(models=("gpt-5.5",)))) == 8
+    assert len(logged_requests(engine, TrafficSelection(models=("gpt-5.5",)))) == 7
