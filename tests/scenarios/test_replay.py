@@ -302,3 +302,30 @@ async def test_route_pins_one_provider_of_the_other_config_with_its_model(
     assert [tuple(row) for row in served] == [("fake-anthropic", "claude-opus-4-1-20250805")] * 3
     assert {request.path for request in other.requests} == {"/v1/messages"}
     assert len(result.json()["requests"]) == len(ids)
+
+
+async def test_a_request_whose_body_retention_pruned_is_skipped_and_said(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    from fakes import open_fake_provider
+    from tests.scenarios.replay_rig import fixed
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    fixed(original, ORIGINAL_USAGE)
+    ids = await _log_requests(original, db, 3)
+    with sqlite3.connect(db) as connection:  # as retention leaves a pruned trail
+        connection.execute(
+            "DELETE FROM events WHERE request_id = ? AND kind = 'request.received'", (ids[1],)
+        )
+    fixed(other, REPLAY_USAGE)
+    config = tmp_path / "other.yaml"
+    config.write_text(replay_yaml(other, db))
+    result = await switchyard("replay", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "1 requests have no stored body any more (retention): not replayed" in result.stderr
+    assert len(other.requests) == 2
+    (run,) = Trail(db).rows("SELECT * FROM replay_runs")
+    assert (run["status"], run["requests"], run["replayed"]) == ("completed", 3, 2)
+    rows = {row["request_id"]: row for row in result.json()["requests"]}
+    assert rows[ids[1]]["replay_request_id"] is None
