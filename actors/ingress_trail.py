@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.client_headers import session_id
 from actors.trail_events import response_failed
 from config.model import VirtualKeyConfig
 from http11.server import HttpRequest
@@ -48,9 +49,9 @@ def received_event(
     )
 
 
-def _session(session_id: str | None, request: HttpRequest) -> str | None:
-    """Codex's ``session-id``; else a client's own ``x-switchyard-session``."""
-    return session_id if session_id is not None else request.header("x-switchyard-session")
+def _session(agents: str | None, request: HttpRequest) -> str | None:
+    """The agent's session id (Codex's, Claude Code's); else ``x-switchyard-session``."""
+    return agents if agents is not None else request.header("x-switchyard-session")
 
 
 def rejected_events(
@@ -65,7 +66,7 @@ def rejected_events(
         stream=False,
         virtual_key_id=rejected.key_id,
         account_id=None,
-        session_id=_session(request.header("session-id"), request),
+        session_id=_session(session_id(request.header, at.fmt), request),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=rejected.body_json,
