@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import orjson
 import structlog
@@ -26,16 +26,24 @@ from actors.admin import admin_refusal
 from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
 from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
-from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
+from actors.ingress_trail import (
+    RejectedAt,
+    TagReceived,
+    failed_event,
+    received_event,
+    rejected_events,
+    tagged,
+)
 from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
+    SESSION_CAP_CODE,
     WORKER_LOST,
     WorkerLost,
     relay,
     request_id_header,
     send_error,
-    send_stream_refusal,
+    send_refusal,
 )
 from actors.request_faults import emit, internal_error, parse_guarded
 from actors.reservation import Reservations
@@ -46,7 +54,7 @@ from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, Resp
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
-from messages.events import RequestReceived, TrailEvent
+from messages.events import TrailEvent
 from messages.ids import RequestIds
 from providers.client_formats.inbound import ParsedRequest, RequestRejected
 from providers.client_formats.stream_failure import stream_failure
@@ -73,7 +81,6 @@ _ENDPOINTS = {
 }
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
 _KEYED = {**_ENDPOINTS, **dict.fromkeys(COUNT_TOKENS_PATHS, ClientFormat.ANTHROPIC)}
-SESSION_CAP_CODE = "session_request_cap"
 
 
 def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
@@ -232,7 +239,7 @@ class Ingress:
             pinned_model=parsed.pinned_model,
             forward_headers=forwarded_headers(request.header, fmt),
         )
-        self._emit(self._tagged(received_event(message, request, key), request))
+        self._emit(tagged(self._tag_received, received_event(message, request, key), request))
         try:
             await self._admit(message, key, len(request.body), writer)
         except ClientGone:
@@ -260,7 +267,7 @@ class Ingress:
         )
         if problem is not None:
             self._fail(message, problem)
-            await _refuse(writer, message, problem)
+            await send_refusal(writer, message, problem)
             return
         await self._dispatch(message, writer)
 
@@ -353,12 +360,8 @@ class Ingress:
     ) -> None:
         at = RejectedAt(request_id=request_id, fmt=fmt, path=path, received_at=received_at)
         received, failed = rejected_events(request, at, started, rejected)
-        self._emit(self._tagged(received, request))
+        self._emit(tagged(self._tag_received, received, request))
         self._emit(failed)
-
-    def _tagged(self, event: RequestReceived, request: HttpRequest) -> RequestReceived:
-        tag = self._tag_received
-        return event if tag is None else tag(event, request)
 
     def _fail(
         self, message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
@@ -371,21 +374,7 @@ class Ingress:
         emit(self._audit, event)
 
 
-async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: ErrorInfo) -> None:
-    """A refusal before routing: an HTTP error, except a session cap on a streamed
-    Responses request, told in the stream so that Codex shows it (``relay``)."""
-    headers = request_id_header(message.request_id)
-    in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
-    if in_stream and problem.code == SESSION_CAP_CODE:
-        await send_stream_refusal(writer, message.client_format, problem, headers)
-    else:
-        await send_error(writer, problem, headers, message.client_format)
-
-
 _NONE = KeyLookup(key=None, problem="missing")
-
-TagReceived = Callable[[RequestReceived, HttpRequest], RequestReceived]
-"""How an in-process replay tags the requests it sends (``actors.replay_system``)."""
 
 
 def _ids(message: ClientRequest) -> tuple[tuple[str, str], ...]:

@@ -5,6 +5,7 @@ Built here, in one place each, so the ingress module keeps to the request's walk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from actors.client_headers import session_id
@@ -81,6 +82,16 @@ def failed_event(
     return response_failed(
         message.request_id, message.started, error, after_first_byte=after_first_byte
     )
+
+
+TagReceived = Callable[[RequestReceived, HttpRequest], RequestReceived]
+"""How an in-process replay tags the requests it sends (``actors.replay_system``)."""
+
+
+def tagged(
+    tag: TagReceived | None, event: RequestReceived, request: HttpRequest
+) -> RequestReceived:
+    return event if tag is None else tag(event, request)
 
 
 __all__ = ["RejectedAt", "failed_event", "received_event", "rejected_events"]

@@ -42,18 +42,26 @@ class BodySample:
 
 
 def needed(logged: Iterable[LoggedRequest], mix: TargetMix) -> dict[ModelKey, set[str]]:
-    """Original models whose counts a target would count otherwise, with those encodings."""
+    """Original models whose counts a target would count otherwise, with those encodings
+    (each distinct served model, key, account and model asked for looked at once)."""
+    distinct: dict[tuple[str | None, ...], LoggedRequest] = {}
+    for r in logged:
+        slot = (
+            r.provider,
+            r.provider_type,
+            r.model,
+            r.virtual_key,
+            r.account_id,
+            r.model_requested,
+        )
+        distinct.setdefault(slot, r)
     wanted: dict[ModelKey, set[str]] = {}
     probe = Recount()
-    seen: set[tuple[ModelKey, ModelKey]] = set()
-    for request in logged:
+    for request in distinct.values():
         original = ModelKey(
             provider=request.provider, provider_type=request.provider_type, model=request.model
         )
         for share in mix.shares(request):
-            if (original, share.model) in seen:
-                continue
-            seen.add((original, share.model))
             encoding = encoding_for(share.model.provider_type, share.model.model)
             if encoding is not None and probe.factor(original, share.model) is None:
                 wanted.setdefault(original, set()).add(encoding)
