@@ -50,9 +50,9 @@ def received_event(
     )
 
 
-def _session(session_id: str | None, request: HttpRequest) -> str | None:
-    """Codex's ``session-id``; else a client's own ``x-switchyard-session``."""
-    return session_id if session_id is not None else request.header("x-switchyard-session")
+def _session(agents: str | None, request: HttpRequest) -> str | None:
+    """The agent's session id (Codex's, Claude Code's); else ``x-switchyard-session``."""
+    return agents if agents is not None else request.header("x-switchyard-session")
 
 
 def rejected_events(

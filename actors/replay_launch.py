@@ -14,11 +14,11 @@ import trio
 from actors.replay_runner import RunEnd, replay_items
 from actors.replay_system import ReplayOutcome, replay_gateway
 from config.model import GatewayConfig
-from replay.selection import ReplayItem
+from replay.selection import ItemRef
 
 log = structlog.get_logger("switchyard.replay")
 
-Progress = Callable[[ReplayItem, ReplayOutcome, float], None]
+Progress = Callable[[ItemRef, ReplayOutcome, float], None]
 """Told of each request sent, with what the run has spent so far in this process."""
 
 
@@ -27,7 +27,7 @@ def run_replay(
     *,
     database_url: str,
     run_id: str,
-    items: Sequence[ReplayItem],
+    items: Sequence[ItemRef],
     concurrency: int,
     cap_usd: float | None,
     progress: Progress,
@@ -41,7 +41,7 @@ async def _main(
     config: GatewayConfig,
     database_url: str,
     run_id: str,
-    items: Sequence[ReplayItem],
+    items: Sequence[ItemRef],
     concurrency: int,
     cap_usd: float | None,
     progress: Progress,
@@ -56,7 +56,7 @@ async def _main(
                 config, database_url=database_url, run_id=run_id, cap_usd=cap_usd
             ) as gateway:
 
-                def done(item: ReplayItem, outcome: ReplayOutcome) -> None:
+                def done(item: ItemRef, outcome: ReplayOutcome) -> None:
                     progress(item, outcome, gateway.spent_usd)
 
                 with run_scope:

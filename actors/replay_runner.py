@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import trio
 
 from actors.replay_system import ReplayGateway, ReplayOutcome
-from replay.selection import ReplayItem
+from replay.selection import ItemRef
 
-OnDone = Callable[[ReplayItem, ReplayOutcome], None]
+OnDone = Callable[[ItemRef, ReplayOutcome], None]
 POLL_S = 0.01
 
 
@@ -46,7 +46,7 @@ class _State:
 
 async def replay_items(
     gateway: ReplayGateway,
-    items: Sequence[ReplayItem],
+    items: Sequence[ItemRef],
     *,
     concurrency: int,
     stop: trio.Event,
@@ -56,7 +56,7 @@ async def replay_items(
     state = _State()
     slots = trio.Semaphore(concurrency)
 
-    async def one(item: ReplayItem) -> None:
+    async def one(item: ItemRef) -> None:
         try:
             outcome = await _send_within_cap(gateway, item, state, end)
             if outcome.refusal is None:
@@ -80,7 +80,7 @@ async def replay_items(
 
 
 async def _send_within_cap(
-    gateway: ReplayGateway, item: ReplayItem, state: _State, end: RunEnd
+    gateway: ReplayGateway, item: ItemRef, state: _State, end: RunEnd
 ) -> ReplayOutcome:
     outcome = await gateway.send(item)
     state.sent += 1

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import orjson
 import trio
+from sqlalchemy.engine import Engine
 
 from actors.audit import AuditLogger
 from actors.budget import Accountant, BudgetBoard
@@ -48,8 +49,9 @@ from http11.server import HttpRequest, ResponseWriter
 from messages.budget import BudgetLevel, BudgetRule, Settle
 from messages.events import RequestReceived, TrailEvent
 from replay.pinning import key_for, replay_team
-from replay.selection import ReplayItem
+from replay.selection import ItemRef, ReplayItem
 from storage.database import ensure_migrated, make_engine
+from storage.replay_store import load_item
 from storage.sql import SqlRecorder
 
 REPLAY_OF = "x-switchyard-replay-of"
@@ -63,6 +65,7 @@ class ReplayOutcome:
 
     status: int
     refusal: str | None = None  # the run's cap refused it: "budget_exceeded" | "model_unpriced"
+    gone: bool = False  # the trail no longer holds its body: not sent
 
 
 class _RunMeter(Meter):
@@ -84,10 +87,13 @@ class _RunMeter(Meter):
 class ReplayGateway:
     """Sends logged requests through the in-process actors (``replay_gateway``)."""
 
-    def __init__(self, ingress: Ingress, config: GatewayConfig, meter: _RunMeter) -> None:
+    def __init__(
+        self, ingress: Ingress, config: GatewayConfig, meter: _RunMeter, engine: Engine
+    ) -> None:
         self._ingress = ingress
         self._config = config
         self._meter = meter
+        self._engine = engine
 
     @property
     def spent_usd(self) -> float:
@@ -99,7 +105,14 @@ class ReplayGateway:
         """Terminal events settled with the accountant so far."""
         return self._meter.settled
 
-    async def send(self, item: ReplayItem) -> ReplayOutcome:
+    async def send(self, ref: ItemRef) -> ReplayOutcome:
+        """``ref``'s logged request, read from the trail and sent through the ingress."""
+        item = await trio.to_thread.run_sync(load_item, self._engine, ref)
+        if item is None:
+            return ReplayOutcome(status=0, gone=True)
+        return await self._send(item)
+
+    async def _send(self, item: ReplayItem) -> ReplayOutcome:
         key = key_for(self._config, item.account_id)
         headers = [("authorization", f"Bearer {key.secret}"), (REPLAY_OF, item.original_request_id)]
         for name, value in (
@@ -157,7 +170,7 @@ async def replay_gateway(
         async with trio.open_nursery() as root:
             await root.start(audit.run, inboxes.audit.receive)
             async with inboxes.closing_senders(), _actors(parts) as ingress:
-                yield ReplayGateway(ingress, config, meter)
+                yield ReplayGateway(ingress, config, meter, engine)
     finally:
         with trio.CancelScope(shield=True):
             await pool.aclose()

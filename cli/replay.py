@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -22,18 +23,22 @@ from config import ConfigError, GatewayConfig, load_config
 from replay.comparison import RunFacts, build_report
 from replay.pinning import RouteNotFound, parse_route, replay_config
 from replay.report_model import ComparisonReport
-from replay.selection import MAX_SELECTED, Selection
+from replay.selection import MAX_SELECTED, ItemRef, Selection
 from storage.replay_store import (
     RunRecord,
     create_run,
     load_run,
-    pending_items,
+    pending_refs,
     provider_types,
     responses,
     run_results,
     select_requests,
     set_status,
 )
+
+if TYPE_CHECKING:  # the actors (and trio) load only when a run starts
+    from actors.replay_runner import RunEnd
+    from actors.replay_system import ReplayOutcome
 
 MAX_CONCURRENCY = 256
 MAX_COST_USD = 1_000_000.0
@@ -212,42 +217,64 @@ def _execute(engine: Engine, plan: _Plan, args: argparse.Namespace) -> str:
         )
     except RouteNotFound as exc:
         raise CommandError(str(exc)) from None
-    items, gone = pending_items(engine, record.run_id)
+    refs = pending_refs(engine, record.run_id)
+    cap = None if record.max_cost_usd is None else record.max_cost_usd - record.spent_usd
+    gone: set[str] = set()
+    status = "completed" if not refs else "running"
+    if refs and cap is not None and cap <= 0:
+        status = "capped"
+    elif refs:
+        set_status(
+            engine,
+            record.run_id,
+            "running",
+            concurrency=record.concurrency,
+            max_cost_usd=record.max_cost_usd,
+        )
+        done = record.requests - len(refs)
+        with RunProgress(record.requests, already=done, spent_before=record.spent_usd) as bar:
+
+            def progress(ref: ItemRef, outcome: ReplayOutcome, spent: float) -> None:
+                if outcome.gone:
+                    gone.add(ref.original_request_id)
+                bar.advance(spent)
+
+            end = run_replay(
+                config,
+                database_url=str(engine.url.render_as_string(hide_password=False)),
+                run_id=record.run_id,
+                items=refs,
+                concurrency=record.concurrency,
+                cap_usd=cap,
+                progress=progress,
+            )
+        status = _ended(engine, record, end, gone)
+    set_status(engine, record.run_id, status, concurrency=record.concurrency)
+    return status
+
+
+def _ended(engine: Engine, record: RunRecord, end: RunEnd, gone: set[str]) -> str:
+    """The run's status once its loop ended, said in a line when it is not complete."""
     if gone:
         print(
             f"{len(gone)} requests have no stored body any more (retention): not replayed",
             file=sys.stderr,
         )
-    cap = None if record.max_cost_usd is None else record.max_cost_usd - record.spent_usd
-    status = "completed" if not items else "running"
-    if items and cap is not None and cap <= 0:
-        status = "capped"
-    elif items:
-        set_status(engine, record.run_id, "running", concurrency=record.concurrency)
-        done = record.requests - len(items) - len(gone)
-        with RunProgress(record.requests, already=done, spent_before=record.spent_usd) as bar:
-            end = run_replay(
-                config,
-                database_url=str(engine.url.render_as_string(hide_password=False)),
-                run_id=record.run_id,
-                items=items,
-                concurrency=record.concurrency,
-                cap_usd=cap,
-                progress=lambda item, outcome, spent: bar.advance(spent),
-            )
-        left, _ = pending_items(engine, record.run_id)
-        status = "completed" if not left else end.status
-        if status == "capped":
-            print(
-                f"stopped at --max-cost ${record.max_cost_usd:g} ({end.refusal}); "
-                f"{len(left)} requests left: --resume {record.run_id} --max-cost USD",
-                file=sys.stderr,
-            )
-        elif status != "completed":
-            print(
-                f"interrupted: {len(left)} requests left: --resume {record.run_id}", file=sys.stderr
-            )
-    set_status(engine, record.run_id, status, concurrency=record.concurrency)
+    left = [
+        ref for ref in pending_refs(engine, record.run_id) if ref.original_request_id not in gone
+    ]
+    if not left:
+        return "completed"
+    # left with nothing refused or stopped: the gateway shed some (503): resumable
+    status = end.status.replace("completed", "interrupted")
+    if status == "capped":
+        print(
+            f"stopped at --max-cost ${record.max_cost_usd:g} ({end.refusal}); "
+            f"{len(left)} requests left: --resume {record.run_id} --max-cost USD",
+            file=sys.stderr,
+        )
+    else:
+        print(f"interrupted: {len(left)} requests left: --resume {record.run_id}", file=sys.stderr)
     return status
 
 

@@ -2,8 +2,9 @@
 
 An answer is read from a response as the trail stores it, in the client's format: a
 Responses object (``output``: ``function_call``, ``custom_tool_call``,
-``local_shell_call`` and ``message`` items) or a Chat completion (``choices[0].message``:
-``tool_calls`` and ``content``). Then:
+``local_shell_call`` and ``message`` items), a Chat completion (``choices[0].message``:
+``tool_calls`` and ``content``) or an Anthropic message (``content``: ``tool_use`` and
+``text`` blocks). Then:
 
 - both called tools: the same names (as a multiset: parallel calls may come in another
   order) with arguments equal as parsed JSON (key order and spacing do not matter; a
@@ -50,6 +51,8 @@ def read_answer(response: bytes | None) -> Answer | None:
         return None
     if isinstance(document.get("output"), list):
         return _responses_answer(document["output"])
+    if document.get("type") == "message" and isinstance(document.get("content"), list):
+        return _anthropic_answer(document["content"])
     choices = document.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         message = choices[0].get("message")
@@ -119,6 +122,15 @@ def _responses_answer(output: list[Any]) -> Answer:
         elif kind == "message":
             texts.extend(_parts_text(item.get("content")))
     return Answer(tool_calls=tuple(calls), text="\n".join(texts))
+
+
+def _anthropic_answer(content: list[Any]) -> Answer:
+    calls = [
+        (str(block.get("name")), block.get("input"))
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "tool_use"
+    ]
+    return Answer(tool_calls=tuple(calls), text="\n".join(_parts_text(content)))
 
 
 def _chat_answer(message: dict[str, Any]) -> Answer:

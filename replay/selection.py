@@ -58,6 +58,19 @@ def narrowed(request_ids: Sequence[str], selection: Selection, *, seed: str) -> 
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRef:
+    """A selected request still to replay, before its body is read (bodies are read one
+    at a time, as each is sent: a run of long Codex sessions would not fit in memory)."""
+
+    position: int
+    original_request_id: str
+    endpoint: str
+    account_id: str | None
+    session_id: str | None
+    thread_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReplayItem:
     """One logged request as a replay re-sends it: its endpoint, its body byte for byte,
     and the headers the trail kept (Codex's session and thread, the user agent)."""
@@ -72,4 +85,4 @@ class ReplayItem:
     user_agent: str | None
 
 
-__all__ = ["MAX_SELECTED", "ReplayItem", "Selection", "narrowed"]
+__all__ = ["MAX_SELECTED", "ItemRef", "ReplayItem", "Selection", "narrowed"]

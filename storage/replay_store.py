@@ -3,7 +3,7 @@
 The run is created whole (``create_run``: its ``replay_jobs`` row and every selected
 request in ``replay_items``) before anything is sent, so an interrupted run knows what
 it was asked; whether an item was replayed is read from the trail (``replay_results``),
-never written separately, so the trail and the run cannot disagree. ``pending_items``
+never written separately, so the trail and the run cannot disagree. ``pending_refs``
 is every item without a counted replay: what ``--resume`` sends.
 """
 
@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from replay.selection import MAX_SELECTED, ReplayItem, Selection, narrowed
+from replay.selection import MAX_SELECTED, ItemRef, ReplayItem, Selection, narrowed
 from storage.blob_store import rebuild_body
 from storage.blobs import BrokenTrail
 from storage.replay_tables import replay_items, replay_jobs
@@ -107,10 +107,20 @@ def create_run(
             connection.execute(sa.insert(replay_items), rows)
 
 
-def set_status(engine: Engine, run_id: str, status: str, *, concurrency: int | None = None) -> None:
+def set_status(
+    engine: Engine,
+    run_id: str,
+    status: str,
+    *,
+    concurrency: int | None = None,
+    max_cost_usd: float | None = None,
+) -> None:
+    """The run's status, and the concurrency and cap a ``--resume`` gave it."""
     values: dict[str, Any] = {"status": status, "updated_at": datetime.now(UTC)}
     if concurrency is not None:
         values["concurrency"] = concurrency
+    if max_cost_usd is not None:
+        values["max_cost_usd"] = max_cost_usd
     with engine.begin() as connection:
         connection.execute(
             sa.update(replay_jobs).where(replay_jobs.c.run_id == run_id).values(**values)
@@ -140,37 +150,47 @@ def load_run(engine: Engine, run_id: str) -> RunRecord | None:
     )
 
 
-def pending_items(engine: Engine, run_id: str) -> tuple[list[ReplayItem], list[str]]:
-    """The run's items not yet replayed, in order, with their bodies; and the ids of
-    those whose body the trail no longer holds (retention pruned it)."""
+def pending_refs(engine: Engine, run_id: str) -> list[ItemRef]:
+    """The run's items not replayed yet (no counted replay), in order."""
     query = sa.text(
         "SELECT s.position, s.original_request_id, o.endpoint, o.account_id, o.session_id,"
         " o.thread_id FROM replay_results s JOIN requests o"
         " ON o.request_id = s.original_request_id"
         " WHERE s.run_id = :run_id AND s.replay_request_id IS NULL ORDER BY s.position"
     )
-    items: list[ReplayItem] = []
-    gone: list[str] = []
     with engine.connect() as connection:
-        for row in connection.execute(query, {"run_id": run_id}).mappings().all():
-            received = _received(connection, row["original_request_id"])
-            if received is None:
-                gone.append(row["original_request_id"])
-                continue
-            body, user_agent = received
-            items.append(
-                ReplayItem(
-                    position=row["position"],
-                    original_request_id=row["original_request_id"],
-                    endpoint=row["endpoint"],
-                    body=body,
-                    account_id=row["account_id"],
-                    session_id=row["session_id"],
-                    thread_id=row["thread_id"],
-                    user_agent=user_agent,
-                )
-            )
-    return items, gone
+        rows = connection.execute(query, {"run_id": run_id}).mappings().all()
+    return [
+        ItemRef(
+            position=row["position"],
+            original_request_id=row["original_request_id"],
+            endpoint=row["endpoint"],
+            account_id=row["account_id"],
+            session_id=row["session_id"],
+            thread_id=row["thread_id"],
+        )
+        for row in rows
+    ]
+
+
+def load_item(engine: Engine, ref: ItemRef) -> ReplayItem | None:
+    """``ref`` with its body as logged, or ``None`` if the trail no longer holds the body
+    (retention pruned it)."""
+    with engine.connect() as connection:
+        received = _received(connection, ref.original_request_id)
+    if received is None:
+        return None
+    body, user_agent = received
+    return ReplayItem(
+        position=ref.position,
+        original_request_id=ref.original_request_id,
+        endpoint=ref.endpoint,
+        body=body,
+        account_id=ref.account_id,
+        session_id=ref.session_id,
+        thread_id=ref.thread_id,
+        user_agent=user_agent,
+    )
 
 
 def _received(connection: Connection, request_id: str) -> tuple[bytes, str | None] | None:
@@ -237,8 +257,9 @@ def responses(engine: Engine, request_ids: Sequence[str]) -> dict[str, bytes]:
 __all__ = [
     "RunRecord",
     "create_run",
+    "load_item",
     "load_run",
-    "pending_items",
+    "pending_refs",
     "provider_types",
     "responses",
     "run_results",

@@ -1,4 +1,4 @@
-"""The replay runs' tables (``switchyard replay``); ``migrations/versions/0005_replay.py``
+"""The replay runs' tables (``switchyard replay``); ``migrations/versions/0006_replay.py``
 creates them with the views ``replay_results`` and ``replay_runs``.
 
 ``replay_jobs``

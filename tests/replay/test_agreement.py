@@ -22,6 +22,10 @@ def _text(text: str) -> dict[str, object]:
     return {"type": "message", "content": [{"type": "output_text", "text": text}]}
 
 
+def _anthropic(*blocks: dict[str, object]) -> bytes:
+    return orjson.dumps({"type": "message", "role": "assistant", "content": list(blocks)})
+
+
 def _chat(content: str | None, *calls: tuple[str, str]) -> bytes:
     tool_calls = [{"type": "function", "function": {"name": n, "arguments": a}} for n, a in calls]
     message = {"role": "assistant", "content": content, "tool_calls": tool_calls or None}
@@ -62,6 +66,16 @@ def _chat(content: str | None, *calls: tuple[str, str]) -> bytes:
         (_responses(_text("hi")), b"not json", Verdict.NOT_COMPARED),
         (_responses(_text("hi")), b'{"output": 5}', Verdict.NOT_COMPARED),
         (b"[1]", _responses(_text("hi")), Verdict.NOT_COMPARED),
+        (
+            _anthropic({"type": "tool_use", "id": "t", "name": "f", "input": {"x": 1, "y": [2]}}),
+            _responses(_call("f", '{"y":[2],"x":1}')),
+            Verdict.SAME_TOOLS_SAME_ARGS,
+        ),
+        (
+            _anthropic({"type": "thinking", "thinking": "hm"}, {"type": "text", "text": "a b"}),
+            _chat("a b"),
+            Verdict.BOTH_TEXT,
+        ),
     ],
 )
 def test_verdicts(original: bytes, replay: bytes, verdict: Verdict) -> None:

@@ -220,7 +220,7 @@ async def test_max_cost_stops_eight_concurrent_replays_before_the_cap_and_resume
     )
     assert resumed.returncode == 0, resumed.stderr
     (run,) = trail.rows("SELECT * FROM replay_runs")
-    assert (run["status"], run["replayed"]) == ("completed", 40)
+    assert (run["status"], run["replayed"], run["max_cost_usd"]) == ("completed", 40, 1.0)
     assert len(other.requests) == 40  # each request reached the provider exactly once
     rows = trail.rows("SELECT original_request_id, replay_request_id FROM replay_results")
     assert sorted(row["original_request_id"] for row in rows) == sorted(ids)
@@ -274,3 +274,58 @@ async def test_sigint_leaves_a_consistent_run_that_resume_finishes_exactly_once(
     )
     assert sorted(row["original_request_id"] for row in tagged) == sorted(ids)
     assert {row["n"] for row in tagged} == {1}
+
+
+async def test_route_pins_one_provider_of_the_other_config_with_its_model(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    from fakes import open_fake_provider
+    from tests.gateway_rig import config_yaml, openai_provider
+    from tests.scenarios.replay_rig import PRICING, fixed
+    from tests.scenarios.translation_rig import provider_for
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    fixed(original, ORIGINAL_USAGE)
+    ids = await _log_requests(original, db, 3)
+    fixed(other, REPLAY_USAGE)
+    providers = [  # the router would pick the first almost always; the pin picks the second
+        openai_provider(other.base_url, id="heavy", weight=1000),
+        provider_for("anthropic", other, weight=1),
+    ]
+    config = tmp_path / "other.yaml"
+    config.write_text(config_yaml(providers, db_path=db) + PRICING)
+    pinned = "fake-anthropic/claude-opus-4-1-20250805"
+    result = await switchyard("replay", "--config", str(config), "--route", pinned, "--json")
+    assert result.returncode == 0, result.stderr
+    served = Trail(db).rows("SELECT provider, model FROM requests WHERE replay_run_id IS NOT NULL")
+    assert [tuple(row) for row in served] == [("fake-anthropic", "claude-opus-4-1-20250805")] * 3
+    assert {request.path for request in other.requests} == {"/v1/messages"}
+    assert len(result.json()["requests"]) == len(ids)
+
+
+async def test_a_request_whose_body_retention_pruned_is_skipped_and_said(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    from fakes import open_fake_provider
+    from tests.scenarios.replay_rig import fixed
+
+    original, other = await open_fake_provider(nursery), await open_fake_provider(nursery)
+    db = tmp_path / "trail.db"
+    fixed(original, ORIGINAL_USAGE)
+    ids = await _log_requests(original, db, 3)
+    with sqlite3.connect(db) as connection:  # as retention leaves a pruned trail
+        connection.execute(
+            "DELETE FROM events WHERE request_id = ? AND kind = 'request.received'", (ids[1],)
+        )
+    fixed(other, REPLAY_USAGE)
+    config = tmp_path / "other.yaml"
+    config.write_text(replay_yaml(other, db))
+    result = await switchyard("replay", "--config", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "1 requests have no stored body any more (retention): not replayed" in result.stderr
+    assert len(other.requests) == 2
+    (run,) = Trail(db).rows("SELECT * FROM replay_runs")
+    assert (run["status"], run["requests"], run["replayed"]) == ("completed", 3, 2)
+    rows = {row["request_id"]: row for row in result.json()["requests"]}
+    assert rows[ids[1]]["replay_request_id"] is None

@@ -15,8 +15,8 @@ BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
 LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
 REPLAY_TABLES = {"replay_jobs", "replay_items"}
-ALL_TABLES = TRAIL_TABLES | BUDGET_TABLES | LEASE_TABLES | BLOB_TABLES | REPLAY_TABLES
-HEAD = "0005_replay"
+HEAD = "0006_replay"
+ALL_TABLES = TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES
 
 
 def _differences(url: str) -> list[object]:
@@ -69,10 +69,10 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
         "budget_counters": set(),
         "blobs": {"ix_blobs_used_at"},
         "trail_retention": set(),
-        "replay_jobs": set(),
-        "replay_items": {"uq_replay_items_run_id_original_request_id"},
         "budget_pools": set(),
         "budget_leases": {"ix_budget_leases_expires_at"},
+        "replay_jobs": set(),
+        "replay_items": {"uq_replay_items_run_id_original_request_id"},
     }
 
 

@@ -1,7 +1,7 @@
 """Replay runs: replayed requests tagged in the trail, kept out of live cost and budgets.
 
-Revision: 0005_replay
-Follows: 0005_leases (re-chained at the merge with main)
+Revision: 0006_replay
+Follows: 0005_leases
 Written: by hand, to match storage/tables.py and storage/replay_tables.py
 
 Adds ``requests.replay_run_id`` and ``requests.original_request_id`` (set only on a
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_replay"
+revision: str = "0006_replay"
 down_revision: str | Sequence[str] | None = "0005_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -103,7 +103,7 @@ def live_views() -> list[str]:
             "= c.scope_id\n              AND", f"= c.scope_id\n              AND r.{_LIVE_REQUEST} AND"
         )
         if "replay_run_id" not in statement:  # 0002's text changed: filter it by hand
-            raise RuntimeError(f"0005_replay: no live filter in {statement[:40]!r}")
+            raise RuntimeError(f"0006_replay: no live filter in {statement[:40]!r}")
         out.append(statement)
     return out
 
