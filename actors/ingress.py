@@ -23,6 +23,7 @@ import structlog
 import trio
 
 from actors.admin import admin_refusal
+from actors.admin_routes import AdminRoutes
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.refusals import Refusals
@@ -104,6 +105,7 @@ class Ingress:
         self._refusals = Refusals(self._ids, audit, self._audit_high_water)
         self._head_lookup: tuple[str | None, KeyDirectory, KeyLookup] = (None, self._keys, _NONE)
         self.health = HealthReport()
+        self.admin: AdminRoutes | None = None  # /metrics, /dashboard, /admin/api/
         self.health.register("session_caps", self._sessions.statistics)
         self.health.register("ingress", self._refusals.statistics)
 
@@ -158,6 +160,8 @@ class Ingress:
             await self._handle_models(request, writer)
         elif path == "/healthz":
             await self._handle_health(request, writer)
+        elif self.admin is not None and self.admin.serves(path):
+            await self.admin.handle(request, writer, path)
         else:
             await send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 

@@ -34,9 +34,11 @@ the logger writes every remaining event before the process exits.
 
 from __future__ import annotations
 
+import os
 import signal
 import ssl
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
+from actors.admin_routes import AdminRoutes
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
@@ -51,6 +54,7 @@ from actors.config_watcher import POLL_S, ConfigWatcher
 from actors.health import HealthReport
 from actors.inboxes import Inbox, Inboxes
 from actors.ingress import Ingress, render_error
+from actors.metrics import RequestMetrics
 from actors.provider_worker import ProviderWorker
 from actors.request_faults import log_handler_failure
 from actors.reservation import Reservations
@@ -90,6 +94,7 @@ class GatewayHandle:
     config: GatewayConfig  # the config in force (a reload replaces it)
     accountant: Accountant | None = None  # for its statistics
     audit: AuditLogger | None = None  # likewise
+    metrics: RequestMetrics = field(default_factory=RequestMetrics)  # what /metrics counts
     _stop: trio.Event = field(default_factory=trio.Event)
 
     @property
@@ -129,7 +134,10 @@ async def run_gateway(
     )
     inboxes = _open_inboxes()
     settle = inboxes.accountant.send.clone()
-    audit = AuditLogger(recorder, meter=budgets.meter, settle=settle, writer=writer)
+    metrics = RequestMetrics()
+    audit = AuditLogger(
+        recorder, meter=budgets.meter, settle=settle, writer=writer, observe=_observer(metrics)
+    )
     try:
         async with trio.open_nursery() as root:
             await _start_audit(root, audit, inboxes.audit.receive, _pruner(engine, config))
@@ -141,6 +149,7 @@ async def run_gateway(
                     config=config,
                     accountant=budgets.accountant,
                     audit=audit,
+                    metrics=metrics,
                 )
                 watch = _watch(config, config_path, handle_signals, reload_poll_s)
                 await _run_actors(
@@ -157,6 +166,12 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
+
+
+def _observer(metrics: RequestMetrics) -> Callable[[TrailEvent], None] | None:
+    """What the audit logger counts for /metrics; ``SWITCHYARD_METRICS=off``: nothing
+    (``scripts/bench --metrics-variant`` measures what counting costs)."""
+    return None if os.environ.get("SWITCHYARD_METRICS") == "off" else metrics.observe
 
 
 async def _start_audit(
@@ -259,7 +274,8 @@ async def _run_actors(
         )
         server = _http_server(config, ingress)
         _register_health(ingress.health, handle, server, router_actor, worker, pool)
-        async with trio.open_nursery() as actors:
+        ingress.admin = admin = AdminRoutes.of(handle, inboxes.depths, lambda: ingress.inflight)
+        async with aclosing(admin), trio.open_nursery() as actors:
             await wiring.start(
                 actors,
                 accountant.receive,
