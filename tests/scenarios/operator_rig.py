@@ -90,7 +90,9 @@ async def _until_recorded(trail: Trail, count: int) -> None:
     with trio.fail_after(10):
         while True:
             if trail.path.exists():
-                rows = trail.rows("SELECT COUNT(*) AS n FROM requests WHERE status != 'in_progress'")
+                rows = trail.rows(
+                    "SELECT COUNT(*) AS n FROM requests WHERE status != 'in_progress'"
+                )
                 if rows[0]["n"] >= count:
                     return
             await trio.sleep(0.02)

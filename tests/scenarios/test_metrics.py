@@ -91,7 +91,9 @@ async def test_metrics_count_what_the_trail_recorded(
         (fmt,): float(n) for fmt, n in Counter(r["client_format"] for r in rows).items()
     }
     served_inf = [
-        s for s in samples["switchyard_request_first_byte_seconds_bucket"] if s.labels["le"] == "+Inf"
+        s
+        for s in samples["switchyard_request_first_byte_seconds_bucket"]
+        if s.labels["le"] == "+Inf"
     ]
     assert sum(s.value for s in served_inf) == 7  # the served ones had an upstream byte
     assert sum(s.value for s in samples["switchyard_gateway_overhead_seconds_count"]) == 7
