@@ -102,7 +102,7 @@ def recent_requests(engine: Engine, *, limit: int) -> list[dict[str, Any]]:
         .limit(limit)
     )
     with engine.connect() as connection:
-        return [_plain(dict(row._mapping)) for row in connection.execute(query)]
+        return [_plain(row._asdict()) for row in connection.execute(query)]
 
 
 def request_trail(engine: Engine, request_id: str) -> list[dict[str, Any]] | None:
@@ -183,7 +183,7 @@ def _payload(connection: Connection, payload: str) -> Any:
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: _value(value) for name, value in row.items()}
+    return {str(name): _value(value) for name, value in row.items()}  # not quoted_name
 
 
 def _value(value: Any) -> Any:
