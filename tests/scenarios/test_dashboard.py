@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 30_000
+NOTHING_YET = "\N{EN DASH}"  # what a tile shows before its first figure
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def _browse(url: str, screenshot: Path) -> dict[str, Any]:
             page.wait_for_selector("#board", state="visible")
             page.wait_for_selector("#spend-totals tbody tr[data-name]")
             page.wait_for_selector("#requests tbody tr[data-request-id]")
-            _wait_for_text_change(page, "#t-rate", "–")  # two overview polls: a rate
+            _wait_for_text_change(page, "#t-rate", NOTHING_YET)  # two overview polls: a rate
             seen["spend"] = page.eval_on_selector_all(
                 "#spend-totals tbody tr[data-name]",
                 "rows => rows.map(r => [r.dataset.name, Number(r.dataset.cost)])",
@@ -77,7 +78,8 @@ def _browse(url: str, screenshot: Path) -> dict[str, Any]:
             seen["cache_tile"] = page.inner_text("#t-cache")
             seen["budgets"] = page.eval_on_selector_all(
                 "#budgets tbody tr[data-scope]",
-                "rows => rows.map(r => [r.dataset.scope, r.querySelector('.budget-left').textContent])",
+                "rows => rows.map(r => [r.dataset.scope,"
+                " r.querySelector('.budget-left').textContent])",
             )
             seen["replays"] = page.inner_text("#replays tbody")
             seen["request_ids"] = page.eval_on_selector_all(
@@ -164,7 +166,12 @@ async def test_the_dashboard_api_is_guarded_and_checks_its_queries(
         spend = await client.get("/admin/api/spend?by=team&days=7", headers=admin())
         bad = [
             await client.get(f"/admin/api/{query}", headers=admin())
-            for query in ("spend?by=colour", "spend?days=0", "requests?limit=9999", "traffic?minutes=x")
+            for query in (
+                "spend?by=colour",
+                "spend?days=0",
+                "requests?limit=9999",
+                "traffic?minutes=x",
+            )
         ]
         missing = await client.get("/admin/api/requests/req_nope/trail", headers=admin())
         recent = (await client.get("/admin/api/requests?limit=3", headers=admin())).json()
