@@ -135,7 +135,14 @@ def start_fake(workdir: Path, *, events: int, core: int | None) -> Server:
     return Server(name="fake", process=process, port=_wait(process, log, fake_ready, 30), log=log)
 
 
-def start_gateway(workdir: Path, config: Path, *, core: int | None) -> Server:
+def start_gateway(
+    workdir: Path,
+    config: Path,
+    *,
+    core: int | None,
+    name: str = "switchyard",
+    env: dict[str, str] | None = None,
+) -> Server:
     log = workdir / "gateway.log"
     db = f"sqlite:///{workdir / 'trail.db'}"
     command = [
@@ -151,9 +158,9 @@ def start_gateway(workdir: Path, config: Path, *, core: int | None) -> Server:
         "--db",
         db,
     ]
-    process = spawn(pinned(command, core), log)
+    process = spawn(pinned(command, core), log, env=env)
     port = _wait(process, log, gateway_ready, 60)
-    return Server(name="switchyard", process=process, port=port, log=log)
+    return Server(name=name, process=process, port=port, log=log)
 
 
 def _wait(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from benchlib.load import Target
@@ -49,12 +50,19 @@ pricing:
 """
 
 
-def start_switchyard(workdir: Path, fake: Server, *, core: int | None) -> tuple[Server, Target]:
-    """The gateway with its SQLite trail in ``workdir`` (the trail is on)."""
+def start_switchyard(
+    workdir: Path, fake: Server, *, core: int | None, metrics: bool = True
+) -> tuple[Server, Target]:
+    """The gateway with its SQLite trail in ``workdir`` (the trail is on). Without
+    ``metrics`` it counts nothing for ``/metrics`` (``SWITCHYARD_METRICS=off``): the
+    target ``switchyard-nometrics``, run beside ``switchyard`` by ``--metrics-variant``."""
+    name = "switchyard" if metrics else "switchyard-nometrics"
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "switchyard.yaml"
     config.write_text(switchyard_config(fake.port))
-    server = start_gateway(workdir, config, core=core)
+    env = None if metrics else {**os.environ, "SWITCHYARD_METRICS": "off"}
+    server = start_gateway(workdir, config, core=core, name=name, env=env)
     target = Target(
-        name="switchyard", port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
+        name=name, port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
     )
     return server, target
