@@ -113,10 +113,11 @@ def _wait_for_text_change(page: Any, selector: str, text: str) -> None:
     raise AssertionError(f"{selector} still shows {text!r}")
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Debian's chromium at {CHROMIUM}")
 async def test_the_dashboard_shows_the_traffic_in_a_browser(
     a: FakeProviderServer, b: FakeProviderServer, tmp_path: Path
 ) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no browser at {CHROMIUM}: apt-get install chromium (.ci/run does)")
     screenshot = tmp_path / "dashboard.png"
     async with gateway_with_traffic(a, b, tmp_path) as traffic:
         url = traffic.gateway.base_url
