@@ -19,7 +19,7 @@ import orjson
 from actors.admin_sessions import AdminSessions, access, session_cookie, set_cookie
 from actors.audit import AuditLogger
 from actors.budget import Accountant
-from actors.dashboard_api import BadQuery, DashboardApi, render
+from actors.dashboard_api import BadQuery, DashboardApi, Unreadable, render
 from actors.metrics import RequestMetrics
 from actors.metrics_exposition import CONTENT_TYPE, MetricSources, render_metrics
 from actors.relay import JSON_HEADER, send_error
@@ -141,6 +141,10 @@ class AdminRoutes:
             status, body = await self.api.answer(route[len(_API) :], query)
         except BadQuery as exc:
             await send_error(writer, _bad(400, str(exc)))
+            return
+        except Unreadable as exc:
+            error = ErrorInfo(kind=ErrorKind.SHED, status=503, message=str(exc), retry_after=5.0)
+            await send_error(writer, error)
             return
         headers = [JSON_HEADER, ("cache-control", "no-store")]
         await writer.send_response(status, headers, render(body))

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import orjson
+import sqlalchemy as sa
 import trio
 from sqlalchemy.engine import Engine
 
@@ -29,6 +30,10 @@ READERS = 2
 
 class BadQuery(Exception):
     """A query parameter out of range; the message is for the caller (400)."""
+
+
+class Unreadable(Exception):
+    """The database cannot be read now (locked, down, not this schema): a 503."""
 
 
 class DashboardApi:
@@ -44,7 +49,10 @@ class DashboardApi:
 
     async def answer(self, path: str, query: str) -> tuple[int, object]:
         """(status, JSON-able body) for ``GET /admin/api/<path>``."""
-        params = parse_qs(query, max_num_fields=8)
+        try:
+            params = parse_qs(query, max_num_fields=8)
+        except ValueError as exc:
+            raise BadQuery("at most 8 query parameters") from exc
         if path == "overview":
             return 200, self.overview()
         if path == "traffic":
@@ -118,9 +126,13 @@ class DashboardApi:
         return rows
 
     async def _read(self, read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await trio.to_thread.run_sync(
-            functools.partial(self._call, read, *args, **kwargs), limiter=self._limiter
-        )
+        try:
+            return await trio.to_thread.run_sync(
+                functools.partial(self._call, read, *args, **kwargs), limiter=self._limiter
+            )
+        except sa.exc.DBAPIError as exc:
+            why = str(exc.orig or exc).strip().splitlines()
+            raise Unreadable(f"the database cannot be read now: {why[0] if why else exc}") from exc
 
     def _call(self, read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._engine is None:
@@ -164,4 +176,4 @@ def _quantiles(histogram: Histogram) -> dict[str, float | None]:
     return out
 
 
-__all__ = ["BadQuery", "DashboardApi", "render"]
+__all__ = ["BadQuery", "DashboardApi", "Unreadable", "render"]

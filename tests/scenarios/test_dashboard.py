@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 import trio
 
+from actors.dashboard_api import DashboardApi, Unreadable
+from actors.metrics import RequestMetrics
+from actors.metrics_exposition import MetricSources
 from fakes import FakeProviderServer, open_fake_provider
 from storage.cost_report import cost_report
 from storage.database import make_engine
@@ -174,6 +177,15 @@ async def test_the_dashboard_api_is_guarded_and_checks_its_queries(
                 "traffic?minutes=x",
             )
         ]
+        bad.append(
+            await client.get(
+                "/admin/api/spend?" + "&".join("x=1" for _ in range(9)), headers=admin()
+            )
+        )
+        bad += [
+            await client.post("/admin/api/login", content=body)
+            for body in (b"not json", b'{"key": 5}', b"[]", b'{"key": "' + b"k" * 5000 + b'"}')
+        ]
         missing = await client.get("/admin/api/requests/req_nope/trail", headers=admin())
         recent = (await client.get("/admin/api/requests?limit=3", headers=admin())).json()
         traffic_rows = (await client.get("/admin/api/traffic?minutes=5", headers=admin())).json()
@@ -194,7 +206,7 @@ async def test_the_dashboard_api_is_guarded_and_checks_its_queries(
     }
     assert spend.status_code == 200
     assert spend.json()["by"] == "team"
-    assert [r.status_code for r in bad] == [400, 400, 400, 400]
+    assert [r.status_code for r in bad] == [400] * 9
     assert missing.status_code == 404
     assert len(recent) == 3
     assert recent[0]["started_at"] >= recent[-1]["started_at"]
@@ -202,3 +214,14 @@ async def test_the_dashboard_api_is_guarded_and_checks_its_queries(
     assert replays == []
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and ADMIN_KEY not in cookie
     assert by_cookie.status_code == 200
+
+
+async def test_a_database_the_dashboard_cannot_read_is_a_503_not_a_crash() -> None:
+    api = DashboardApi("sqlite://", MetricSources(requests=RequestMetrics()))
+    try:
+        for path in ("requests", "traffic", "spend", "requests/req_x/trail"):
+            with pytest.raises(Unreadable, match="cannot be read now"):
+                await api.answer(path, "")
+        assert (await api.answer("overview", ""))[0] == 200  # memory, not SQL
+    finally:
+        await api.aclose()
