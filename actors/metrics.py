@@ -6,8 +6,10 @@ for the same counts kept in ``prometheus-client``'s labelled metrics: see
 ``scripts/bench_metrics.py``). Nothing is formatted until a scrape asks
 (``actors.metrics_exposition``), so the hot path pays only for integer additions.
 
-Labels stay bounded: provider ids and models come from the config (or ``none``), the
-endpoint is the client format, a reason is an ``ErrorKind`` value.
+Labels stay bounded: provider ids come from the config (or ``none``), models too — but a
+client may pin ``provider/<model>``, so at most ``MODELS_MAX`` distinct models are
+labelled and the rest count as ``other``; the endpoint is the client format, a reason
+an ``ErrorKind`` value.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10
 OVERHEAD_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
 _OPEN_MAX = 65_536  # requests seen without their terminal event; beyond, the oldest go
+MODELS_MAX = 256
+"""Distinct model labels kept; later ones count as ``other``. A client pinning
+``provider/<any model>`` must not grow the series (and memory) without bound."""
 
 
 class Histogram:
@@ -77,6 +82,7 @@ class RequestMetrics:
     first_byte: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS_S))
     overhead: Histogram = field(default_factory=lambda: Histogram(OVERHEAD_BUCKETS_S))
     _open: dict[str, _Open] = field(default_factory=dict)
+    _models: set[str] = field(default_factory=set)
 
     def observe(self, event: TrailEvent) -> None:
         """Count ``event`` (called by the audit logger for each event, in trail order)."""
@@ -104,6 +110,16 @@ class RequestMetrics:
         """The response cache's hook: one lookup and its result (``hit``, ``miss``, ...)."""
         self.cache_lookups[(result,)] += 1
 
+    def _model(self, model: str | None) -> str:
+        if model is None:
+            return "none"
+        if model in self._models:
+            return model
+        if len(self._models) >= MODELS_MAX:
+            return "other"
+        self._models.add(model)
+        return model
+
     def _attempt_started(self, event: AttemptStarted) -> None:
         reason = event.reason
         kind = _attempt_kind(reason)
@@ -121,7 +137,7 @@ class RequestMetrics:
             self.failovers[(source, why or "unknown")] += 1
 
     def _finished(self, event: ResponseCompleted | ResponseFailed, request: _Open | None) -> None:
-        provider, model = event.provider_id or "none", event.model or "none"
+        provider, model = event.provider_id or "none", self._model(event.model)
         endpoint = request.endpoint if request is not None else "unknown"
         self.requests[(provider, model, endpoint, str(event.status))] += 1
         self.duration.observe((endpoint,), event.latency_ms / 1000.0)
@@ -153,4 +169,11 @@ def _attempt_kind(reason: str) -> str:
     return "primary"
 
 
-__all__ = ["LATENCY_BUCKETS_S", "OVERHEAD_BUCKETS_S", "TOKEN_KINDS", "Histogram", "RequestMetrics"]
+__all__ = [
+    "LATENCY_BUCKETS_S",
+    "MODELS_MAX",
+    "OVERHEAD_BUCKETS_S",
+    "TOKEN_KINDS",
+    "Histogram",
+    "RequestMetrics",
+]
