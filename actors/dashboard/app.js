@@ -122,6 +122,10 @@ function barChart(container, columns, options) {
       .map((v, i) => (v === null ? null : `${left + (i + 0.5) * step},${height - bottom - ((height - bottom - top) * v) / peak}`))
       .filter(Boolean);
     if (points.length) chart.append(svg("polyline", { class: "lat", points: points.join(" ") }));
+    for (const point of points) {  // a lone minute is a dot, not an invisible line
+      const [cx, cy] = point.split(",");
+      chart.append(svg("circle", { class: "lat-dot", cx, cy, r: 3 }));
+    }
   }
   container.replaceChildren(chart);
 }
