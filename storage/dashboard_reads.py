@@ -63,6 +63,8 @@ def reader_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(statement)
         cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_connection.commit()  # PostgreSQL's SET is undone by a rollback otherwise
 
     sa.event.listen(engine, "connect", read_only)
     return engine
