@@ -1,4 +1,4 @@
-"""The dashboard's sign-in: the admin key typed once into the page's form buys a random
+"""The dashboard's sign-in: the admin key typed once into the page's form buys a signed
 session token, kept by the browser as an ``HttpOnly``, ``SameSite=Strict`` cookie. The
 key itself never sits in the browser's storage, in a URL or in a cookie; a token dies
 after ``SESSION_TTL_S``, on sign-out, or when the admin key changes (a reload).
@@ -10,6 +10,8 @@ request — but only while the gateway listens on a loopback address.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -22,38 +24,39 @@ from messages.errors import ErrorInfo, ErrorKind
 
 COOKIE = "switchyard_admin"
 SESSION_TTL_S = 12 * 3600
-MAX_SESSIONS = 256  # beyond, the oldest is signed out
+MAX_REVOKED = 1024  # signed-out tokens remembered (they expire anyway)
 
 
 class AdminSessions:
+    """Session tokens any gateway process can check (``serve --workers N`` shares one
+    port): ``<nonce and expiry>.<HMAC of them under the admin key>`` — nothing to share
+    between processes, and every token dies when the admin key changes. Signing out
+    forgets the token in this process and clears the browser's cookie."""
+
     def __init__(self) -> None:
-        # token -> (expiry, fingerprint of the admin key it was issued for)
-        self._live: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._revoked: OrderedDict[str, None] = OrderedDict()
 
     def issue(self, admin_key: str) -> str:
-        token = secrets.token_urlsafe(32)
-        self._live[token] = (time.monotonic() + SESSION_TTL_S, _fingerprint(admin_key))
-        while len(self._live) > MAX_SESSIONS:
-            self._live.popitem(last=False)
-        return token
+        payload = secrets.token_bytes(16) + int(time.time() + SESSION_TTL_S).to_bytes(8, "big")
+        return f"{_b64(payload)}.{_b64(_mac(admin_key, payload))}"
 
     def valid(self, token: str | None, admin_key: str) -> bool:
-        if not token:
+        if not token or token in self._revoked:
             return False
-        entry = self._live.get(token)
-        if entry is None:
+        encoded, _, mac = token.partition(".")
+        try:
+            payload, given = _unb64(encoded), _unb64(mac)
+        except ValueError:
             return False
-        expiry, fingerprint = entry
-        if expiry < time.monotonic() or not hmac.compare_digest(
-            fingerprint, _fingerprint(admin_key)
-        ):
-            del self._live[token]
+        if len(payload) != 24 or not hmac.compare_digest(given, _mac(admin_key, payload)):
             return False
-        return True
+        return int.from_bytes(payload[16:], "big") > time.time()
 
     def revoke(self, token: str | None) -> None:
         if token:
-            self._live.pop(token, None)
+            self._revoked[token] = None
+            while len(self._revoked) > MAX_REVOKED:
+                self._revoked.popitem(last=False)
 
 
 def session_cookie(header: str | None) -> str | None:
@@ -101,8 +104,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _fingerprint(admin_key: str) -> bytes:
-    return hashlib.sha256(admin_key.encode("utf-8")).digest()
+def _mac(admin_key: str, payload: bytes) -> bytes:
+    key = hashlib.sha256(b"switchyard dashboard session\0" + admin_key.encode("utf-8")).digest()
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    if not text.isascii() or len(text) > 64:
+        raise ValueError("not a token")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not a token") from exc
 
 
 __all__ = ["COOKIE", "AdminSessions", "access", "is_loopback", "session_cookie", "set_cookie"]
