@@ -17,23 +17,19 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import orjson
-import sqlalchemy as sa
 import trio
 from sqlalchemy.engine import Engine
 
 from actors.metrics import Histogram
 from actors.metrics_exposition import MetricSources
 from storage import dashboard_reads as reads
+from storage.dashboard_reads import Unreadable
 
 READERS = 2
 
 
 class BadQuery(Exception):
     """A query parameter out of range; the message is for the caller (400)."""
-
-
-class Unreadable(Exception):
-    """The database cannot be read now (locked, down, not this schema): a 503."""
 
 
 class DashboardApi:
@@ -126,18 +122,14 @@ class DashboardApi:
         return rows
 
     async def _read(self, read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await trio.to_thread.run_sync(
-                functools.partial(self._call, read, *args, **kwargs), limiter=self._limiter
-            )
-        except sa.exc.DBAPIError as exc:
-            why = str(exc.orig or exc).strip().splitlines()
-            raise Unreadable(f"the database cannot be read now: {why[0] if why else exc}") from exc
+        return await trio.to_thread.run_sync(
+            functools.partial(self._call, read, *args, **kwargs), limiter=self._limiter
+        )
 
     def _call(self, read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._engine is None:
             self._engine = reads.reader_engine(self._url)
-        return read(self._engine, *args, **kwargs)
+        return reads.guarded(read, self._engine, *args, **kwargs)  # Unreadable: a 503
 
 
 def render(body: object) -> bytes:

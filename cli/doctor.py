@@ -13,9 +13,9 @@ from rich.console import Console
 
 from cli.database import DEFAULT_URL
 from cli.doctor_codex import check_codex, codex_home
-from cli.doctor_probe import probe_providers
 from cli.verdicts import Verdict, print_verdicts
 from config import ConfigError, GatewayConfig, load_config
+from storage.problems import masked_url
 from storage.schema_status import schema_status
 
 
@@ -58,7 +58,10 @@ def _checks(args: argparse.Namespace) -> Iterator[Verdict]:
     if config is None:
         yield Verdict("providers", "skip", "the config did not load")
     elif args.providers:
-        yield from probe_providers(config)
+        from actors.provider_probe import probe_providers
+
+        for result in probe_providers(config):
+            yield Verdict(f"provider {result.name}", "ok" if result.ok else "FAIL", result.detail)
     else:
         yield Verdict("providers", "skip", "add --providers to send each one a tiny request")
     host, port = (config.server.host, config.server.port) if config else ("127.0.0.1", 8080)
@@ -67,7 +70,7 @@ def _checks(args: argparse.Namespace) -> Iterator[Verdict]:
 
 def _database(url: str) -> Verdict:
     status = schema_status(url)
-    shown = _masked(url)
+    shown = masked_url(url)
     fix = f"run: switchyard migrate --db '{shown}' (serve also migrates on start)"
     head = ", ".join(status.head)
     if status.state == "current":
@@ -85,12 +88,6 @@ def _database(url: str) -> Verdict:
             "database", "FAIL", f"{shown}: at revision {at}, unknown to this version (newer?)"
         )
     return Verdict("database", "FAIL", f"{shown}: cannot connect: {status.detail}")
-
-
-def _masked(url: str) -> str:
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 __all__ = ["add_parser", "run"]

@@ -7,13 +7,11 @@ else is a bug of ours and keeps its traceback.
 from __future__ import annotations
 
 import errno
-import socket
-
-import sqlalchemy as sa
 
 from cli.database import CommandError
 from config import ConfigError
 from storage.database import DatabaseSchemaError
+from storage.problems import database_problem
 
 _SOCKET_PROBLEMS = {
     errno.EADDRINUSE: "the address is already in use (another process listens there: "
@@ -39,11 +37,10 @@ def _explain_one(exc: BaseException) -> str | None:
         return f"invalid config: {exc}"
     if isinstance(exc, DatabaseSchemaError):
         return f"database: {exc}"
-    if isinstance(exc, sa.exc.ArgumentError | sa.exc.NoSuchModuleError):
-        return f"database URL not understood: {_first_line(exc)}"
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-        return f"cannot open the database: {_first_line(exc.orig or exc)}"
-    if isinstance(exc, socket.gaierror):
+    if (problem := database_problem(exc)) is not None:
+        return problem
+    if isinstance(exc, OSError) and exc.errno is not None and exc.errno < 0:
+        # getaddrinfo's errors (socket.gaierror) are the negative ones
         return f"cannot listen: the host name does not resolve ({exc.strerror})"
     if isinstance(exc, OSError) and exc.errno in _SOCKET_PROBLEMS:
         return f"cannot listen: {_SOCKET_PROBLEMS[exc.errno]}"
@@ -60,11 +57,6 @@ def _leaves(exc: BaseException) -> list[BaseException]:
         exc = exc.__cause__
         chain.append(exc)
     return chain
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 __all__ = ["explain"]

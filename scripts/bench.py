@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             others, unavailable = start_peers(args, workdir, fake, cores[0], stack)
             if args.metrics_variant:
-                variant = start_switchyard(workdir / "nometrics", fake, core=cores[0], metrics=False)
+                nometrics = workdir / "nometrics"
+                variant = start_switchyard(nometrics, fake, core=cores[0], metrics=False)
                 stack.callback(stop, variant[0].process)
                 others.insert(0, variant)
             cells, answered = run_rounds(args, fake, [(gateway, gateway_target), *others])

@@ -9,8 +9,9 @@ readers run beside the one writer) and a bug here cannot write.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from storage.cost_report import cost_report
 from storage.database import make_engine
 from storage.tables import events, requests
 
+T = TypeVar("T")
 SPEND_DIMENSIONS = {
     "model": ("cost_by_model", ("provider", "model")),
     "key": ("cost_by_key", ("virtual_key",)),
@@ -48,6 +50,19 @@ _RECENT_COLUMNS = (
     "output_tokens",
     "cost_usd",
 )
+
+
+class Unreadable(Exception):
+    """The database cannot be read now (locked, down, not this schema)."""
+
+
+def guarded(read: Callable[..., T], engine: Engine, *args: Any, **kwargs: Any) -> T:
+    """``read(engine, ...)``, a database's refusal raised as ``Unreadable`` (one line)."""
+    try:
+        return read(engine, *args, **kwargs)
+    except sa.exc.DBAPIError as exc:
+        why = str(exc.orig or exc).strip().splitlines()
+        raise Unreadable(f"the database cannot be read now: {why[0] if why else exc}") from exc
 
 
 def reader_engine(url: str) -> Engine:
@@ -208,6 +223,8 @@ def _aware(moment: datetime) -> datetime:
 
 __all__ = [
     "SPEND_DIMENSIONS",
+    "Unreadable",
+    "guarded",
     "reader_engine",
     "recent_requests",
     "replay_runs",
