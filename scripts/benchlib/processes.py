@@ -140,11 +140,13 @@ def start_gateway(
     config: Path,
     *,
     core: int | None,
+    database_url: str | None = None,
+    workers: int = 1,
     name: str = "switchyard",
     env: dict[str, str] | None = None,
 ) -> Server:
     log = workdir / "gateway.log"
-    db = f"sqlite:///{workdir / 'trail.db'}"
+    db = database_url or f"sqlite:///{workdir / 'trail.db'}"
     command = [
         sys.executable,
         "-m",
@@ -157,6 +159,7 @@ def start_gateway(
         "0",
         "--db",
         db,
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]
     process = spawn(pinned(command, core), log, env=env)
     port = _wait(process, log, gateway_ready, 60)

@@ -51,9 +51,16 @@ pricing:
 
 
 def start_switchyard(
-    workdir: Path, fake: Server, *, core: int | None, metrics: bool = True
+    workdir: Path,
+    fake: Server,
+    *,
+    core: int | None,
+    database_url: str | None = None,
+    workers: int = 1,
+    metrics: bool = True,
 ) -> tuple[Server, Target]:
-    """The gateway with its SQLite trail in ``workdir`` (the trail is on). Without
+    """The gateway with its SQLite trail in ``workdir`` (the trail is on), or on
+    ``database_url`` (PostgreSQL, migrated), with ``workers`` processes. Without
     ``metrics`` it counts nothing for ``/metrics`` (``SWITCHYARD_METRICS=off``): the
     target ``switchyard-nometrics``, run beside ``switchyard`` by ``--metrics-variant``."""
     name = "switchyard" if metrics else "switchyard-nometrics"
@@ -61,7 +68,15 @@ def start_switchyard(
     config = workdir / "switchyard.yaml"
     config.write_text(switchyard_config(fake.port))
     env = None if metrics else {**os.environ, "SWITCHYARD_METRICS": "off"}
-    server = start_gateway(workdir, config, core=core, name=name, env=env)
+    server = start_gateway(
+        workdir,
+        config,
+        core=core,
+        database_url=database_url,
+        workers=workers,
+        name=name,
+        env=env,
+    )
     target = Target(
         name=name, port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
     )

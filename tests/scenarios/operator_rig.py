@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import trio
 
 from actors.system import GatewayHandle
 from fakes import FakeProviderServer, FakeUsage, Fault, Reply, Text, Turn
@@ -66,8 +65,9 @@ async def gateway_with_traffic(
     async with running_gateway(make_config(text, ENVIRON)) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
             statuses = await _send(client, a)
-            trail = Trail(db)
-            await _until_recorded(trail, len(statuses))
+            trail = Trail(db, gateway.audit)
+            finished = "SELECT request_id FROM requests WHERE status != 'in_progress'"
+            await trail.wait_rows(finished, at_least=len(statuses))
             yield Traffic(gateway=gateway, client=client, trail=trail, statuses=statuses)
 
 
@@ -84,15 +84,3 @@ async def _send(client: httpx.AsyncClient, a: FakeProviderServer) -> list[int]:
     statuses = [response.status_code for response in sent]
     assert statuses == [200] * 7 + [402, 401], statuses
     return statuses
-
-
-async def _until_recorded(trail: Trail, count: int) -> None:
-    with trio.fail_after(10):
-        while True:
-            if trail.path.exists():
-                rows = trail.rows(
-                    "SELECT COUNT(*) AS n FROM requests WHERE status != 'in_progress'"
-                )
-                if rows[0]["n"] >= count:
-                    return
-            await trio.sleep(0.02)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import trio
+from alembic.script import ScriptDirectory
 
 from fakes import FakeProviderServer, Fault, open_fake_provider
-from storage.database import migrate
+from storage.database import alembic_config, migrate
 
 CODEX_OK = """\
 model = "gpt-5.5"
@@ -148,7 +149,8 @@ async def test_an_unmigrated_database_says_how_to_fix_it(tmp_path: Path, codex: 
     assert status == 1
     outcome, detail = verdicts["database"]
     assert outcome == "FAIL"
-    assert "schema at 0002, needs 0004_trail_blobs" in detail
+    (head,) = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert f"schema at 0002, needs {head}" in detail
     assert "switchyard migrate --db" in detail
     assert verdicts["providers"][0] == "skip"  # opt-in
 
