@@ -79,6 +79,7 @@ def test_an_address_not_of_this_machine_is_one_line(config: Path, tmp_path: Path
         (("cost", "--by", "colour"), ("--by", "invalid choice")),
         (("cost", "--since", "last tuesday", "--db", "sqlite://"), ("--since", "7d")),
         (("frobnicate",), ("invalid choice", "frobnicate")),
+        (("serve", "--config", "x.yaml", "--workers", "many"), ("--workers", "invalid int")),
     ],
 )
 def test_bad_arguments_are_one_line(args: tuple[str, ...], words: tuple[str, ...]) -> None:
@@ -106,6 +107,11 @@ def test_a_database_path_that_cannot_exist_is_one_line(config: Path, tmp_path: P
     url = f"sqlite:///{tmp_path / 'no-such-dir' / 'trail.db'}"
     _one_line(_switchyard("migrate", "--db", url), "cannot open the database")
     _one_line(_switchyard("serve", "--config", str(config), "--db", url), "database")
+
+
+def test_several_workers_on_sqlite_is_one_line(config: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'trail.db'}"
+    _one_line(_switchyard("serve", "--config", str(config), "--workers", "2", "--db", db))
 
 
 def test_a_database_url_not_understood_is_one_line(config: Path) -> None:
