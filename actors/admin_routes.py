@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from typing import Protocol
 
@@ -44,6 +44,8 @@ _ASSETS = {
     "/dashboard/app.css": ("app.css", "text/css; charset=utf-8"),
 }
 _API = "/admin/api/"
+_PREFIXES = ("/metrics", "/dashboard", _API)
+Handler = Callable[[HttpRequest, ResponseWriter], Awaitable[None]]
 _KEY_MAX = 4096
 
 
@@ -98,6 +100,21 @@ class AdminRoutes:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+    def in_front_of(self, handler: Handler) -> Handler:
+        """``handler`` (the ingress's), with these routes answered first: one prefix
+        test per request (the model and inference paths never match it)."""
+
+        async def route(request: HttpRequest, writer: ResponseWriter) -> None:
+            target = request.target
+            if target.startswith(_PREFIXES):
+                path = target.partition("?")[0]
+                if self.serves(path):
+                    await self.handle(request, writer, path)
+                    return
+            await handler(request, writer)
+
+        return route
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -199,4 +216,4 @@ def _bad(status: int, message: str) -> ErrorInfo:
     return ErrorInfo(kind=ErrorKind.BAD_REQUEST, status=status, message=message)
 
 
-__all__ = ["AdminRoutes"]
+__all__ = ["AdminRoutes", "Handler"]

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
-from actors.admin_routes import AdminRoutes
+from actors.admin_routes import AdminRoutes, Handler
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
@@ -272,9 +272,9 @@ async def _run_actors(
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
         )
-        server = _http_server(config, ingress)
+        admin = AdminRoutes.of(handle, inboxes.depths, lambda: ingress.inflight)
+        server = _http_server(config, admin.in_front_of(ingress.handle), ingress)
         _register_health(ingress.health, handle, server, router_actor, worker, pool)
-        ingress.admin = admin = AdminRoutes.of(handle, inboxes.depths, lambda: ingress.inflight)
         async with aclosing(admin), trio.open_nursery() as actors:
             await wiring.start(
                 actors,
@@ -289,11 +289,11 @@ async def _run_actors(
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
 
 
-def _http_server(config: GatewayConfig, ingress: Ingress) -> HttpServer:
+def _http_server(config: GatewayConfig, handler: Handler, ingress: Ingress) -> HttpServer:
     """The HTTP server, authenticating from each request's head (``check_head``)."""
     settings = config.server
     return HttpServer(
-        ingress.handle,
+        handler,
         render_error=render_error,
         head_check=ingress.check_head,
         on_handler_error=log_handler_failure,  # logs what escapes a request's own boundary
