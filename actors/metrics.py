@@ -14,8 +14,10 @@ an ``ErrorKind`` value.
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from messages.events import (
@@ -157,6 +159,12 @@ class RequestMetrics:
             tokens[(provider, model, "reasoning")] += usage.reasoning_tokens
         if event.cost_usd:
             self.cost_usd[(provider, model)] += event.cost_usd
+
+
+def counting(metrics: RequestMetrics) -> Callable[[TrailEvent], None] | None:
+    """What the audit logger calls with each event; ``SWITCHYARD_METRICS=off``: nothing
+    (``scripts/bench --metrics-variant`` measures what counting costs)."""
+    return None if os.environ.get("SWITCHYARD_METRICS") == "off" else metrics.observe
 
 
 def _attempt_kind(reason: str) -> str:

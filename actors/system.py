@@ -34,7 +34,6 @@ the logger writes every remaining event before the process exits.
 
 from __future__ import annotations
 
-import os
 import signal
 import ssl
 from collections.abc import Awaitable, Callable
@@ -54,7 +53,7 @@ from actors.config_watcher import POLL_S, ConfigWatcher
 from actors.health import HealthReport
 from actors.inboxes import Inbox, Inboxes
 from actors.ingress import Ingress, render_error
-from actors.metrics import RequestMetrics
+from actors.metrics import RequestMetrics, counting
 from actors.provider_worker import ProviderWorker
 from actors.request_faults import log_handler_failure
 from actors.reservation import Reservations
@@ -132,11 +131,11 @@ async def run_gateway(
     budgets = await BudgetWiring.prepare(
         engine, config, writes=writer.submit, run_sql=writer.run, store_poll_s=store_poll_s
     )
-    inboxes = _open_inboxes()
+    inboxes = open_inboxes()
     settle = inboxes.accountant.send.clone()
     metrics = RequestMetrics()
     audit = AuditLogger(
-        recorder, meter=budgets.meter, settle=settle, writer=writer, observe=_observer(metrics)
+        recorder, meter=budgets.meter, settle=settle, writer=writer, observe=counting(metrics)
     )
     try:
         async with trio.open_nursery() as root:
@@ -166,12 +165,6 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
-
-
-def _observer(metrics: RequestMetrics) -> Callable[[TrailEvent], None] | None:
-    """What the audit logger counts for /metrics; ``SWITCHYARD_METRICS=off``: nothing
-    (``scripts/bench --metrics-variant`` measures what counting costs)."""
-    return None if os.environ.get("SWITCHYARD_METRICS") == "off" else metrics.observe
 
 
 async def _start_audit(
@@ -212,11 +205,12 @@ def _loaded_from(config: GatewayConfig) -> str | None:
     return config.source if Path(config.source).is_file() else None
 
 
-def _total_timeout(config: GatewayConfig) -> float:
+def total_timeout(config: GatewayConfig) -> float:
     return max((p.timeouts.total_s for a in config.accounts for p in a.providers), default=600.0)
 
 
-def _open_inboxes() -> Inboxes:
+def open_inboxes() -> Inboxes:
+    """Every actor's inbox (the replay system opens its own set here too)."""
     audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
@@ -268,7 +262,7 @@ async def _run_actors(
             config,
             router=ingress_router,
             audit=ingress_audit,
-            total_timeout_s=_total_timeout(config),
+            total_timeout_s=total_timeout(config),
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
         )
@@ -372,7 +366,7 @@ def _applier(reload: _Reload) -> Callable[[GatewayConfig], Awaitable[None]]:
     Then the budgets and prices."""
 
     async def apply(config: GatewayConfig) -> None:
-        reload.ingress.reload(config, total_timeout_s=_total_timeout(config))
+        reload.ingress.reload(config, total_timeout_s=total_timeout(config))
         reload.handle.config = config
         message = ReloadConfig(config=config)
         try:
@@ -392,4 +386,12 @@ async def _stop_on_signal(handle: GatewayHandle) -> None:
             return
 
 
-__all__ = ["ACCOUNTANT_INBOX", "AUDIT_INBOX", "STORE_POLL_S", "GatewayHandle", "run_gateway"]
+__all__ = [
+    "ACCOUNTANT_INBOX",
+    "AUDIT_INBOX",
+    "STORE_POLL_S",
+    "GatewayHandle",
+    "open_inboxes",
+    "run_gateway",
+    "total_timeout",
+]

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cli import body, budgets, cost, doctor, keys
+from cli import body, budgets, cost, doctor, keys, models, sessions, whatif
+from cli import replay as replay_command
 from cli.errors import explain
 from cli.help import DESCRIPTION, EPILOG, OneLineParser, log_level, port
 from cli.log_config import configure_logging
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None, help="YAML config (its database)")
     migrate.add_argument("--db", default=None, help="SQLAlchemy URL (default from --config)")
-    for module in (doctor, keys, budgets, cost, body):
+    for module in (doctor, keys, budgets, cost, body, sessions, replay_command, whatif, models):
         module.add_parser(commands)
     return parser
 
@@ -66,6 +67,10 @@ _REPORTING = {
     "cost": cost.run,
     "body": body.run,
     "doctor": doctor.run,
+    "sessions": sessions.run,
+    "replay": replay_command.run,
+    "whatif": whatif.run,
+    "models": models.run,
 }
 
 
