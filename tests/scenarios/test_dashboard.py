@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -225,3 +226,29 @@ async def test_a_database_the_dashboard_cannot_read_is_a_503_not_a_crash() -> No
         assert (await api.answer("overview", ""))[0] == 200  # memory, not SQL
     finally:
         await api.aclose()
+
+
+async def test_the_replay_panel_lists_the_replay_runs(
+    a: FakeProviderServer, b: FakeProviderServer, tmp_path: Path
+) -> None:
+    async with gateway_with_traffic(a, b, tmp_path) as traffic:
+        (original,) = traffic.trail.rows("SELECT request_id FROM requests WHERE provider = 'b'")
+        with sqlite3.connect(traffic.trail.path, timeout=10) as db:
+            db.execute(
+                "INSERT INTO replay_jobs (run_id, created_at, updated_at, status, config_source,"
+                " route, max_cost_usd, concurrency, selection)"
+                " VALUES ('rr_1', '2026-12-05 00:00:00', '2026-12-05 00:00:00', 'finished',"
+                " 'other.yaml', NULL, 1.5, 2, '{}')"
+            )
+            db.execute(
+                "INSERT INTO replay_items (run_id, position, original_request_id) VALUES (?, 0, ?)",
+                ("rr_1", original["request_id"]),
+            )
+        runs = (await traffic.client.get("/admin/api/replays", headers=admin())).json()
+    (run,) = runs
+    assert (run["run_id"], run["status"], run["requests"], run["replayed"]) == (
+        "rr_1",
+        "finished",
+        1,
+        0,
+    )
