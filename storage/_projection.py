@@ -23,6 +23,8 @@ from messages.events import (
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
+    CacheHit,
+    CacheMiss,
     RequestReceived,
     ResponseCompleted,
     ResponseFailed,
@@ -59,7 +61,7 @@ def project(batch: Sequence[SequencedEvent], stamp: Stamp) -> Projection:
                 row = _request_started(event, stamp)
                 started_requests[event.request_id] = row
                 projection.requests_started.append(row)
-            case RouteDecided() | AttemptAnomaly():
+            case RouteDecided() | AttemptAnomaly() | CacheHit() | CacheMiss():
                 pass
             case AttemptStarted():
                 row = _attempt_started(event, stamp)
@@ -125,6 +127,7 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         **_tokens(None),
         "cost_usd": None,
         "price_source": None,
+        "cost_saved_usd": None,
     }
 
 
@@ -146,6 +149,7 @@ def _request_outcome(event: ResponseCompleted | ResponseFailed, stamp: Stamp) ->
         **_tokens(event.usage),
         "cost_usd": event.cost_usd,
         "price_source": event.price_source,
+        "cost_saved_usd": None if failed else event.cost_saved_usd,  # type: ignore[union-attr]
     }
 
 

@@ -106,6 +106,7 @@ class _WriteStatements:
                 *_TOKENS,
                 "cost_usd",
                 "price_source",
+                "cost_saved_usd",
             ],
         )
 

@@ -33,6 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys
+from storage.cache_tables import cache_entries
 from storage.schema import NAMING_CONVENTION, JsonDocument, UtcDateTime, metadata
 
 
@@ -100,6 +101,7 @@ requests = sa.Table(
     *_tokens(),
     sa.Column("cost_usd", sa.Float(), nullable=True),
     sa.Column("price_source", sa.Text(), nullable=True),
+    sa.Column("cost_saved_usd", sa.Float(), nullable=True),  # a cache hit: what it saved
     sa.CheckConstraint(_STATUS_CHECK, name="status"),
     sa.Index(None, "started_at"),
     sa.Index(None, "session_id"),
@@ -161,6 +163,7 @@ __all__ = [
     "blobs",
     "budget_counters",
     "budgets",
+    "cache_entries",
     "events",
     "metadata",
     "model_prices",
