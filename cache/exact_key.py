@@ -96,9 +96,7 @@ def canonical_body(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def semantic_context(
-    client_format: str, scope: Scope, body: Mapping[str, Any]
-) -> SemanticContext:
+def semantic_context(client_format: str, scope: Scope, body: Mapping[str, Any]) -> SemanticContext:
     """The fingerprint of everything but the latest user message, and its text."""
     canonical = canonical_body(body)
     field = "messages" if "messages" in canonical else "input"
@@ -200,7 +198,9 @@ def _digest(client_format: str, scope: Scope, canonical: Mapping[str, Any]) -> b
         "scope": [scope.account, scope.team, scope.customer],
         "body": canonical,
     }
-    return hashlib.blake2b(orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=32).digest()
+    return hashlib.blake2b(
+        orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=32
+    ).digest()
 
 
 __all__ = [

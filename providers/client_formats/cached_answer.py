@@ -18,7 +18,6 @@ to its maker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -60,10 +59,7 @@ def storable_answer(client_format: str, response: bytes) -> bytes | None:
         body = orjson.loads(response)
         if not isinstance(body, dict):
             return None
-        if client_format == "responses":
-            answer = _from_responses(body)
-        else:
-            answer = _from_chat(body)
+        answer = _from_responses(body) if client_format == "responses" else _from_chat(body)
     except (orjson.JSONDecodeError, NotStorable, TypeError, KeyError, ValueError):
         return None
     return orjson.dumps(answer)
@@ -275,7 +271,9 @@ def _deltas(document: Json, client_format: str, prefix: str) -> list[StreamDelta
             calls += 1
     deltas.append(Finish(reason=FinishReason.TOOL_CALLS if calls else FinishReason.STOP))
     usage = document.get("usage") or {}
-    deltas.append(UsageReport(usage=Usage(**{k: v for k, v in usage.items() if k in _USAGE_FIELDS})))
+    deltas.append(
+        UsageReport(usage=Usage(**{k: v for k, v in usage.items() if k in _USAGE_FIELDS}))
+    )
     return deltas
 
 
