@@ -23,6 +23,7 @@ import structlog
 import trio
 
 from actors.admin import admin_refusal
+from actors.cache_gate import CacheGate
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.refusals import Refusals
@@ -89,8 +90,10 @@ class Ingress:
         total_timeout_s: float,
         reservations: Reservations | None = None,
         stored_keys: Sequence[StoredKey] = (),
+        cache: CacheGate | None = None,
     ) -> None:
         self._config = config
+        self._cache = cache or CacheGate(config, None, audit)
         self._ids = RequestIds()
         self._keys = KeyDirectory(config.virtual_keys, stored_keys)
         self._reservations = reservations or Reservations(None)
@@ -115,6 +118,7 @@ class Ingress:
         """Use ``config`` for every request parsed from now on; those already parsed keep
         the config (and deadline) they started with."""
         self._config = config
+        self._cache.reload(config)
         self._keys = self._keys.with_config_keys(config.virtual_keys)
         self._total_timeout_s = total_timeout_s
         self._max_inflight = config.server.max_inflight
@@ -200,6 +204,7 @@ class Ingress:
                 error, key_id = lookup.error(), lookup.key_id
                 raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
             parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
+            plan = None if key is None else self._cache.plan(request, parsed.body, key, fmt)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
             await send_error(writer, rejected.error, request_id_header(request_id))
@@ -219,6 +224,7 @@ class Ingress:
             session_id=request.header("session-id"),
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
+            cache=plan,
         )
         self._emit(received_event(message, request, key))
         try:
@@ -249,6 +255,8 @@ class Ingress:
         if problem is not None:
             self._fail(message, problem)
             await _refuse(writer, message, problem)
+            return
+        if message.cache is not None and await self._cache.answered(message, writer):
             return
         await self._dispatch(message, writer)
 
