@@ -151,6 +151,8 @@ class CacheGate:
         record = _replay(message, found, streaming=False) if message.stream else body
         content_type = SSE_HEADER if message.stream else JSON_HEADER
         headers = [content_type, *request_id_header(message.request_id)]
+        headers.append(("cache-control", "no-cache"))
+        headers.append(("x-switchyard-provider", CACHE_PROVIDER))
         headers.append(("x-switchyard-cache", f"hit-{found.layer}"))
         if found.similarity is not None:
             headers.append(("x-switchyard-cache-similarity", f"{found.similarity:.4f}"))

@@ -1,0 +1,112 @@
+"""A gateway with the response cache on, for the cache scenarios: two accounts on one
+fake, keys in different teams and customers, and the cache policies under test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from actors.system import GatewayHandle
+from config.model import GatewayConfig
+from fakes import FakeProviderServer, FakeUsage, Reply, Text, Turn
+from tests.gateway_rig import Trail, make_config, running_gateway
+
+ALICE = "sk-alice-cache-test-key-0001"  # account dev, team red, customer acme
+DAVE = "sk-dave-cache-test-key-00004"  # the same team and customer as alice
+BOB = "sk-bob-cache-test-key-000002"  # team blue, customer acme
+CAROL = "sk-carol-cache-test-key-0003"  # team red, customer globex
+ERIN = "sk-erin-cache-test-key-00005"  # account other (opts in by header only)
+EVE = "sk-eve-cache-test-key-000006"  # account dev, team red, customer acme: forbidden
+USAGE = FakeUsage(input_tokens=1000, output_tokens=100)
+COST = (1000 * 5 + 100 * 30) / 1e6  # what one answer costs on gpt-5.5: $0.008
+
+_KEYS = [
+    ("alice", ALICE, "dev", "red", "acme"),
+    ("dave", DAVE, "dev", "red", "acme"),
+    ("bob", BOB, "dev", "blue", "acme"),
+    ("carol", CAROL, "dev", "red", "globex"),
+    ("erin", ERIN, "other", "red", "acme"),
+    ("eve", EVE, "dev", "red", "acme"),
+]
+DEFAULT_POLICIES = """    - {level: account, id: dev, mode: exact, ttl: 1h}
+    - {level: virtual_key, id: eve, forbid: true}
+"""
+
+
+def cache_config_text(
+    fake: FakeProviderServer, db: Path, *, policies: str = DEFAULT_POLICIES, cache_extra: str = ""
+) -> str:
+    provider = f"""      - id: "fake-openai"
+        type: "openai"
+        api_key: "sk-provider-test-secret-0002"
+        model: "gpt-5.5"
+        base_url: "{fake.base_url}"
+        retry: {{max_retries: 0}}
+        timeouts: {{first_byte_s: 5, idle_s: 5, total_s: 30}}
+"""
+    keys = "".join(
+        f'  - {{id: "{name}", key: "{secret}", account: "{account}", team: "{team}", '
+        f'customer: "{customer}"}}\n'
+        for name, secret, account, team, customer in _KEYS
+    )
+    return (
+        f'database:\n  url: "sqlite:///{db}"\n'
+        f'accounts:\n  - id: "dev"\n    providers:\n{provider}'
+        f'  - id: "other"\n    providers:\n{provider}'
+        f"virtual_keys:\n{keys}"
+        f"cache:\n{cache_extra}  policies:\n{policies}"
+    )
+
+
+def cache_config(fake: FakeProviderServer, db: Path, **options: Any) -> GatewayConfig:
+    return make_config(cache_config_text(fake, db, **options))
+
+
+def fixed_answers(fake: FakeProviderServer, text: str = "cached answer") -> None:
+    """Every answer is ``text``, billing 1000 tokens in and 100 out."""
+    fake.fallback = Turn(reply=Reply(items=(Text(text=text),), usage=USAGE))
+
+
+@dataclass
+class CacheRig:
+    fake: FakeProviderServer
+    gateway: GatewayHandle
+    client: httpx.AsyncClient
+    trail: Trail
+
+    async def post(
+        self, body: dict[str, Any], *, key: str = ALICE, path: str = "/v1/responses", **headers: str
+    ) -> httpx.Response:
+        sent = {"authorization": f"Bearer {key}", **headers}
+        return await self.client.post(path, json=body, headers=sent)
+
+    def events(self, request_id: str, kind: str) -> list[Any]:
+        import json
+
+        rows = self.trail.rows(
+            "SELECT payload FROM events WHERE request_id = ? AND kind = ?", request_id, kind
+        )
+        return [json.loads(row["payload"]) for row in rows]
+
+
+@asynccontextmanager
+async def cache_rig(
+    fake: FakeProviderServer, tmp_path: Path, **options: Any
+) -> AsyncIterator[CacheRig]:
+    db = tmp_path / "trail.db"
+    async with running_gateway(cache_config(fake, db, **options)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
+            yield CacheRig(fake=fake, gateway=gateway, client=client, trail=Trail(db))
+
+
+def responses_body(text: str = "What is 2+2?", **extra: Any) -> dict[str, Any]:
+    return {"model": "gpt-5.5", "input": [{"role": "user", "content": text}], **extra}
+
+
+def chat_body(text: str = "What is 2+2?", **extra: Any) -> dict[str, Any]:
+    return {"model": "gpt-5.5", "messages": [{"role": "user", "content": text}], **extra}
