@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import trio
 
 from actors.system import GatewayHandle
 from config.model import GatewayConfig
 from fakes import FakeProviderServer, FakeUsage, Reply, Text, Turn
-from tests.gateway_rig import Trail, make_config, running_gateway
+from tests.gateway_rig import ADMIN_KEY, Trail, admin_auth, make_config, running_gateway
 
 ALICE = "sk-alice-cache-test-key-0001"  # account dev, team red, customer acme
 DAVE = "sk-dave-cache-test-key-00004"  # the same team and customer as alice
@@ -39,7 +40,12 @@ DEFAULT_POLICIES = """    - {level: account, id: dev, mode: exact, ttl: 1h}
 
 
 def cache_config_text(
-    fake: FakeProviderServer, db: Path, *, policies: str = DEFAULT_POLICIES, cache_extra: str = ""
+    fake: FakeProviderServer,
+    db: Path,
+    *,
+    policies: str = DEFAULT_POLICIES,
+    cache_extra: str = "",
+    extra: str = "",
 ) -> str:
     provider = f"""      - id: "fake-openai"
         type: "openai"
@@ -55,11 +61,12 @@ def cache_config_text(
         for name, secret, account, team, customer in _KEYS
     )
     return (
+        f'server:\n  admin_key: "{ADMIN_KEY}"\n'
         f'database:\n  url: "sqlite:///{db}"\n'
         f'accounts:\n  - id: "dev"\n    providers:\n{provider}'
         f'  - id: "other"\n    providers:\n{provider}'
         f"virtual_keys:\n{keys}"
-        f"cache:\n{cache_extra}  policies:\n{policies}"
+        f"cache:\n{cache_extra}  policies:\n{policies}{extra}"
     )
 
 
@@ -84,6 +91,20 @@ class CacheRig:
     ) -> httpx.Response:
         sent = {"authorization": f"Bearer {key}", **headers}
         return await self.client.post(path, json=body, headers=sent)
+
+    async def cache_statistics(self) -> dict[str, Any]:
+        health = await self.client.get("/healthz", headers=admin_auth())
+        statistics: dict[str, Any] = health.json()["cache"]
+        return statistics
+
+    async def wait_offers(self, count: int) -> None:
+        """Until the cache actor has handled ``count`` answers offered to it (kept or not)."""
+        with trio.fail_after(10):
+            while True:
+                stats = await self.cache_statistics()
+                if stats["stored"] + stats["not_stored"] >= count:
+                    return
+                await trio.sleep(0.02)
 
     def events(self, request_id: str, kind: str) -> list[Any]:
         import json
