@@ -87,10 +87,26 @@ class CacheRig:
     trail: Trail
 
     async def post(
-        self, body: dict[str, Any], *, key: str = ALICE, path: str = "/v1/responses", **headers: str
+        self,
+        body: dict[str, Any],
+        *,
+        key: str = ALICE,
+        path: str = "/v1/responses",
+        settle: bool = True,
+        **headers: str,
     ) -> httpx.Response:
+        """POST ``body``; after a miss (with ``settle``), wait until the cache actor has
+        handled the answer, so the next request sees it."""
         sent = {"authorization": f"Bearer {key}", **headers}
-        return await self.client.post(path, json=body, headers=sent)
+        before = await self.offers() if settle else 0
+        response = await self.client.post(path, json=body, headers=sent)
+        if settle and response.headers.get("x-switchyard-cache") == "miss":
+            await self.wait_offers(before + 1)
+        return response
+
+    async def offers(self) -> int:
+        stats = await self.cache_statistics()
+        return int(stats["stored"] + stats["not_stored"])
 
     async def cache_statistics(self) -> dict[str, Any]:
         health = await self.client.get("/healthz", headers=admin_auth())
