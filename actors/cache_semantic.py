@@ -14,9 +14,9 @@ only; ``cache.semantic.decision.choose_candidate`` decides among the nearest ent
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -60,11 +60,9 @@ class SemanticLayer:
             nursery.start_soon(self._load)
 
     async def _load(self) -> None:
-        from cache.semantic.embedder import load_embedder
-
         started = time.perf_counter()
         try:
-            embedder = await trio.to_thread.run_sync(load_embedder, limiter=self._limiter)
+            embedder = await trio.to_thread.run_sync(_shared_embedder, limiter=self._limiter)
         except Exception:
             self._failed = True
             log.exception("the embedding model did not load: semantic caching is off")
@@ -127,12 +125,25 @@ class SemanticLayer:
         return self._index.search(fingerprint.hex(), vector, k)
 
 
+_MODEL_LOCK = threading.Lock()
+_MODEL: list[Embedder] = []
+
+
+def _shared_embedder() -> Embedder:
+    """The process's one model (immutable, thread-safe): loaded once, even by several
+    gateways in one process (tests) or a restarted cache actor."""
+    from cache.semantic.embedder import load_embedder
+
+    with _MODEL_LOCK:
+        if not _MODEL:
+            _MODEL.append(load_embedder())
+        return _MODEL[0]
+
+
 def vector_bytes(vector: Any) -> bytes:
     import numpy as np
 
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
-
-Clock = Callable[[], float]
 
 __all__ = ["SemanticLayer", "vector_bytes"]

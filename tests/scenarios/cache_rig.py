@@ -122,6 +122,12 @@ class CacheRig:
                     return
                 await trio.sleep(0.02)
 
+    async def wait_model(self) -> None:
+        """Until the embedding model has loaded (semantic policies load it at start)."""
+        with trio.fail_after(120):
+            while not (await self.cache_statistics())["model_loaded"]:
+                await trio.sleep(0.05)
+
     def events(self, request_id: str, kind: str) -> list[Any]:
         import json
 

@@ -89,7 +89,10 @@ async def test_the_same_request_is_answered_from_the_cache(
             },
         ]
         [day] = rig.trail.rows("SELECT cost_usd, cost_saved_usd FROM cost_by_day")
-        assert (day["cost_usd"], day["cost_saved_usd"]) == (pytest.approx(COST), pytest.approx(COST))
+        assert (day["cost_usd"], day["cost_saved_usd"]) == (
+            pytest.approx(COST),
+            pytest.approx(COST),
+        )
         [key] = rig.trail.rows("SELECT cost_saved_usd FROM cost_by_key WHERE virtual_key = 'alice'")
         assert key["cost_saved_usd"] == pytest.approx(COST)
 
@@ -150,10 +153,19 @@ async def test_client_made_item_ids_and_call_ids_are_ignored(
             "model": "gpt-5.5",
             "input": [
                 {"type": "message", "role": "user", "id": message_id, "content": "list files"},
-                {"type": "function_call", "id": "fc_" + call_id, "call_id": call_id,
-                 "name": "exec_command", "arguments": '{"cmd":"ls"}'},
-                {"type": "function_call_output", "id": "fco_" + call_id, "call_id": call_id,
-                 "output": "a.txt"},
+                {
+                    "type": "function_call",
+                    "id": "fc_" + call_id,
+                    "call_id": call_id,
+                    "name": "exec_command",
+                    "arguments": '{"cmd":"ls"}',
+                },
+                {
+                    "type": "function_call_output",
+                    "id": "fco_" + call_id,
+                    "call_id": call_id,
+                    "output": "a.txt",
+                },
             ],
             "tools": [TOOL],
         }

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trio
 
-from fakes import Fault, FakeProviderServer, Reply, Text, Turn
+from fakes import FakeProviderServer, Fault, Reply, Text, Turn
 from tests.gateway_rig import running_gateway
 from tests.scenarios.cache_rig import (
     ALICE,
@@ -93,7 +93,7 @@ async def test_entries_come_back_after_a_restart(fake: FakeProviderServer, tmp_p
         first = await rig.post(responses_body())
         await rig.post(responses_body("short-lived"), **{"x-switchyard-cache-ttl": "1"})
     rows = rig.trail.rows("SELECT origin_request_id FROM cache_entries ORDER BY created_at")
-    assert [row["origin_request_id"] for row in rows][0] == first.headers["x-request-id"]
+    assert next(row["origin_request_id"] for row in rows) == first.headers["x-request-id"]
     assert len(rows) == 2
     await trio.sleep(1.1)
     async with cache_rig(fake, tmp_path) as rig:

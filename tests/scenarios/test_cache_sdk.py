@@ -32,7 +32,10 @@ TOOL = {
     "name": "exec_command",
     "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}},
 }
-CHAT_TOOL = {"type": "function", "function": {"name": "exec_command", "parameters": TOOL["parameters"]}}
+CHAT_TOOL = {
+    "type": "function",
+    "function": {"name": "exec_command", "parameters": TOOL["parameters"]},
+}
 
 
 @pytest.fixture(params=["openai", "anthropic"])
@@ -121,7 +124,9 @@ async def test_sdk_reads_a_cached_chat_stream(sdk: openai.OpenAI, fake: FakeProv
     message = hit.choices[0].message
     assert message.content == live.choices[0].message.content == "Listing the files."
     [call] = message.tool_calls
-    assert call.function.name == "exec_command" and json.loads(call.function.arguments) == {"cmd": "ls"}
+    assert call.function.name == "exec_command" and json.loads(call.function.arguments) == {
+        "cmd": "ls"
+    }
     assert call.id != live.choices[0].message.tool_calls[0].id
     assert hit.choices[0].finish_reason == "tool_calls"
     assert hit.usage is not None and hit.usage.total_tokens == live.usage.total_tokens
