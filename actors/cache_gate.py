@@ -21,7 +21,9 @@ records ``cache.miss`` and the request goes on to the router; its response says
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -40,7 +42,15 @@ from cache.policy import (
 )
 from config.model import GatewayConfig, VirtualKeyConfig
 from http11.server import ClientGone, HttpRequest, ResponseWriter
-from messages.cache import SEMANTIC, CacheFound, CacheInbox, CacheLookup, CachePlan, CacheReply
+from messages.cache import (
+    EXACT,
+    SEMANTIC,
+    CacheFound,
+    CacheInbox,
+    CacheLookup,
+    CachePlan,
+    CacheReply,
+)
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest
 from messages.errors import ErrorInfo, ErrorKind
@@ -53,6 +63,7 @@ log = structlog.get_logger("switchyard.cache")
 
 EXACT_LOOKUP_TIMEOUT_S = 0.5
 SEMANTIC_LOOKUP_TIMEOUT_S = 2.0
+TIMING_SAMPLES = 4096
 CACHE_PROVIDER = "cache"  # the provider a hit's response.completed names
 _PREFIX = "x-switchyard-cache"
 
@@ -68,6 +79,17 @@ class CacheGate:
         self._cache = cache
         self._audit = audit
         self.full_inbox = 0
+        self._timings: dict[str, deque[float]] = {
+            layer: deque(maxlen=TIMING_SAMPLES) for layer in (EXACT, SEMANTIC, "miss")
+        }
+
+    def statistics(self) -> LookupStatistics:
+        """Lookup round trips as the ingress waits for them (the last ``TIMING_SAMPLES``
+        per outcome: an exact hit, a semantic hit, a miss), in milliseconds."""
+        return LookupStatistics(
+            full_inbox=self.full_inbox,
+            **{f"{name}_ms": _spread(samples) for name, samples in self._timings.items()},
+        )
 
     def reload(self, config: GatewayConfig) -> None:
         self._policies = CachePolicies(config.cache)
@@ -108,7 +130,10 @@ class CacheGate:
         """Look the request up; on a hit, answer it and return True."""
         plan = message.cache
         assert plan is not None
+        started = time.perf_counter()
         reply = await self._lookup(message, plan)
+        outcome = reply.layer if isinstance(reply, CacheFound) else "miss"
+        self._timings[outcome].append((time.perf_counter() - started) * 1000)
         if not isinstance(reply, CacheFound):
             emit(
                 self._audit,
@@ -181,6 +206,28 @@ def _replay(message: ClientRequest, found: CacheFound, *, streaming: bool) -> by
         created_at=int(time.time()),
         include_usage=chat_include_usage(message.body),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupStatistics:
+    full_inbox: int
+    exact_ms: dict[str, float | int]
+    semantic_ms: dict[str, float | int]
+    miss_ms: dict[str, float | int]
+
+
+def _spread(samples: deque[float]) -> dict[str, float | int]:
+    ordered = sorted(samples)
+    if not ordered:
+        return {"count": 0}
+    last = len(ordered) - 1
+    p50, p99 = ordered[min(last, len(ordered) // 2)], ordered[min(last, int(0.99 * len(ordered)))]
+    return {
+        "count": len(ordered),
+        "p50": round(p50, 3),
+        "p99": round(p99, 3),
+        "max": round(ordered[-1], 3),
+    }
 
 
 def _plan(mode: RequestMode, scope: Scope, fmt: str, body: Mapping[str, Any]) -> CachePlan | None:

@@ -109,6 +109,7 @@ class Ingress:
         self.health = HealthReport()
         self.health.register("session_caps", self._sessions.statistics)
         self.health.register("ingress", self._refusals.statistics)
+        self.health.register("cache_lookups", self._cache.statistics)
 
     @property
     def inflight(self) -> int:
