@@ -11,6 +11,8 @@ import pytest
 import trio
 
 from fakes import FakeProviderServer
+from storage.cost_report import cost_report
+from storage.database import make_engine
 from tests.scenarios.cache_rig import (
     ALICE,
     BOB,
@@ -95,6 +97,13 @@ async def test_the_same_request_is_answered_from_the_cache(
         )
         [key] = rig.trail.rows("SELECT cost_saved_usd FROM cost_by_key WHERE virtual_key = 'alice'")
         assert key["cost_saved_usd"] == pytest.approx(COST)
+        engine = make_engine(f"sqlite:///{rig.trail.path}")
+        try:
+            [team] = cost_report(engine, "team")
+        finally:
+            engine.dispose()
+        assert (team["team"], team["requests"]) == ("red", 2)
+        assert team["cost_saved_usd"] == pytest.approx(COST)  # what `switchyard cost` shows
 
 
 _REORDERED = (
