@@ -133,6 +133,7 @@ class Accountant:
         self._provider_rules = False
         self._ticks = 0
         self._reserved = self._refused = self._settled = self._lapsed = 0
+        self._handled: trio.Event | None = None  # made only while someone waits on it
 
     async def run(
         self,
@@ -149,6 +150,9 @@ class Accountant:
             task_status.started()
             async for message in inbox:
                 self.handle(message)
+                if self._handled is not None:
+                    self._handled.set()
+                    self._handled = None
             nursery.cancel_scope.cancel()
 
     def handle(self, message: AccountantInbox) -> None:
@@ -161,6 +165,13 @@ class Accountant:
                 self._use(message)
             case _:
                 assert_never(message)
+
+    async def next_message(self) -> None:
+        """Return after the next message is handled (what a test waits on to see the
+        counters move, instead of polling them)."""
+        if self._handled is None:
+            self._handled = trio.Event()
+        await self._handled.wait()
 
     def use_prices(self, prices: PriceTable) -> None:
         """Estimate with ``prices`` from now on (a config reload)."""

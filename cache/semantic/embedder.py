@@ -3,7 +3,7 @@
 Nothing here downloads: the weights ship inside that package and the Hugging Face hub is
 switched offline before sentence-transformers is imported. Loading is lazy — importing
 this module imports neither torch nor sentence-transformers; :func:`load_embedder` does,
-once (~5 s, ~0.3 GB RSS). :meth:`Embedder.embed` is blocking (~10-20 ms a short text on
+once (~5 s, ~0.5 GB RSS). :meth:`Embedder.embed` is blocking (~10-20 ms a short text on
 one torch thread): the cache actor runs it in a worker thread.
 """
 

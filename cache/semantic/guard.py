@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cache.semantic.lexicon import (
     CLAUSE_BREAKS,
@@ -159,8 +160,10 @@ def _read_piece(reader: _Reader, raw: str) -> None:
     reader.punctuation(raw)
 
 
+@lru_cache(maxsize=4096)
 def read(text: str) -> Reading:
-    """The guard's reading of one prepared text."""
+    """The guard's reading of one prepared text (cached: a query is read once for all its
+    candidates, and a stored entry's text once while it is asked about; never mutate it)."""
     folded = f" {text.lower()} "
     for phrase, token in _PHRASES:
         if f" {phrase} " in folded:
@@ -180,33 +183,35 @@ def read(text: str) -> Reading:
 
 def _steps_agree(first: dict[str, int], second: dict[str, int]) -> bool:
     """No two shared words stand in one order across steps in one text and in the other
-    order in the other ("a string to an integer" / "an integer to a string")."""
-    shared = [word for word in first if word in second]
-    for i, a in enumerate(shared):
-        for b in shared[i + 1 :]:
-            if (first[a] - first[b]) * (second[a] - second[b]) < 0:
-                return False
+    order in the other ("a string to an integer" / "an integer to a string"). O(n log n):
+    grouped by their step in ``first``, each group's steps in ``second`` must not fall
+    below any earlier group's."""
+    pairs = sorted((step, second[word]) for word, step in first.items() if word in second)
+    earlier_max, group_max, group_step = -1, -1, None
+    for step, other in pairs:
+        if step != group_step:
+            earlier_max, group_max, group_step = max(earlier_max, group_max), -1, step
+        if other < earlier_max:
+            return False
+        group_max = max(group_max, other)
     return True
 
 
 def _at_most_one_moved(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
     """The shared words come in the same order but for one that moved ("a local git
     branch" / "a git branch locally"); two moved words are a swap ("make a private
-    repository public" / "make a public repository private")."""
+    repository public" / "make a public repository private"). Linear: the moved word, if
+    any, is one of the two at the first place the orders part."""
     shared = set(first) & set(second)
     a = [word for word in first if word in shared]
     b = [word for word in second if word in shared]
-    return _common_subsequence(a, b) >= len(a) - 1
-
-
-def _common_subsequence(a: list[str], b: list[str]) -> int:
-    previous = [0] * (len(b) + 1)
-    for x in a:
-        current = [0]
-        for j, y in enumerate(b):
-            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
+    place = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), None)
+    if place is None:
+        return True
+    return any(
+        [w for w in a if w != moved] == [w for w in b if w != moved]
+        for moved in (a[place], b[place])
+    )
 
 
 def guard_verdict(query: str, candidate: str) -> tuple[bool, str]:

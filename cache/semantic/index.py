@@ -46,13 +46,14 @@ def _as_row(vector: NDArray[np.float32] | NDArray[np.float64], dim: int) -> NDAr
 class VectorIndex:
     """Entry id → unit vector; :meth:`search` returns the nearest by cosine similarity."""
 
-    __slots__ = ("_dim", "_index")
+    __slots__ = ("_dim", "_ids", "_index")
 
     def __init__(self, dim: int) -> None:
         if dim <= 0:
             raise ValueError("dimension must be positive")
         faiss = _faiss_module()
         self._dim = dim
+        self._ids: set[int] = set()
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     @property
@@ -62,6 +63,9 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._ids
+
     def add(self, entry_id: int, vector: NDArray[np.float32]) -> None:
         """Add (or replace) ``entry_id``'s vector; ids are signed 64-bit integers."""
         if not -(2**63) <= entry_id < 2**63:
@@ -69,13 +73,15 @@ class VectorIndex:
         row = _as_row(vector, self._dim)
         self.remove(entry_id)
         self._index.add_with_ids(row, np.array([entry_id], dtype=np.int64))
+        self._ids.add(entry_id)
 
     def remove(self, entry_id: int) -> bool:
-        """Drop ``entry_id``; False when it was not there."""
-        if not -(2**63) <= entry_id < 2**63:
+        """Drop ``entry_id`` (a scan of the index); False when it was not there."""
+        if entry_id not in self._ids:
             return False
-        removed = self._index.remove_ids(np.array([entry_id], dtype=np.int64))
-        return bool(removed)
+        self._index.remove_ids(np.array([entry_id], dtype=np.int64))
+        self._ids.discard(entry_id)
+        return True
 
     def search(self, vector: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """Up to ``k`` ``(entry_id, similarity)``, most similar first."""

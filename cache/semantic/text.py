@@ -13,7 +13,7 @@ further on, and a long prompt (pasted code, a log) is rarely asked twice in othe
 def prepare_text(text: str) -> str | None:
     """The text as the embedder and the guard see it (NFKC, whitespace collapsed), or
     None when the semantic layer must not serve it: empty, or longer than the model reads."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > 8 * MAX_SEMANTIC_CHARS:
         return None
     cleaned = " ".join(unicodedata.normalize("NFKC", text).split())
     if not cleaned or len(cleaned) > MAX_SEMANTIC_CHARS:
