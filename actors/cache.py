@@ -18,7 +18,10 @@ waiting once an answer ended well.
   (what a hit on it saves), kept in the entry table (``cache.entries``: TTL, LRU bound)
   and in SQL through the one SQL writer (``actors.cache_persistence``).
 - At start the entries are read back from SQL (the semantic index from their stored
-  vectors, without the model); expired entries are pruned every ``PRUNE_EVERY_S``.
+  vectors, without the model) and the rows that expired meanwhile deleted; expired
+  entries are forgotten every ``PRUNE_EVERY_S`` (their rows deleted with the next write,
+  which also deletes any other expired row). A gateway without cache policies or entries
+  writes nothing.
 """
 
 from __future__ import annotations
@@ -260,7 +263,9 @@ class CacheActor:
             self._table.put(entry)
             if entry.embedding is not None and entry.fingerprint is not None:
                 self._semantic.add_stored(entry.fingerprint, entry.entry_id, entry.embedding)
-        log.info("cache rebuilt from SQL", entries=len(entries))
+        if entries or self._config.policies:
+            self._persistence.prune_soon()  # rows that expired while the gateway was down
+            log.info("cache rebuilt from SQL", entries=len(entries))
 
     async def _prune_every(self, every_s: float) -> None:
         while True:
@@ -268,10 +273,9 @@ class CacheActor:
             self.prune(time.time())
 
     def prune(self, now: float) -> int:
+        """Forget the expired entries (their rows go with the next write)."""
         expired = self._table.prune(now)
         self._removed(expired)
-        if self._persistence is not None:
-            self._persistence.prune_soon()
         return len(expired)
 
 

@@ -122,6 +122,19 @@ class CacheRig:
                     return
                 await trio.sleep(0.02)
 
+    async def trail_flushed(self) -> None:
+        """Until every event sent so far is in SQL (the audit logger's own signal)."""
+        assert self.gateway.audit is not None
+        await self.gateway.audit.flushed()
+
+    async def wait_entries(self, count: int) -> list[Any]:
+        """The ``cache_entries`` rows once there are ``count`` (side writes of the one SQL
+        writer: they follow no trail batch, so this looks again every 20 ms)."""
+        with trio.fail_after(10):
+            while len(rows := self.trail.rows("SELECT * FROM cache_entries")) != count:
+                await trio.sleep(0.02)
+        return rows
+
     async def wait_model(self) -> None:
         """Until the embedding model has loaded (semantic policies load it at start)."""
         with trio.fail_after(120):
@@ -144,7 +157,8 @@ async def cache_rig(
     db = tmp_path / "trail.db"
     async with running_gateway(cache_config(fake, db, **options)) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
-            yield CacheRig(fake=fake, gateway=gateway, client=client, trail=Trail(db))
+            trail = Trail(db, gateway.audit)
+            yield CacheRig(fake=fake, gateway=gateway, client=client, trail=trail)
 
 
 def responses_body(text: str = "What is 2+2?", **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 
 from fakes import FakeProviderServer
 from storage.cost_report import cost_report
@@ -58,7 +57,7 @@ async def test_the_same_request_is_answered_from_the_cache(
         assert second["output"][0]["content"][0]["text"] == "cached answer"
         assert second["id"] != first["id"] and second["id"].startswith("resp_")
         assert second["output"][0]["id"] != first["output"][0]["id"]
-        await trio.sleep(1.2)  # the trail is written in batches
+        await rig.trail_flushed()
         hit = rig.events(two.headers["x-request-id"], "cache.hit")
         assert hit == [
             {
@@ -246,7 +245,7 @@ async def test_a_forbidding_policy_wins_over_the_header(
             assert response.status_code == 200
             assert "x-switchyard-cache" not in response.headers
         assert len(fake.requests) == 2
-        await trio.sleep(1.2)
+        await rig.trail_flushed()
         assert rig.trail.rows("SELECT * FROM events WHERE kind LIKE 'cache.%'") == []
 
 
@@ -309,6 +308,6 @@ async def test_requests_without_the_cache_meet_none_of_it(
             response = await rig.post(responses_body(), key=ERIN)  # no policy, no header
             assert "x-switchyard-cache" not in response.headers
         assert len(fake.requests) == 2
-        await trio.sleep(1.2)
+        await rig.trail_flushed()
         assert rig.trail.rows("SELECT * FROM events WHERE kind LIKE 'cache.%'") == []
         assert rig.trail.rows("SELECT * FROM cache_entries") == []

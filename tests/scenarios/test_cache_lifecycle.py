@@ -80,8 +80,7 @@ async def test_the_size_bound_evicts_the_least_recently_used(
         assert (await rig.post(responses_body("one"))).headers["x-switchyard-cache"] == "hit-exact"
         await rig.post(responses_body("three"))  # evicts "two", used least recently
         assert (await rig.post(responses_body("one"))).headers["x-switchyard-cache"] == "hit-exact"
-        await trio.sleep(1.2)  # the writer has applied the eviction
-        assert len(rig.trail.rows("SELECT key FROM cache_entries")) == 2
+        await rig.wait_entries(2)  # the writer has applied the eviction
         stats = await rig.cache_statistics()
         assert (stats["entries"], stats["evictions"]) == (2, 1)
         assert (await rig.post(responses_body("two"))).headers["x-switchyard-cache"] == "miss"
@@ -102,7 +101,7 @@ async def test_entries_come_back_after_a_restart(fake: FakeProviderServer, tmp_p
         expired = await rig.post(responses_body("short-lived"))
         assert expired.headers["x-switchyard-cache"] == "miss"
         assert len(fake.requests) == 3
-        await trio.sleep(1.2)
+        await rig.trail_flushed()
         hit = rig.events(again.headers["x-request-id"], "cache.hit")
         assert hit[0]["origin_request_id"] == first.headers["x-request-id"]
         assert hit[0]["cost_saved_usd"] == pytest.approx(COST)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 
 from fakes import FakeProviderServer
 from tests.scenarios.cache_rig import BOB, DAVE, CacheRig, cache_rig, fixed_answers, responses_body
@@ -43,11 +42,12 @@ async def test_a_paraphrase_is_served_from_the_cache(
         assert 0.9 <= similarity < 1.0
         assert hit.json()["output"][0]["content"][0]["text"] == "use reversed() or list.reverse()"
         assert len(fake.requests) == 1
-        await trio.sleep(1.2)
+        await rig.trail_flushed()
         [event] = rig.events(hit.headers["x-request-id"], "cache.hit")
         assert event["layer"] == "semantic"
         assert event["similarity"] == pytest.approx(similarity, abs=1e-4)
         assert event["origin_request_id"] == first.headers["x-request-id"]
+        await rig.wait_entries(1)
         [row] = rig.trail.rows("SELECT user_text, length(embedding) AS size FROM cache_entries")
         assert (row["user_text"], row["size"]) == (ASKED, 384 * 4)
 
@@ -59,7 +59,7 @@ async def test_a_minimal_pair_is_not_served(fake: FakeProviderServer, tmp_path: 
         await _ask(rig, "convert a string to an integer in Python")
         other = await _ask(rig, "convert an integer to a string in Python")
         assert other.headers["x-switchyard-cache"] == "miss"
-        await trio.sleep(1.2)
+        await rig.trail_flushed()
         [miss] = rig.events(other.headers["x-request-id"], "cache.miss")
         assert miss["mode"] == "semantic" and miss["reason"].startswith(
             "no match (best similarity 0.99"

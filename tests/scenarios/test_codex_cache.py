@@ -38,7 +38,7 @@ async def test_a_second_codex_session_is_served_from_the_cache(
         assert proof.read_text().strip() == "switchyard-cache"  # the cached call was run
         assert [c.get("exit_code") for c in second.commands] == [0]
 
-        await trio.sleep(1.2)
+        await rig.trail_flushed()
         rows = rig.trail.rows(
             "SELECT request_id, session_id, provider FROM requests ORDER BY started_at"
         )
