@@ -10,7 +10,9 @@ similarity test, both texts are read into:
   order and position words, negations, and the open vocabulary — the sets must be equal;
 * **order and direction** — ``to``/``into``/``from``/``then`` cut a text into steps, and
   no two words may stand in one order in one text and the other order in the other:
-  "merge main into feature" is not "merge feature into main"; and apart from one word
+  "merge main into feature" is not "merge feature into main", and what follows ``from``
+  is the source in both or in neither ("to UTC" is not "from UTC"); no two words trade
+  places around a preposition ("replace tabs with spaces"); and apart from one word
   that moved ("a local branch" / "a branch locally"), the words keep their order ("make
   a private repository public" is not "make a public repository private"). Words of
   context phrases ("in Python", "with pandas") may move freely.
@@ -34,6 +36,7 @@ from cache.semantic.lexicon import (
     ORDER_BREAKS,
     PHRASES,
     PREPOSITIONS,
+    ROLES,
     SOFT,
     SYMMETRIC_MARKERS,
     SYNONYMS,
@@ -46,7 +49,12 @@ _CODEISH = re.compile(r"[_./\\()\[\]{}=<>$@:#+*|]|^-|[a-z][A-Z]|\w-\d")
 _PLAIN_WORDS = re.compile(r"^[A-Za-z][A-Za-z' ]*$")
 _EDGE_PUNCT = "?!.,;:()[]{}\"'"
 _BREAK_PUNCT = frozenset(",;:!?")
-_PHRASES = sorted(PHRASES.items(), key=lambda item: -len(item[0]))
+_PHRASE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True))
+    + r")(?!\w)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,8 @@ class Reading:
     words: frozenset[str]
     steps: dict[str, int]
     sequence: tuple[str, ...]
+    sources: frozenset[str]
+    roles: dict[str, str]
     symmetric: bool
 
 
@@ -66,27 +76,44 @@ class _Reader:
     words: list[str]
     steps: dict[str, int]
     sequence: list[str]
+    sources: set[str]
+    roles: dict[str, str]
     step: int = 0
     in_context: bool = False
+    in_source: bool = False
+    role: str = ""
 
     def keep(self, token: str) -> None:
         self.words.append(token)
         if not self.in_context and token not in self.steps:
             self.steps[token] = self.step
             self.sequence.append(token)
+        if self.in_source:
+            self.sources.add(token)
+        self.roles.setdefault(token, self.role)
+
+    def literal(self, token: str, *, code: bool = False) -> None:
+        """A number or a piece of code: compared in order, and by its part ("with 0")."""
+        self.literals.append(token)
+        self.roles.setdefault("\x00" + token, self.role)
+        if code:
+            self.keep("\x00literal")
 
     def punctuation(self, raw: str) -> None:
         if raw and raw[-1] in _BREAK_PUNCT:
-            self.in_context = False
+            self.in_context = self.in_source = False
+            self.role = ""
 
     def word(self, word: str, *, canonical: bool = False) -> None:
+        if word in PREPOSITIONS or word in ORDER_BREAKS or word in CLAUSE_BREAKS:
+            self.role = ROLES.get(word, "")
         if word in ORDER_BREAKS:
             self.step += 1
-            self.in_context = False
+            self.in_context, self.in_source = False, word == "from"
         elif word in PREPOSITIONS:
-            self.in_context = word in CONTEXT_PREPOSITIONS
+            self.in_context, self.in_source = word in CONTEXT_PREPOSITIONS, False
         elif word in CLAUSE_BREAKS:
-            self.in_context = False
+            self.in_context = self.in_source = False
         elif word in NEGATIONS:
             self.keep("not")
         elif canonical:
@@ -131,8 +158,7 @@ def _read_piece(reader: _Reader, raw: str) -> None:
     if raw[0] in "`\"'" and len(raw) > 1 and raw[-1] == raw[0]:
         inner = raw[1:-1].strip()
         if raw[0] == "`" or not _PLAIN_WORDS.match(inner):
-            reader.literals.append(inner)
-            reader.keep("\x00literal")
+            reader.literal(inner, code=True)
             return
         for piece in inner.split():
             _read_piece(reader, piece)
@@ -148,12 +174,11 @@ def _read_piece(reader: _Reader, raw: str) -> None:
         if token is None:
             reader.word(SYNONYMS[low], canonical=True)
         else:
-            reader.literals.append(token)
+            reader.literal(token)
     elif _NUMBER.match(low):
-        reader.literals.append(low.replace(",", ""))
+        reader.literal(low.replace(",", ""))
     elif _CODEISH.search(piece):
-        reader.literals.append(piece)
-        reader.keep("\x00literal")
+        reader.literal(piece, code=True)
     else:
         for word in _words_of(piece):
             reader.word(word)
@@ -164,12 +189,8 @@ def _read_piece(reader: _Reader, raw: str) -> None:
 def read(text: str) -> Reading:
     """The guard's reading of one prepared text (cached: a query is read once for all its
     candidates, and a stored entry's text once while it is asked about; never mutate it)."""
-    folded = f" {text.lower()} "
-    for phrase, token in _PHRASES:
-        if f" {phrase} " in folded:
-            folded = folded.replace(f" {phrase} ", f" {token} ")
-    source = text if folded.strip() == text.lower() else folded
-    reader = _Reader(literals=[], words=[], steps={}, sequence=[])
+    source = _PHRASE.sub(lambda match: PHRASES[match.group().lower()], text)
+    reader = _Reader(literals=[], words=[], steps={}, sequence=[], sources=set(), roles={})
     for match in _PIECE.finditer(source):
         _read_piece(reader, match.group())
     return Reading(
@@ -177,6 +198,8 @@ def read(text: str) -> Reading:
         words=frozenset(reader.words),
         steps=reader.steps,
         sequence=tuple(reader.sequence),
+        sources=frozenset(reader.sources),
+        roles=reader.roles,
         symmetric=bool(SYMMETRIC_MARKERS & set(reader.words)),
     )
 
@@ -195,6 +218,30 @@ def _steps_agree(first: dict[str, int], second: dict[str, int]) -> bool:
             return False
         group_max = max(group_max, other)
     return True
+
+
+def _sources_agree(first: Reading, second: Reading) -> bool:
+    """A word outside context phrases in both texts is a source ("from UTC") in both or
+    in neither ("to UTC")."""
+    shared = first.steps.keys() & second.steps.keys()
+    return first.sources & shared == second.sources & shared
+
+
+def _roles_agree(first: Reading, second: Reading) -> bool:
+    """No word is the target in one text and the source in the other, and no two words
+    trade places around a preposition ("replace tabs with spaces" / "replace spaces with
+    tabs", "Python faster than Go" / "Go faster than Python"). One word alone may move
+    into or out of a phrase ("a Python list" / "a list in Python")."""
+    into: set[str] = set()
+    out_of: set[str] = set()
+    for word, mine in first.roles.items():
+        theirs = second.roles.get(word)
+        if theirs is None or mine == theirs:
+            continue
+        if mine and theirs:
+            return False
+        (into if theirs else out_of).add(theirs or mine)
+    return not into & out_of
 
 
 def _at_most_one_moved(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
@@ -229,8 +276,10 @@ def guard_verdict(query: str, candidate: str) -> tuple[bool, str]:
         return False, "words differ"
     if symmetric:
         return True, "same words (symmetric question)"
-    if not _steps_agree(mine.steps, theirs.steps):
+    if not _steps_agree(mine.steps, theirs.steps) or not _sources_agree(mine, theirs):
         return False, "direction differs"
+    if not _roles_agree(mine, theirs):
+        return False, "roles differ"
     if not _at_most_one_moved(mine.sequence, theirs.sequence):
         return False, "order differs"
     return True, "salient words agree"

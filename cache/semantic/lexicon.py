@@ -20,7 +20,7 @@ SOFT = _words(
     can change check code common convert converting correct correctly could describe
     determine did do does doing done easiest easy element elements example examples
     explain explanation fast fastest figure find finding for from get gets getting give
-    go going good got had has have having he hello help here hey hi how i idiomatic if
+    going good got had has have having he hello help here hey hi how i idiomatic if
     in into is it it's item items its just know let let's lets made make makes making
     may me mean meaning meant might mine must my need needed needs new of ok okay on
     one's onto or our please possible program proper properly pythonic quick
@@ -36,7 +36,9 @@ SOFT = _words(
 """Grammar and question filler. ``convert``/``turn`` are here because the direction of a
 conversion lives in its prepositions (``to``/``from``), which the guard reads separately."""
 
-NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nor", "except", "excluding"})
+NEGATIONS = frozenset(
+    {"not", "no", "never", "without", "none", "nor", "except", "excluding", "cannot"}
+)
 
 ORDER_BREAKS = frozenset({"to", "into", "onto", "from", "then"})
 """Words that order what stands before them against what stands after: the source and
@@ -47,6 +49,14 @@ PREPOSITIONS = frozenset(
     | {"using", "inside", "within", "through", "across", "per", "between", "than"}
     | {"to", "into", "onto", "from"}
 )
+
+ROLES = {
+    "to": "to", "into": "to", "onto": "to", "from": "from", "with": "with", "using": "with",
+    "via": "with", "than": "than", "by": "by", "against": "against", "over": "over",
+}  # fmt: skip
+"""The part a word plays after a preposition: a target, a source, an instrument or a
+replacement, a comparison, a key. Other prepositions ("in", "of", "for") say little: a
+word after them plays no part ("rows in a table" = "rows of a table")."""
 
 CLAUSE_BREAKS = frozenset(
     {"and", "but", "while", "then", "so", "or", "when", "if", "that", "which", "where"}

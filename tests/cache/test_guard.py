@@ -40,9 +40,20 @@ DIFFERENT = [
     ("show the first 10 lines of a file", "show the last 10 lines of a file"),
     ("turn on dark mode", "turn off dark mode"),
     ("install Python 3.11", "install Python 3.12"),
+    ("convert a timestamp to UTC", "convert a timestamp from UTC"),
+    ("copy a file to the server", "copy a file from the server"),
+    ("run the tests before the build", "run the build before the tests"),
+    ("replace tabs with spaces", "replace spaces with tabs"),
+    ("get the key with the max value in a dict", "get the value with the max key in a dict"),
+    ("Is Python faster than Go?", "Is Go faster than Python?"),
+    ("fill missing values with zero in pandas", "fill zero values with missing in pandas"),
 ]
 
 SAME = [
+    (
+        "How do I increase the font size in VS Code?",
+        "How can I increase the font size in Visual Studio Code?",
+    ),
     (
         "How do I convert a string to an integer in Python?",
         "In Python, how can I convert a string into an integer?",

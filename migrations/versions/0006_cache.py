@@ -1,7 +1,7 @@
 """The response cache: its entries, and what each cache hit saved.
 
-Revision: 0005_cache
-Follows: 0004_trail_blobs
+Revision: 0006_cache
+Follows: 0005_leases
 Written: by hand, to match storage/cache_tables.py and storage/tables.py
 
 Adds ``cache_entries`` (see ``storage/cache_tables.py``), ``requests.cost_saved_usd``
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_cache"
-down_revision: str | Sequence[str] | None = "0004_trail_blobs"
+revision: str = "0006_cache"
+down_revision: str | Sequence[str] | None = "0005_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
