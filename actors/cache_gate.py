@@ -66,6 +66,7 @@ SEMANTIC_LOOKUP_TIMEOUT_S = 2.0
 TIMING_SAMPLES = 4096
 CACHE_PROVIDER = "cache"  # the provider a hit's response.completed names
 _PREFIX = "x-switchyard-cache"
+_CACHED_FORMATS = frozenset({ClientFormat.RESPONSES, ClientFormat.CHAT})
 
 
 class CacheGate:
@@ -97,7 +98,10 @@ class CacheGate:
     def plan(
         self, request: HttpRequest, body: Mapping[str, Any], key: VirtualKeyConfig, fmt: str
     ) -> CachePlan | None:
-        """This request's plan; ``RequestRejected`` (400) for a header with a wrong value."""
+        """This request's plan; ``RequestRejected`` (400) for a header with a wrong value.
+        Anthropic Messages requests are not cached (yet): no replay encoder for them."""
+        if fmt not in _CACHED_FORMATS:
+            return None
         settings = self._policies.settings(account=key.account, team=key.team, key_id=key.id)
         headers = {name: value for name, value in request.headers if name.startswith(_PREFIX)}
         if settings is OFF and not headers:

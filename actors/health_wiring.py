@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.cache import CacheActor
+from actors.cache_gate import CacheGate
 from actors.health import HealthReport
 from actors.provider_worker import ProviderWorker
 from actors.router import Router
@@ -21,6 +22,7 @@ class HealthParts:
     worker: ProviderWorker
     pool: UpstreamPool
     cache: CacheActor
+    lookups: CacheGate  # the ingress's side of the cache
     audit: AuditLogger | None
 
 
@@ -36,6 +38,7 @@ def register_health(
     if accountant is not None:
         health.register("budget_accountant", accountant.statistics)
     health.register("cache", parts.cache.statistics)
+    health.register("cache_lookups", parts.lookups.statistics)
 
 
 __all__ = ["HealthParts", "register_health"]

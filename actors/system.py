@@ -266,10 +266,10 @@ async def _run_actors(
             total_timeout_s=_total_timeout(config),
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
-            cache=CacheGate(config, ingress_cache, ingress_audit),
+            cache=(gate := CacheGate(config, ingress_cache, ingress_audit)),
         )
         server = _http_server(config, ingress)
-        parts = HealthParts(server, router_actor, worker, pool, cache, handle.audit)
+        parts = HealthParts(server, router_actor, worker, pool, cache, gate, handle.audit)
         register_health(ingress.health, parts, handle.accountant)
         async with trio.open_nursery() as actors:
             await wiring.start(

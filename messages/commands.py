@@ -76,6 +76,7 @@ class ClientRequest:
     session_id: str | None
     pinned_provider: str | None = None  # from "provider/model"
     pinned_model: str | None = None
+    forward_headers: tuple[tuple[str, str], ...] = ()  # for a passthrough: anthropic-beta
     cache: CachePlan | None = None  # the request opted into the response cache
 
 

@@ -311,3 +311,17 @@ async def test_requests_without_the_cache_meet_none_of_it(
         await rig.trail_flushed()
         assert rig.trail.rows("SELECT * FROM events WHERE kind LIKE 'cache.%'") == []
         assert rig.trail.rows("SELECT * FROM cache_entries") == []
+
+
+async def test_anthropic_messages_requests_are_not_cached(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    fixed_answers(fake)
+    body = {"model": "gpt-5.5", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"x-api-key": ALICE, "anthropic-version": "2023-06-01", "x-switchyard-cache": "exact"}
+    async with cache_rig(fake, tmp_path) as rig:
+        for _ in range(2):
+            response = await rig.client.post("/v1/messages", json=body, headers=headers)
+            assert response.status_code == 200, response.text
+            assert "x-switchyard-cache" not in response.headers
+        assert len(fake.requests) == 2
