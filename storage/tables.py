@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys
 from storage.cache_tables import cache_entries
+from storage.replay_tables import replay_items, replay_jobs
 from storage.schema import NAMING_CONVENTION, JsonDocument, UtcDateTime, metadata
 
 
@@ -102,11 +103,15 @@ requests = sa.Table(
     sa.Column("cost_usd", sa.Float(), nullable=True),
     sa.Column("price_source", sa.Text(), nullable=True),
     sa.Column("cost_saved_usd", sa.Float(), nullable=True),  # a cache hit: what it saved
+    # a replayed request (``switchyard replay``): its run and the logged request it re-sends
+    sa.Column("replay_run_id", sa.Text(), nullable=True),
+    sa.Column("original_request_id", sa.Text(), nullable=True),
     sa.CheckConstraint(_STATUS_CHECK, name="status"),
     sa.Index(None, "started_at"),
     sa.Index(None, "session_id"),
     sa.Index(None, "provider", "model"),
     sa.Index(None, "finished_at"),
+    sa.Index(None, "replay_run_id", "original_request_id"),
 )
 
 attempts = sa.Table(
@@ -167,6 +172,8 @@ __all__ = [
     "events",
     "metadata",
     "model_prices",
+    "replay_items",
+    "replay_jobs",
     "requests",
     "trail_retention",
     "virtual_keys",

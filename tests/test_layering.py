@@ -35,6 +35,8 @@ FORBIDDEN = {
     "budgets": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
     # the cache's pure parts (keys, embedding, index, hit decision): messages and config only
     "cache": IMPURE | (OURS - {"cache", "messages", "config"}),
+    # the replay report's data and renderers: pure, on messages, config and budgets
+    "replay": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
     "storage": {"trio", "socket", "ssl", "httpx", "actors", "providers", "routing", "fakes"}
     | {"http11", "cli"},
     "cli": {"trio", "httpx", "fakes", "http11"},

@@ -14,9 +14,12 @@ TRAIL_TABLES = {"events", "requests", "attempts"}
 BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
 LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
+REPLAY_TABLES = {"replay_jobs", "replay_items"}
 CACHE_TABLES = {"cache_entries"}
-ALL_TABLES = TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | CACHE_TABLES
-HEAD = "0006_cache"
+HEAD = "0007_cache"
+ALL_TABLES = (
+    TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES | CACHE_TABLES
+)
 
 
 def _differences(url: str) -> list[object]:
@@ -60,6 +63,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
             "ix_requests_session_id",
             "ix_requests_provider_model",
             "ix_requests_finished_at",
+            "ix_requests_replay_run_id_original_request_id",
         },
         "attempts": {"ix_attempts_started_at"},
         "model_prices": set(),
@@ -70,6 +74,8 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
         "trail_retention": set(),
         "budget_pools": set(),
         "budget_leases": {"ix_budget_leases_expires_at"},
+        "replay_jobs": set(),
+        "replay_items": {"uq_replay_items_run_id_original_request_id"},
         "cache_entries": {"ix_cache_entries_expires_at"},
     }
 
