@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 import trio
 
 from messages.budget import AccountantInbox
+from messages.cache import CacheInbox
 from messages.events import TrailEvent
 from routing.commands import ProviderJob, RouterInbox
 
@@ -27,12 +28,14 @@ class Inbox(Generic[T]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Inboxes:
-    """The audit logger's, the router's, the provider workers' and the accountant's."""
+    """The audit logger's, the router's, the provider workers', the accountant's and the
+    cache actor's."""
 
     audit: Inbox[TrailEvent]
     router: Inbox[RouterInbox]
     workers: Inbox[ProviderJob]
     accountant: Inbox[AccountantInbox]
+    cache: Inbox[CacheInbox]
 
     def depths(self) -> dict[str, tuple[int, int]]:
         """Each inbox's (messages waiting, capacity), for ``/metrics``."""
@@ -51,7 +54,13 @@ class Inboxes:
     @asynccontextmanager
     async def closing_senders(self) -> AsyncIterator[None]:
         """Close the original sending ends on the way out (each actor closes its clone)."""
-        async with self.audit.send, self.router.send, self.workers.send, self.accountant.send:
+        async with (
+            self.audit.send,
+            self.router.send,
+            self.workers.send,
+            self.accountant.send,
+            self.cache.send,
+        ):
             yield
 
 

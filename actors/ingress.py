@@ -18,11 +18,11 @@ import math
 import time
 from collections.abc import Sequence
 
-import orjson
 import structlog
 import trio
 
 from actors.admin import admin_refusal
+from actors.cache_gate import CacheGate
 from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
 from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
@@ -34,6 +34,7 @@ from actors.ingress_trail import (
     rejected_events,
     tagged,
 )
+from actors.model_list import model_list
 from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
@@ -102,10 +103,12 @@ class Ingress:
         reservations: Reservations | None = None,
         stored_keys: Sequence[StoredKey] = (),
         tag_received: TagReceived | None = None,
+        cache: CacheGate | None = None,
     ) -> None:
         """``tag_received`` marks each request's ``request.received`` (replay runs only)."""
         self._config = config
         self._tag_received = tag_received
+        self._cache = cache or CacheGate(config, None, audit)
         self._ids = RequestIds()
         self._keys = KeyDirectory(config.virtual_keys, stored_keys)
         self._reservations = reservations or Reservations(None)
@@ -130,6 +133,7 @@ class Ingress:
         """Use ``config`` for every request parsed from now on; those already parsed keep
         the config (and deadline) they started with."""
         self._config = config
+        self._cache.reload(config)
         self._keys = self._keys.with_config_keys(config.virtual_keys)
         self._total_timeout_s = total_timeout_s
         self._max_inflight = config.server.max_inflight
@@ -196,14 +200,7 @@ class Ingress:
         if key is None:
             await send_error(writer, _unauthenticated(request))
             return
-        account = self._config.account(key.account)
-        data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": provider.type}
-            for provider in (account.providers if account else ())
-            for name in (provider.model, f"{provider.id}/{provider.model}")
-        ]
-        body = orjson.dumps({"object": "list", "data": data})
-        await writer.send_response(200, [JSON_HEADER], body)
+        await writer.send_response(200, [JSON_HEADER], model_list(self._config, key.account))
 
     async def _handle_inference(
         self, request: HttpRequest, writer: ResponseWriter, fmt: ClientFormat, path: str
@@ -218,6 +215,7 @@ class Ingress:
                 error, key_id = lookup.error(), lookup.key_id
                 raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
             parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
+            plan = None if key is None else self._cache.plan(request, parsed.body, key, fmt)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
             await send_error(writer, rejected.error, request_id_header(request_id), fmt)
@@ -238,6 +236,7 @@ class Ingress:
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
             forward_headers=forwarded_headers(request.header, fmt),
+            cache=plan,
         )
         self._emit(tagged(self._tag_received, received_event(message, request, key), request))
         try:
@@ -269,7 +268,8 @@ class Ingress:
             self._fail(message, problem)
             await send_refusal(writer, message, problem)
             return
-        await self._dispatch(message, writer)
+        if message.cache is None or not await self._cache.answered(message, writer):
+            await self._dispatch(message, writer)  # not served from the response cache
 
     async def _fail_internal(self, message: ClientRequest, writer: ResponseWriter) -> None:
         """Our bug met this admitted request: it fails alone, logged with its traceback,

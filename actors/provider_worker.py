@@ -28,10 +28,12 @@ import structlog
 import trio
 
 from actors.attempt import Attempt, AttemptContext, AttemptResult
+from actors.cache_offer import AnswerOffers
 from actors.request_faults import emit, internal_error
 from actors.trail_events import response_failed
 from config.model import ProviderConfig, ProviderKey
 from http11.client import UpstreamPool
+from messages.cache import CacheInbox
 from messages.commands import ReplyError
 from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
@@ -80,8 +82,10 @@ class ProviderWorker:
         audit: trio.MemorySendChannel[TrailEvent],
         router: trio.MemorySendChannel[RouterInbox] | None = None,
         rng: random.Random | None = None,
+        cache: trio.MemorySendChannel[CacheInbox] | None = None,
     ) -> None:
         self._pool = pool
+        self._offers = AnswerOffers(cache)
         self._audit = audit
         self._router = router
         self._rng = rng or random.Random()
@@ -292,6 +296,10 @@ class ProviderWorker:
         attempt = progress.attempt = Attempt(context, exchange, pool=self._pool, audit=self._audit)
         result = await attempt.run()
         self._report(request.request_id, candidate.provider, result)
+        provider_type, model = candidate.provider.type, candidate.model
+        self._offers.offer(
+            request, attempt, exchange, result, provider_type=provider_type, model=model
+        )
         if result.error is not None:
             return replace(result, error=_attributed(result.error, candidate.provider.id))
         return result

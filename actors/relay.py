@@ -23,6 +23,7 @@ from routing.retry import bounded_retry_after
 
 JSON_HEADER = ("content-type", "application/json")
 SSE_HEADER = ("content-type", "text/event-stream; charset=utf-8")
+CACHE_MISS = ("x-switchyard-cache", "miss")  # a request that opted into the cache, answered live
 WORKER_LOST = ErrorInfo(kind=ErrorKind.INTERNAL, status=500, message="the provider worker stopped")
 
 
@@ -45,11 +46,12 @@ async def relay(
         return
     if not isinstance(first, ReplyHead):
         raise AssertionError(f"reply began with {type(first).__name__}")
+    headers = first.headers if message.cache is None else (*first.headers, CACHE_MISS)
     if not first.streaming:
-        await writer.send_response(first.status, first.headers, first.body)
+        await writer.send_response(first.status, headers, first.body)
         return
     data, ended = _take_waiting(receive, first.body, message)
-    await writer.start_stream(first.status, first.headers, data, last=ended)
+    await writer.start_stream(first.status, headers, data, last=ended)
     if not ended:
         await _relay_stream(receive, writer, message)
 

@@ -8,12 +8,14 @@ Every channel is opened here, every actor is started here, in dependency order::
     ingress, router, provider worker ──TrailEvent──► audit logger ──► SQL (one thread)
     accountant's counters, price syncs ──submit──► the same writer (``TrailWriter``)
     ingress ──Reserve──► budget accountant ◄──Settle── audit logger (prices the trail)
+    ingress ──CacheLookup──► cache actor ◄──CacheStore── provider worker (``actors.cache``)
     store watcher ──UseBudgets──► budget accountant;  accountant ──BudgetBoard──► router
 
 Inbox sizes (bounded; a full inbox sheds the request with a 503):
   audit 65 536 events (≈ 10 000 requests of trail; the ingress stops admitting at 80 %),
   router 4 096 requests, provider worker 4 096 jobs, per-request replies 32 chunks,
-  budget accountant 16 384 messages (it never awaits while handling one).
+  budget accountant 16 384 messages (it never awaits while handling one),
+  cache actor 1 024 lookups and stores (full: a lookup is a miss, a store is dropped).
 
 The provider worker also holds a clone of the router's inbox, for its attempt reports
 (sent without waiting; the router feeds its circuit breakers with them).
@@ -49,8 +51,10 @@ from actors.admin_routes import AdminRoutes, Handler
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
+from actors.cache import CacheActor
+from actors.cache_gate import CacheGate
 from actors.config_watcher import POLL_S, ConfigWatcher
-from actors.health import HealthReport
+from actors.health_wiring import HealthParts, register_health
 from actors.inboxes import Inbox, Inboxes
 from actors.ingress import Ingress, render_error
 from actors.metrics import RequestMetrics, counting
@@ -65,6 +69,7 @@ from config.model import GatewayConfig
 from http11.client import UpstreamPool
 from http11.server import HttpServer
 from messages.budget import AccountantInbox
+from messages.cache import CacheInbox
 from messages.events import TrailEvent
 from routing.commands import ProviderJob, ReloadConfig, RouterInbox
 from storage.database import ensure_migrated, make_engine
@@ -80,6 +85,7 @@ AUDIT_INBOX = 65_536
 ROUTER_INBOX = 4_096
 WORKER_INBOX = 4_096
 ACCOUNTANT_INBOX = 16_384
+CACHE_INBOX = 1_024
 DRAIN_TIMEOUT_S = 30.0
 
 
@@ -137,6 +143,7 @@ async def run_gateway(
     audit = AuditLogger(
         recorder, meter=budgets.meter, settle=settle, writer=writer, observe=counting(metrics)
     )
+    cache = CacheActor.wired(config.cache, engine, writer.submit, budgets.meter.pricer)
     try:
         async with trio.open_nursery() as root:
             await _start_audit(root, audit, inboxes.audit.receive, _pruner(engine, config))
@@ -156,6 +163,7 @@ async def run_gateway(
                     pool=pool,
                     inboxes=inboxes,
                     wiring=budgets,
+                    cache=cache,
                     watch=watch,
                     handle_signals=handle_signals,
                     task_status=task_status,
@@ -215,11 +223,13 @@ def open_inboxes() -> Inboxes:
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
     budget_send, budget_receive = trio.open_memory_channel[AccountantInbox](ACCOUNTANT_INBOX)
+    cache_send, cache_receive = trio.open_memory_channel[CacheInbox](CACHE_INBOX)
     return Inboxes(
         audit=Inbox(audit_send, audit_receive),
         router=Inbox(router_send, router_receive),
         workers=Inbox(worker_send, worker_receive),
         accountant=Inbox(budget_send, budget_receive),
+        cache=Inbox(cache_send, cache_receive),
     )
 
 
@@ -229,13 +239,13 @@ async def _run_actors(
     pool: UpstreamPool,
     inboxes: Inboxes,
     wiring: BudgetWiring,
+    cache: CacheActor,
     watch: _Watch | None,
     handle_signals: bool,
     task_status: trio.TaskStatus[GatewayHandle],
 ) -> None:
-    config = handle.config
-    audit, router, workers = inboxes.audit.send, inboxes.router, inboxes.workers
-    accountant = inboxes.accountant
+    config, audit, router = handle.config, inboxes.audit.send, inboxes.router
+    workers, accountant = inboxes.workers, inboxes.accountant
     async with (
         audit.clone() as worker_audit,
         audit.clone() as router_audit,
@@ -247,17 +257,17 @@ async def _run_actors(
         accountant.send.clone() as ingress_accountant,
         accountant.send.clone() as watcher_accountant,
         accountant.send.clone() as reload_accountant,
+        inboxes.cache.send.clone() as ingress_cache,
+        inboxes.cache.send.clone() as worker_cache,
+        inboxes.cache.receive,
         workers.receive,
         router.receive,
         accountant.receive,
     ):
-        worker = ProviderWorker(pool=pool, audit=worker_audit, router=worker_router)
-        router_actor = Router(
-            config,
-            workers=router_workers,
-            audit=router_audit,
-            checks=(wiring.board.provider_check,),
+        worker = ProviderWorker(
+            pool=pool, audit=worker_audit, router=worker_router, cache=worker_cache
         )
+        router_actor = _router(config, router_workers, router_audit, wiring)
         ingress = Ingress(
             config,
             router=ingress_router,
@@ -265,10 +275,12 @@ async def _run_actors(
             total_timeout_s=total_timeout(config),
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
+            cache=(gate := CacheGate(config, ingress_cache, ingress_audit)),
         )
         admin = AdminRoutes.of(handle, inboxes.depths, lambda: ingress.inflight)
         server = _http_server(config, admin.in_front_of(ingress.handle), ingress)
-        _register_health(ingress.health, handle, server, router_actor, worker, pool)
+        parts = HealthParts(server, router_actor, worker, pool, cache, gate, handle.audit)
+        register_health(ingress.health, parts, handle.accountant)
         async with aclosing(admin), trio.open_nursery() as actors:
             await wiring.start(
                 actors,
@@ -276,11 +288,22 @@ async def _run_actors(
                 watcher_outbox=watcher_accountant,
                 use_keys=ingress.use_stored_keys,
             )
+            await actors.start(supervised, "cache", cache.run, inboxes.cache.receive)
             await actors.start(supervised, "provider_worker", worker.run, workers.receive)
             await actors.start(supervised, "router", router_actor.run, router.receive)
             handle.port = await actors.start(server.serve, handle.host, handle.port)
-            reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant)
+            reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant, cache)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
+
+
+def _router(
+    config: GatewayConfig,
+    workers: trio.MemorySendChannel[ProviderJob],
+    audit: trio.MemorySendChannel[TrailEvent],
+    wiring: BudgetWiring,
+) -> Router:
+    """The router, skipping providers through the budgets' gate."""
+    return Router(config, workers=workers, audit=audit, checks=(wiring.board.provider_check,))
 
 
 def _http_server(config: GatewayConfig, handler: Handler, ingress: Ingress) -> HttpServer:
@@ -300,24 +323,6 @@ def _http_server(config: GatewayConfig, handler: Handler, ingress: Ingress) -> H
     )
 
 
-def _register_health(
-    health: HealthReport,
-    handle: GatewayHandle,
-    server: HttpServer,
-    router: Router,
-    worker: ProviderWorker,
-    pool: UpstreamPool,
-) -> None:
-    health.register("server", server.statistics)
-    health.register("router", router.statistics)
-    health.register("provider_worker", worker.statistics)
-    health.register("upstream_pool", pool.statistics)
-    if handle.audit is not None:
-        health.register("audit", handle.audit.statistics)
-    if handle.accountant is not None:
-        health.register("budget_accountant", handle.accountant.statistics)
-
-
 @dataclass(frozen=True, slots=True)
 class _Reload:
     handle: GatewayHandle
@@ -325,6 +330,7 @@ class _Reload:
     router: trio.MemorySendChannel[RouterInbox]
     budgets: BudgetWiring
     accountant: trio.MemorySendChannel[AccountantInbox]
+    cache: CacheActor
 
 
 async def _serve(
@@ -367,6 +373,7 @@ def _applier(reload: _Reload) -> Callable[[GatewayConfig], Awaitable[None]]:
 
     async def apply(config: GatewayConfig) -> None:
         reload.ingress.reload(config, total_timeout_s=total_timeout(config))
+        reload.cache.reload(config.cache)
         reload.handle.config = config
         message = ReloadConfig(config=config)
         try:

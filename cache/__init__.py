@@ -1,5 +1,9 @@
 """Response caching, pure: no trio, no SQL, no sockets (messages/ and config/ only).
 
+``cache.exact_key`` is the exact layer's canonical key and the semantic context
+(fingerprint and latest user text); ``cache.entries`` the entry table (TTL, LRU bound,
+scopes). The actor that owns them is ``actors.cache``.
+
 The semantic layer's public API (stable; the cache actor builds on it):
 
 ``cache.semantic.text``

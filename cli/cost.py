@@ -18,6 +18,7 @@ _COLUMNS = {
     "day": ("day",),
 }
 _SUMS = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "cost_usd", "unpriced")
+_SAVED = ("cost_saved_usd",)  # by key, team, customer or day: what cache hits saved
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         rows = cost_report(engine, args.by, since=since_day(args.since, today=_today()))
     finally:
         engine.dispose()
-    print(render_json(rows) if args.json else render_table(rows, (*_COLUMNS[args.by], *_SUMS)))
+    sums = _SUMS if args.by == "model" else (*_SUMS, *_SAVED)
+    print(render_json(rows) if args.json else render_table(rows, (*_COLUMNS[args.by], *sums)))
     return 0
 
 

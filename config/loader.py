@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from config._budgets import read_budgets
+from config._cache import CACHE_KEYS, read_cache
 from config._nodes import ConfigError, Fields, NodeReader, line_of
 from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
 from config._pricing import read_pricing
@@ -43,6 +44,7 @@ _TOP_KEYS = frozenset(
         "budgets",
         "pricing",
         "retention",
+        "cache",
     }
 )
 _ACCOUNT_KEYS = frozenset({"id", "providers"})
@@ -90,6 +92,7 @@ def parse_config(
         "virtual_key": frozenset(key.id for key in virtual_keys),
         "provider": frozenset(p.id for account in accounts for p in account.providers),
     }
+    account_ids = frozenset(account.id for account in accounts)
     return GatewayConfig(
         accounts=accounts,
         virtual_keys=virtual_keys,
@@ -98,6 +101,7 @@ def parse_config(
         server=read_server(top.mapping("server", SERVER_KEYS)),
         database_url=_read_database_url(top.mapping("database", frozenset({"url"}))),
         retention=read_retention(top.mapping("retention", RETENTION_KEYS)),
+        cache=read_cache(top.mapping("cache", CACHE_KEYS), {**known_ids, "account": account_ids}),
         source=source,
     )
 

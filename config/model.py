@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from config.cache_policy import CacheConfig
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Timeouts:
@@ -152,6 +154,7 @@ class GatewayConfig:
     server: ServerConfig = ServerConfig()
     database_url: str = "sqlite:///switchyard.db"
     retention: RetentionConfig = RetentionConfig()
+    cache: CacheConfig = field(default_factory=CacheConfig)
     source: str = "<memory>"
 
     def account(self, account_id: str) -> AccountConfig | None:

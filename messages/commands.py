@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
+from messages.cache import CachePlan
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo
 from messages.json import JsonObject
@@ -76,6 +77,7 @@ class ClientRequest:
     pinned_provider: str | None = None  # from "provider/model"
     pinned_model: str | None = None
     forward_headers: tuple[tuple[str, str], ...] = ()  # for a passthrough: anthropic-beta
+    cache: CachePlan | None = None  # the request opted into the response cache
 
 
 __all__ = [

@@ -113,6 +113,7 @@ class ResponseCompleted:
     response: bytes
     cost_usd: float | None = None
     price_source: str | None = None  # the attempts' least certain: fallback > config > shipped
+    cost_saved_usd: float | None = None  # served from the cache: what the origin answer cost
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +133,31 @@ class ResponseFailed:
     price_source: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheHit:
+    """Served from the cache: which layer, how similar (semantic), whose answer, and
+    what that answer cost when it was made (``None``: it was not priced)."""
+
+    kind = "cache.hit"
+    request_id: str
+    at: float
+    layer: str
+    similarity: float | None
+    origin_request_id: str
+    cost_saved_usd: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheMiss:
+    """The request opted in but no entry served it (``reason`` says why)."""
+
+    kind = "cache.miss"
+    request_id: str
+    at: float
+    mode: str
+    reason: str
+
+
 TrailEvent: TypeAlias = (
     RequestReceived
     | RouteDecided
@@ -141,6 +167,8 @@ TrailEvent: TypeAlias = (
     | AttemptAnomaly
     | ResponseCompleted
     | ResponseFailed
+    | CacheHit
+    | CacheMiss
 )
 TERMINAL_KINDS = frozenset({ResponseCompleted.kind, ResponseFailed.kind})
 
@@ -150,6 +178,8 @@ __all__ = [
     "AttemptFinished",
     "AttemptFirstByte",
     "AttemptStarted",
+    "CacheHit",
+    "CacheMiss",
     "RequestReceived",
     "ResponseCompleted",
     "ResponseFailed",

@@ -12,6 +12,7 @@ direct, same round, per percentile), req/s, server CPU per request and RSS.
                   [--workloads chat,chat-stream,responses-stream]
                   [--peer litellm|portkey] [--metrics-variant] [--json bench/results/latest.json]
     scripts/bench --memory 100000      # RSS after 10k, 20k, ... N requests instead
+    scripts/bench --cache              # also the response cache's workloads
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 import orjson
 import trio
 from benchlib import peers
+from benchlib.cache import describe_cache, run_cache_bench
 from benchlib.load import WORKLOADS, Target, run_cell
 from benchlib.memory import run_memory
 from benchlib.processes import (
@@ -82,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run switchyard-nometrics (SWITCHYARD_METRICS=off; SQLite, one worker)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--cache", action="store_true", help="also the response cache's workloads (benchlib/cache)"
+    )
     args = parser.parse_args(argv)
     args.clients = [int(part) for part in args.clients.split(",")]
     args.workloads = args.workloads.split(",")
@@ -300,10 +305,19 @@ def main(argv: list[str] | None = None) -> int:
                 stack.callback(stop, variant[0].process)
                 others.insert(0, variant)
             cells, answered = run_rounds(args, fake, [(gateway, gateway_target), *others])
+            cache = None
+            if args.cache:
+                say("cache workloads: a second gateway with the cache on (the model loads first)")
+                cache = run_cache_bench(
+                    workdir, fake, gateway, core=cores[0], duration_s=args.duration
+                )
             stop_gateway()
             trail = check_trail(workdir / "trail.db", gateway.log, answered=answered)
             print_report(cells, trail, unavailable)
+            if cache is not None:
+                print("\n" + describe_cache(cache))
             results = {
+                "cache": cache,
                 "rows": [asdict(row) for row in summarise(cells)],
                 "unavailable_peers": unavailable,
                 "cells": [asdict(cell) for cell in cells],

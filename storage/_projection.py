@@ -23,6 +23,8 @@ from messages.events import (
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
+    CacheHit,
+    CacheMiss,
     RequestReceived,
     ResponseCompleted,
     ResponseFailed,
@@ -59,7 +61,7 @@ def project(batch: Sequence[SequencedEvent], stamp: Stamp) -> Projection:
                 row = _request_started(event, stamp)
                 started_requests[event.request_id] = row
                 projection.requests_started.append(row)
-            case RouteDecided() | AttemptAnomaly():
+            case RouteDecided() | AttemptAnomaly() | CacheHit() | CacheMiss():
                 pass
             case AttemptStarted():
                 row = _attempt_started(event, stamp)
@@ -127,6 +129,7 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         **_tokens(None),
         "cost_usd": None,
         "price_source": None,
+        "cost_saved_usd": None,
     }
 
 
@@ -136,7 +139,7 @@ it in the ingress while its worker runs: the ingress's ``internal`` then the wor
 ``client_closed``, or the worker's completion then the ingress's ``internal`` (the
 answer never reached the client). So a failure replaces a completion, and otherwise
 the first outcome stays; a later terminal event still adds what was spent."""
-LATEST_KNOWN = ("provider", "model", "cost_usd", "price_source")
+LATEST_KNOWN = ("provider", "model", "cost_usd", "price_source", "cost_saved_usd")
 """A later terminal event's value when it has one (its cost is the request's running sum)."""
 LARGEST = (
     "attempts",
@@ -183,6 +186,7 @@ def _request_outcome(event: ResponseCompleted | ResponseFailed, stamp: Stamp) ->
         **_tokens(event.usage),
         "cost_usd": event.cost_usd,
         "price_source": event.price_source,
+        "cost_saved_usd": None if failed else event.cost_saved_usd,  # type: ignore[union-attr]
     }
 
 

@@ -32,6 +32,8 @@ from messages.events import (
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
+    CacheHit,
+    CacheMiss,
     RequestReceived,
     ResponseCompleted,
     ResponseFailed,
@@ -87,6 +89,16 @@ def _fields(event: TrailEvent, split: Splitter | None) -> Fields:
             return _completed_fields(event, split)
         case ResponseFailed():
             return _failed_fields(event)
+        case CacheHit():
+            return {
+                "at": event.at,
+                "layer": event.layer,
+                "similarity": event.similarity,
+                "origin_request_id": event.origin_request_id,
+                "cost_saved_usd": event.cost_saved_usd,
+            }
+        case CacheMiss():
+            return {"at": event.at, "mode": event.mode, "reason": event.reason}
         case _:
             assert_never(event)
 
@@ -155,6 +167,7 @@ def _completed_fields(event: ResponseCompleted, split: Splitter | None) -> Field
         "usage": _usage_fields(event.usage),
         "cost_usd": event.cost_usd,
         "price_source": event.price_source,
+        **({} if event.cost_saved_usd is None else {"cost_saved_usd": event.cost_saved_usd}),
         **_document("response", event.response, split),
     }
 

@@ -1,7 +1,8 @@
 """``switchyard cost``: the cost views, summed over a period, as rows.
 
 Each report is one SELECT over a view (``cost_by_model``, ``cost_by_key``,
-``cost_by_day``), filtered by ``day >= since`` and grouped by what was asked for.
+``cost_by_day``), filtered by ``day >= since`` and grouped by what was asked for. The
+key and day reports also sum ``cost_saved_usd``: what the response cache saved.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _SUMS = """SUM(requests) AS requests,
        SUM(input_tokens) AS input_tokens, SUM(cached_input_tokens) AS cached_input_tokens,
        SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd,
        SUM(unpriced) AS unpriced"""
+_SAVED = ",\n       SUM(cost_saved_usd) AS cost_saved_usd"  # served from the response cache
 _REPORTS = {
     "model": ("cost_by_model", "provider, provider_type, model"),
     "key": ("cost_by_key", "customer, team, virtual_key"),
@@ -24,6 +26,7 @@ _REPORTS = {
     "day": ("cost_by_day", "day"),
 }
 REPORTS = tuple(_REPORTS)
+_MONEY = frozenset({"cost_usd", "cost_saved_usd"})
 
 
 def cost_report(engine: Engine, by: str, *, since: date | None = None) -> list[dict[str, Any]]:
@@ -31,7 +34,8 @@ def cost_report(engine: Engine, by: str, *, since: date | None = None) -> list[d
     view, columns = _REPORTS[by]
     where = "" if since is None else "WHERE day >= :since"
     order = "day" if by == "day" else "COALESCE(SUM(cost_usd), 0) DESC, " + columns
-    sql = f"SELECT {columns}, {_SUMS} FROM {view} {where} GROUP BY {columns} ORDER BY {order}"
+    sums = _SUMS if view == "cost_by_model" else _SUMS + _SAVED  # hits have no attempt
+    sql = f"SELECT {columns}, {sums} FROM {view} {where} GROUP BY {columns} ORDER BY {order}"
     params: dict[str, Any] = {}
     if since is not None:  # SQLite's days are ISO text, PostgreSQL's are dates
         params["since"] = since.isoformat() if engine.dialect.name == "sqlite" else since
@@ -45,9 +49,9 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     for name, value in row.items():
         if isinstance(value, date):
             value = value.isoformat()
-        elif name == "cost_usd" and value is not None:
+        elif name in _MONEY and value is not None:
             value = float(value)
-        elif name != "cost_usd" and value is not None and not isinstance(value, str):
+        elif name not in _MONEY and value is not None and not isinstance(value, str):
             value = int(value)
         out[name] = value
     return out

@@ -14,6 +14,8 @@ from messages.events import (
     AttemptFinished,
     AttemptFirstByte,
     AttemptStarted,
+    CacheHit,
+    CacheMiss,
     RequestReceived,
     ResponseCompleted,
     ResponseFailed,
@@ -124,7 +126,23 @@ def _decode_completed(request_id: str, f: Fields) -> ResponseCompleted:
         response=f["response"],
         cost_usd=f["cost_usd"],
         price_source=f.get("price_source"),
+        cost_saved_usd=f.get("cost_saved_usd"),
     )
+
+
+def _decode_cache_hit(request_id: str, f: Fields) -> CacheHit:
+    return CacheHit(
+        request_id=request_id,
+        at=f["at"],
+        layer=f["layer"],
+        similarity=f["similarity"],
+        origin_request_id=f["origin_request_id"],
+        cost_saved_usd=f["cost_saved_usd"],
+    )
+
+
+def _decode_cache_miss(request_id: str, f: Fields) -> CacheMiss:
+    return CacheMiss(request_id=request_id, at=f["at"], mode=f["mode"], reason=f["reason"])
 
 
 def _decode_failed(request_id: str, f: Fields) -> ResponseFailed:
@@ -165,6 +183,8 @@ _DECODERS: Mapping[str, Callable[[str, Fields], TrailEvent]] = {
     AttemptAnomaly.kind: _decode_anomaly,
     ResponseCompleted.kind: _decode_completed,
     ResponseFailed.kind: _decode_failed,
+    CacheHit.kind: _decode_cache_hit,
+    CacheMiss.kind: _decode_cache_miss,
 }
 
 

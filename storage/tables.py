@@ -33,6 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys
+from storage.cache_tables import cache_entries
 from storage.replay_tables import replay_items, replay_jobs
 from storage.schema import NAMING_CONVENTION, JsonDocument, UtcDateTime, metadata
 
@@ -101,6 +102,7 @@ requests = sa.Table(
     *_tokens(),
     sa.Column("cost_usd", sa.Float(), nullable=True),
     sa.Column("price_source", sa.Text(), nullable=True),
+    sa.Column("cost_saved_usd", sa.Float(), nullable=True),  # a cache hit: what it saved
     # a replayed request (``switchyard replay``): its run and the logged request it re-sends
     sa.Column("replay_run_id", sa.Text(), nullable=True),
     sa.Column("original_request_id", sa.Text(), nullable=True),
@@ -166,6 +168,7 @@ __all__ = [
     "blobs",
     "budget_counters",
     "budgets",
+    "cache_entries",
     "events",
     "metadata",
     "model_prices",

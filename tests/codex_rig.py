@@ -58,8 +58,8 @@ async def run_codex(
 ) -> CodexRun:
     home = tmp / "codex_home"
     work = tmp / "work"
-    home.mkdir()
-    work.mkdir()
+    home.mkdir(exist_ok=True)  # a second run in the same tmp: the same home and workdir
+    work.mkdir(exist_ok=True)
     (home / "config.toml").write_text(
         f'model = "{model}"\n'
         'model_provider = "switchyard"\n'

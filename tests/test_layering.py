@@ -207,7 +207,7 @@ def test_channels_are_opened_in_the_system_wiring_only() -> None:
     }
     # besides the wiring: the per-request reply channels (CONTRIBUTING, rule 6), opened by
     # the one who waits for the reply and owns its timeout; the fakes are test rigs
-    per_request = {"actors/ingress.py", "actors/reservation.py"}
+    per_request = {"actors/ingress.py", "actors/reservation.py", "actors/cache_gate.py"}
     assert {p for p in openers if not p.startswith("fakes/")} <= {"actors/system.py"} | per_request
 
 

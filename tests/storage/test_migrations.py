@@ -15,8 +15,11 @@ BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
 LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
 REPLAY_TABLES = {"replay_jobs", "replay_items"}
-HEAD = "0006_replay"
-ALL_TABLES = TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES
+CACHE_TABLES = {"cache_entries"}
+HEAD = "0007_cache"
+ALL_TABLES = (
+    TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES | CACHE_TABLES
+)
 
 
 def _differences(url: str) -> list[object]:
@@ -73,6 +76,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
         "budget_leases": {"ix_budget_leases_expires_at"},
         "replay_jobs": set(),
         "replay_items": {"uq_replay_items_run_id_original_request_id"},
+        "cache_entries": {"ix_cache_entries_expires_at"},
     }
 
 

@@ -54,6 +54,7 @@ def _assert_completed_rows(engine: Engine) -> None:
         "reasoning_tokens": 64,
         "cost_usd": 0.0042,
         "price_source": None,
+        "cost_saved_usd": None,
     }
     [attempt] = rows(engine, attempts)
     assert attempt._asdict() == {
