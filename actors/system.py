@@ -47,21 +47,19 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
-from actors.admin_routes import AdminRoutes, Handler
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
 from actors.cache import CacheActor
 from actors.cache_gate import CacheGate
 from actors.config_watcher import POLL_S, ConfigWatcher
+from actors.gateway_parts import admin_and_server, budgeted_router
 from actors.health_wiring import HealthParts, register_health
 from actors.inboxes import Inbox, Inboxes
-from actors.ingress import Ingress, render_error
+from actors.ingress import Ingress
 from actors.metrics import RequestMetrics, counting
 from actors.provider_worker import ProviderWorker
-from actors.request_faults import log_handler_failure
 from actors.reservation import Reservations
-from actors.router import Router
 from actors.store_watcher import POLL_S as STORE_POLL_S
 from actors.supervisor import supervised
 from actors.trail_writer import TrailWriter
@@ -139,10 +137,7 @@ async def run_gateway(
     )
     inboxes = open_inboxes()
     settle = inboxes.accountant.send.clone()
-    metrics = RequestMetrics()
-    audit = AuditLogger(
-        recorder, meter=budgets.meter, settle=settle, writer=writer, observe=counting(metrics)
-    )
+    audit, metrics = _counted_audit(recorder, budgets, settle, writer)
     cache = CacheActor.wired(config.cache, engine, writer.submit, budgets.meter.pricer)
     try:
         async with trio.open_nursery() as root:
@@ -173,6 +168,21 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
+
+
+def _counted_audit(
+    recorder: SqlRecorder,
+    budgets: BudgetWiring,
+    settle: trio.MemorySendChannel[AccountantInbox],
+    writer: TrailWriter,
+) -> tuple[AuditLogger, RequestMetrics]:
+    """The audit logger, pricing with the budgets' meter and counting for ``/metrics``."""
+    metrics = RequestMetrics()
+    observe = counting(metrics)
+    audit = AuditLogger(
+        recorder, meter=budgets.meter, settle=settle, writer=writer, observe=observe
+    )
+    return audit, metrics
 
 
 async def _start_audit(
@@ -267,7 +277,7 @@ async def _run_actors(
         worker = ProviderWorker(
             pool=pool, audit=worker_audit, router=worker_router, cache=worker_cache
         )
-        router_actor = _router(config, router_workers, router_audit, wiring)
+        router_actor = budgeted_router(config, router_workers, router_audit, wiring)
         ingress = Ingress(
             config,
             router=ingress_router,
@@ -277,8 +287,7 @@ async def _run_actors(
             stored_keys=wiring.stored_keys,
             cache=(gate := CacheGate(config, ingress_cache, ingress_audit)),
         )
-        admin = AdminRoutes.of(handle, inboxes.depths, lambda: ingress.inflight)
-        server = _http_server(config, admin.in_front_of(ingress.handle), ingress)
+        admin, server = admin_and_server(handle, inboxes, ingress)
         parts = HealthParts(server, router_actor, worker, pool, cache, gate, handle.audit)
         register_health(ingress.health, parts, handle.accountant)
         async with aclosing(admin), trio.open_nursery() as actors:
@@ -294,33 +303,6 @@ async def _run_actors(
             handle.port = await actors.start(server.serve, handle.host, handle.port)
             reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant, cache)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
-
-
-def _router(
-    config: GatewayConfig,
-    workers: trio.MemorySendChannel[ProviderJob],
-    audit: trio.MemorySendChannel[TrailEvent],
-    wiring: BudgetWiring,
-) -> Router:
-    """The router, skipping providers through the budgets' gate."""
-    return Router(config, workers=workers, audit=audit, checks=(wiring.board.provider_check,))
-
-
-def _http_server(config: GatewayConfig, handler: Handler, ingress: Ingress) -> HttpServer:
-    """The HTTP server, authenticating from each request's head (``check_head``)."""
-    settings = config.server
-    return HttpServer(
-        handler,
-        render_error=render_error,
-        head_check=ingress.check_head,
-        on_handler_error=log_handler_failure,  # logs what escapes a request's own boundary
-        max_body_bytes=settings.max_body_bytes,
-        max_buffered_body_bytes=settings.max_buffered_body_bytes,
-        header_timeout_s=settings.header_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
-        write_timeout_s=settings.write_timeout_s,
-        reuse_port=settings.reuse_port,
-    )
 
 
 @dataclass(frozen=True, slots=True)
