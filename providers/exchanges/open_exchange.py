@@ -38,10 +38,12 @@ def open_exchange(
     model: str,
     api_key: str,
     request_id: str,
+    prompt_cache: bool = True,
 ) -> Exchange:
-    """Raises ``RequestInvalid`` when the body cannot be translated (a 400), including a
-    body nested deeper than JSON can be written back (orjson writes 254 levels, reads
-    1024) or than a schema converter can walk."""
+    """``prompt_cache``: mark provider prompt-cache breakpoints (the provider's
+    ``prompt_cache: auto``). Raises ``RequestInvalid`` when the body cannot be translated
+    (a 400), including a body nested deeper than JSON can be written back (orjson writes
+    254 levels, reads 1024) or than a schema converter can walk."""
     try:
         return _open(
             client_format,
@@ -50,6 +52,7 @@ def open_exchange(
             model=model,
             api_key=api_key,
             request_id=request_id,
+            prompt_cache=prompt_cache,
         )
     except RecursionError as exc:
         raise RequestInvalid(_TOO_DEEP) from exc
@@ -67,6 +70,7 @@ def _open(
     model: str,
     api_key: str,
     request_id: str,
+    prompt_cache: bool,
 ) -> Exchange:
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
         return ResponsesPassthrough(body, model=model, api_key=api_key, path="/responses")
@@ -80,7 +84,7 @@ def _open(
         request = decode_responses_request(body)
     else:
         request = decode_chat_request(body)
-    target = CallTarget(model=model, api_key=api_key, stream=stream)
+    target = CallTarget(model=model, api_key=api_key, stream=stream, prompt_cache=prompt_cache)
     return TranslatedExchange(
         request, adapter, target, _encoder(client_format, body, model, request_id)
     )

@@ -1,0 +1,119 @@
+"""Anthropic prompt-cache breakpoints (``cache_control``) on an encoded Messages body.
+
+Anthropic bills a repeated prompt prefix in full unless the request marks where a cached
+prefix may end; each Codex turn re-sends the whole conversation, so without marks every
+turn pays for all of it again. The prefix runs in the order tools → system → messages,
+and a mark caches everything up to and including its block. At most four marks are
+allowed per request (more is a 400), and a prefix shorter than the model's minimum
+(1024-4096 tokens) is simply not cached, without an error — so marking never fails a
+request.
+
+With ``prompt_cache: auto`` the gateway places, in this order of priority, as many
+marks as the four allow after those already in the body (a client's own marks are
+kept and counted, never moved):
+
+1. the last cacheable block of the last message — the latest point of the
+   conversation: the next turn re-sends it unchanged and reads everything before it
+   from the cache (Anthropic looks back ~20 blocks from a mark for an earlier entry);
+2. the last tool definition (tools change least);
+3. the system prompt (sent as one text block to carry the mark);
+4. the end of the previous user turn, so a turn that added more than ~20 blocks
+   still finds the prefix written one turn earlier.
+
+Thinking blocks cannot carry a mark, nor can empty text; such blocks are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+from messages.json import Json
+
+MAX_BREAKPOINTS = 4
+_MARK = "cache_control"
+_MARKABLE = frozenset({"text", "image", "document", "tool_use", "tool_result"})
+
+Block = MutableMapping[str, Json]
+
+
+def mark_breakpoints(body: dict[str, Json]) -> int:
+    """Add marks to ``body`` (a freshly encoded request, changed in place); returns how
+    many were added."""
+    room = MAX_BREAKPOINTS - count_marks(body)
+    added = 0
+    for place in _places(body):
+        if added >= room:
+            break
+        if _MARK not in place:
+            place[_MARK] = {"type": "ephemeral"}
+            added += 1
+    return added
+
+
+def count_marks(body: dict[str, Json]) -> int:
+    """The ``cache_control`` marks already in ``body`` (tools, system, message blocks)."""
+    blocks = [*_dicts(body.get("tools")), *_dicts(body.get("system"))]
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict):
+            blocks.extend(_dicts(message.get("content")))
+    return sum(1 for block in blocks if _MARK in block)
+
+
+def _places(body: dict[str, Json]) -> list[Block]:
+    """Where marks go, best first (see the module docstring); each place at most once."""
+    messages = body.get("messages")
+    turns = [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+    places: list[Block | None] = [_last_block(turns[-1]) if turns else None]
+    tools = _dicts(body.get("tools"))
+    places.append(tools[-1] if tools else None)
+    places.append(_system_block(body))
+    users = [index for index, turn in enumerate(turns) if turn.get("role") == "user"]
+    if len(users) >= 2:
+        places.append(_last_block(turns[users[-2]]))
+    unique: list[Block] = []
+    for place in places:
+        if place is not None and all(place is not seen for seen in unique):
+            unique.append(place)
+    return unique
+
+
+def _last_block(message: dict[str, Json]) -> Block | None:
+    content = message.get("content")
+    if isinstance(content, str):
+        if not content.strip():
+            return None
+        block: dict[str, Json] = {"type": "text", "text": content}
+        message["content"] = [block]
+        return block
+    for candidate in reversed(_dicts(content)):
+        if _markable(candidate):
+            return candidate
+    return None
+
+
+def _markable(block: Block) -> bool:
+    kind = block.get("type")
+    if kind not in _MARKABLE:
+        return False
+    text = block.get("text")
+    return kind != "text" or (isinstance(text, str) and bool(text.strip()))
+
+
+def _system_block(body: dict[str, Json]) -> Block | None:
+    system = body.get("system")
+    if isinstance(system, str):
+        if not system.strip():
+            return None
+        block: dict[str, Json] = {"type": "text", "text": system}
+        body["system"] = [block]
+        return block
+    blocks = [block for block in _dicts(system) if _markable(block)]
+    return blocks[-1] if blocks else None
+
+
+def _dicts(value: Json) -> list[Block]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+__all__ = ["MAX_BREAKPOINTS", "count_marks", "mark_breakpoints"]
