@@ -105,8 +105,7 @@ class FakeProviderServer:
         self.bill_max_output: int | None = None
         """Set: every reply bills the output maximum it was sent, or this many tokens
         when it was sent none (``fakes.output_cap``)."""
-        self.prompt_cache = PromptCache()
-        """Marked prompt prefixes seen (``fakes.prompt_cache``), for formats that cache."""
+        self.prompt_cache = PromptCache()  # marked prompt prefixes seen (formats that cache)
         self._queue: deque[Turn] = deque()
         self._port: int | None = None
         self._scheme = "http"
@@ -245,8 +244,7 @@ class FakeProviderServer:
     def _usage(
         self, wire: WireFormat, request: HttpRequest, body: JsonBody, reply: Reply
     ) -> FakeUsage:
-        """The reply's usage; a computed one is charged to the prompt cache of a format
-        that has one (scripted usage is taken as it is)."""
+        """The reply's usage; a computed one is charged to the format's prompt cache."""
         usage = usage_of(reply, request_bytes=len(request.body))
         if reply.usage is not None or not isinstance(wire, PrefixCached):
             return usage

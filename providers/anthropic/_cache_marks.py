@@ -25,7 +25,8 @@ Thinking blocks cannot carry a mark, nor can empty text; such blocks are skipped
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from functools import partial
 
 from messages.json import Json
 
@@ -40,14 +41,15 @@ def mark_breakpoints(body: dict[str, Json]) -> int:
     """Add marks to ``body`` (a freshly encoded request, changed in place); returns how
     many were added."""
     room = MAX_BREAKPOINTS - count_marks(body)
-    added = 0
+    added: list[Block] = []
     for place in _places(body):
-        if added >= room:
+        if len(added) >= room:
             break
-        if _MARK not in place:
-            place[_MARK] = {"type": "ephemeral"}
-            added += 1
-    return added
+        block = place()
+        if block is not None and _MARK not in block and all(block is not b for b in added):
+            block[_MARK] = {"type": "ephemeral"}
+            added.append(block)
+    return len(added)
 
 
 def count_marks(body: dict[str, Json]) -> int:
@@ -60,22 +62,26 @@ def count_marks(body: dict[str, Json]) -> int:
     return sum(1 for block in blocks if _MARK in block)
 
 
-def _places(body: dict[str, Json]) -> list[Block]:
-    """Where marks go, best first (see the module docstring); each place at most once."""
+def _places(body: dict[str, Json]) -> list[Callable[[], Block | None]]:
+    """Where marks go, best first (see the module docstring); a string ``content`` or
+    ``system`` becomes one text block only when it is marked."""
     messages = body.get("messages")
     turns = [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
-    places: list[Block | None] = [_last_block(turns[-1]) if turns else None]
     tools = _dicts(body.get("tools"))
-    places.append(tools[-1] if tools else None)
-    places.append(_system_block(body))
     users = [index for index, turn in enumerate(turns) if turn.get("role") == "user"]
+    places: list[Callable[[], Block | None]] = []
+    if turns:
+        places.append(partial(_last_block, turns[-1]))
+    if tools:
+        places.append(partial(_identity, tools[-1]))
+    places.append(partial(_system_block, body))
     if len(users) >= 2:
-        places.append(_last_block(turns[users[-2]]))
-    unique: list[Block] = []
-    for place in places:
-        if place is not None and all(place is not seen for seen in unique):
-            unique.append(place)
-    return unique
+        places.append(partial(_last_block, turns[users[-2]]))
+    return places
+
+
+def _identity(block: Block) -> Block:
+    return block
 
 
 def _last_block(message: dict[str, Json]) -> Block | None:
