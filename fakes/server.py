@@ -238,7 +238,7 @@ class FakeProviderServer:
             reply = billed_at_max(reply, body, default=cap, request_bytes=size)
         answered = Turn(reply=reply, fault=fault)
         self._record(request, body=body, turn=answered, scripted=scripted)
-        usage = None if reply is None else self._usage(wire, request, body, reply)
+        usage = FakeUsage() if reply is None else self._usage(wire, request, body, reply)
         await _play(wire, request, body, answered, exchange, usage)
 
     def _usage(
@@ -307,14 +307,13 @@ async def _send_error(
 
 
 def _context(
-    wire: WireFormat, request: HttpRequest, body: JsonBody, turn: Turn, usage: FakeUsage | None
+    wire: WireFormat, request: HttpRequest, body: JsonBody, usage: FakeUsage
 ) -> WireContext:
-    assert turn.reply is not None
     return WireContext(
         model=wire.requested_model(request.path, body),
         token=secrets.token_hex(12),
         created=int(request.received_at),
-        usage=usage or usage_of(turn.reply, request_bytes=len(request.body)),
+        usage=usage,
         request=body,
     )
 
@@ -325,7 +324,7 @@ async def _play(
     body: JsonBody,
     turn: Turn,
     exchange: HttpExchange,
-    usage: FakeUsage | None = None,
+    usage: FakeUsage,
 ) -> None:
     """Answer with ``turn``: its faults first, then its reply streamed or whole."""
     fault = turn.fault or Fault()
@@ -337,8 +336,8 @@ async def _play(
     if fault.status is not None:
         await _send_error(exchange, fault.status, fault, wire)
         return
-    ctx = _context(wire, request, body, turn, usage)
     assert turn.reply is not None
+    ctx = _context(wire, request, body, usage)
     request_id = [(b"x-request-id", f"req_{ctx.token}".encode())]
     if wire.wants_stream(request.path, body):
         events = wire.stream_events(turn.reply, ctx, failure=fault.failed_event)
