@@ -30,6 +30,7 @@ from actors.relay import (
     JSON_HEADER,
     WORKER_LOST,
     WorkerLost,
+    message_failure,
     relay,
     request_id_header,
     send_error,
@@ -47,7 +48,6 @@ from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
 from messages.ids import RequestIds
 from providers.client_formats.inbound import ParsedRequest, RequestRejected
-from providers.client_formats.stream_failure import stream_failure
 from providers.openai_errors import render_openai_error
 from routing.commands import RouteRequest, RouterInbox
 
@@ -260,7 +260,7 @@ class Ingress:
         self._fail(message, error, after_first_byte=writer.started)
         try:
             if writer.started:
-                await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
+                await writer.send_chunk(message_failure(message, error), last=True)
             else:
                 await send_error(writer, error, request_id_header(message.request_id))
         except Exception:
@@ -325,7 +325,7 @@ class Ingress:
         error = _error(ErrorKind.TIMEOUT, 504, "the request outlived its deadline")
         self._fail(message, error)
         if writer.started:
-            await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
+            await writer.send_chunk(message_failure(message, error), last=True)
         else:
             await send_error(writer, error, request_id_header(message.request_id))
 
@@ -360,7 +360,7 @@ async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: Error
     headers = request_id_header(message.request_id)
     in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
     if in_stream and problem.code == SESSION_CAP_CODE:
-        await send_stream_refusal(writer, message.client_format, problem, headers)
+        await send_stream_refusal(writer, message, problem, headers)
     else:
         await send_error(writer, problem, headers)
 

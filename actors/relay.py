@@ -14,7 +14,6 @@ import math
 import trio
 
 from http11.server import ResponseWriter
-from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
 from providers.client_formats.stream_failure import stream_failure
@@ -60,7 +59,7 @@ async def _relay_stream(
         try:
             reply = await receive.receive()
         except trio.EndOfChannel:
-            failure = stream_failure(message.client_format, WORKER_LOST, 0)
+            failure = message_failure(message, WORKER_LOST)
             await writer.send_chunk(failure, last=True)
             raise WorkerLost from None
         if isinstance(reply, ReplyEnd):
@@ -96,7 +95,14 @@ def _take_waiting(
 
 
 def _failure(message: ClientRequest, reply: ReplyError) -> bytes:
-    return stream_failure(message.client_format, reply.error, 0)
+    return message_failure(message, reply.error)
+
+
+def message_failure(message: ClientRequest, error: ErrorInfo) -> bytes:
+    """The in-stream failure of ``message`` (its response named after the request)."""
+    return stream_failure(
+        message.client_format, error, 0, request_id=message.request_id, model=message.model
+    )
 
 
 async def send_error(
@@ -111,7 +117,7 @@ async def send_error(
 
 async def send_stream_refusal(
     writer: ResponseWriter,
-    client_format: ClientFormat,
+    message: ClientRequest,
     error: ErrorInfo,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> None:
@@ -121,7 +127,7 @@ async def send_stream_refusal(
     headers = [SSE_HEADER, *extra]
     if error.retry_after is not None:
         headers.append(("retry-after", str(max(1, math.ceil(error.retry_after)))))
-    await writer.send_response(200, headers, stream_failure(client_format, error, 0))
+    await writer.send_response(200, headers, message_failure(message, error))
 
 
 def request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
@@ -132,6 +138,7 @@ __all__ = [
     "JSON_HEADER",
     "WORKER_LOST",
     "WorkerLost",
+    "message_failure",
     "relay",
     "request_id_header",
     "send_error",

@@ -12,6 +12,7 @@ from providers.adapter import CallTarget
 from providers.client_formats.chat_encoder import ChatStreamEncoder
 from providers.client_formats.chat_format import chat_include_usage, decode_chat_request
 from providers.client_formats.request_fields import RequestInvalid
+from providers.client_formats.responses_echo import response_echo
 from providers.client_formats.responses_encoder import ResponsesStreamEncoder
 from providers.client_formats.responses_format import decode_responses_request
 from providers.exchanges.chat_passthrough import ChatPassthrough
@@ -73,7 +74,9 @@ def _open(
     prompt_cache: bool,
 ) -> Exchange:
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
-        return ResponsesPassthrough(body, model=model, api_key=api_key, path="/responses")
+        return ResponsesPassthrough(
+            body, model=model, api_key=api_key, path="/responses", request_id=request_id
+        )
     if client_format is ClientFormat.CHAT and provider_type in CHAT_NATIVE:
         return ChatPassthrough(body, model=model, api_key=api_key, path="/chat/completions")
     adapter = REGISTRY.get(provider_type)
@@ -98,7 +101,11 @@ def _encoder(
     suffix = request_id.removeprefix("req_")
     if client_format is ClientFormat.RESPONSES:
         return ResponsesStreamEncoder(
-            response_id="resp_" + suffix, model=model, created_at=created, streaming=stream
+            response_id="resp_" + suffix,
+            model=model,
+            created_at=created,
+            streaming=stream,
+            echo=response_echo(body),
         )
     return ChatStreamEncoder(
         response_id="chatcmpl-" + suffix,
