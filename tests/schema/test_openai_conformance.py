@@ -14,7 +14,16 @@ import orjson
 import pytest
 import trio
 
-from fakes import FakeProviderServer, Fault, FunctionCall, Reasoning, Reply, Text, Turn
+from fakes import (
+    CustomToolCall,
+    FakeProviderServer,
+    Fault,
+    FunctionCall,
+    Reasoning,
+    Reply,
+    Text,
+    Turn,
+)
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, ErrorKind
 from providers.client_formats.stream_failure import stream_failure
@@ -137,10 +146,13 @@ def upstream_made(kind: str, problem: str) -> bool:
     return kind == "openai" and any(p in problem for p in PASSTHROUGH_AS_RECORDED)
 
 
-def check_response_object(response: dict[str, Any], where: str) -> list[str]:
+def check_response_object(
+    response: dict[str, Any], where: str, tools_sent: list[dict[str, Any]] = RESPONSES_TOOLS
+) -> list[str]:
     found = problems("Response", response)
     tools = response.get("tools")
-    if not isinstance(tools, list) or [t.get("name") for t in tools] != ["exec_command"]:
+    names = [t.get("name") for t in tools_sent]
+    if not isinstance(tools, list) or [t.get("name") for t in tools] != names:
         found.append(f"{where}: tools not echoed: {tools!r}")
     for key, value in SAMPLING.items():
         if response.get(key) != value:
@@ -205,6 +217,37 @@ async def test_every_reply_follows_the_schema(rig: Rig) -> None:
             found += await chat_turn(rig, stream=stream, where=where)
     assert not found, "\n".join(found)
     assert len(rig.fake.requests) == 8  # every turn reached the provider
+
+
+APPLY_PATCH = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edit files with a patch.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": "start: /(.|\\n)+/"},
+}
+PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hello\n*** End Patch\n"
+
+
+async def test_a_codex_custom_tool_turn_follows_the_schema(rig: Rig) -> None:
+    """Codex's ``apply_patch`` is a custom (free-form) tool: emulated where the provider
+    has none, and still a ``custom_tool_call`` by the schema."""
+    tools = [*RESPONSES_TOOLS, APPLY_PATCH]
+    found: list[str] = []
+    for stream in (False, True):
+        rig.fake.enqueue(Reply(items=(CustomToolCall(name="apply_patch", input=PATCH),)))
+        body = {**responses_body(stream=stream), "tools": tools}
+        answer = await rig.client.post("/v1/responses", json=body, headers=auth())
+        assert answer.status_code == 200, answer.text
+        if stream:
+            events = sse_data(answer.text)
+            found += check_responses_stream(events, echoes=False)
+            response = events[-1]["response"]
+        else:
+            response = answer.json()
+        found += check_response_object(response, f"stream={stream}", tools)
+        calls = [item for item in response["output"] if item["type"] == "custom_tool_call"]
+        assert [c["input"] for c in calls] == [PATCH], response["output"]
+    assert not [p for p in found if not upstream_made(rig.kind, p)], "\n".join(found)
 
 
 LONG_TEXT = Reply(items=(Text(text=" ".join(f"word{n}" for n in range(40))),))
