@@ -10,7 +10,8 @@ request.
 
 With ``prompt_cache: auto`` the gateway places, in this order of priority, as many
 marks as the four allow after those already in the body (a client's own marks are
-kept and counted, never moved):
+kept and counted, never moved; of more than four, the last four are kept);
+``prompt_cache: off`` sends none, a client's included:
 
 1. the last cacheable block of the last message — the latest point of the
    conversation: the next turn re-sends it unchanged and reads everything before it
@@ -39,8 +40,12 @@ Block = MutableMapping[str, Json]
 
 def mark_breakpoints(body: dict[str, Json]) -> int:
     """Add marks to ``body`` (a freshly encoded request, changed in place); returns how
-    many were added."""
-    room = MAX_BREAKPOINTS - count_marks(body)
+    many were added. A client's marks beyond four lose their earliest (Anthropic would
+    refuse the request)."""
+    marked = _marked_blocks(body)
+    for extra in marked[: max(0, len(marked) - MAX_BREAKPOINTS)]:
+        del extra[_MARK]
+    room = MAX_BREAKPOINTS - min(len(marked), MAX_BREAKPOINTS)
     added: list[Block] = []
     for place in _places(body):
         if len(added) >= room:
@@ -54,12 +59,23 @@ def mark_breakpoints(body: dict[str, Json]) -> int:
 
 def count_marks(body: dict[str, Json]) -> int:
     """The ``cache_control`` marks already in ``body`` (tools, system, message blocks)."""
+    return len(_marked_blocks(body))
+
+
+def strip_marks(body: dict[str, Json]) -> None:
+    """No marks at all (``prompt_cache: off``), a client's included."""
+    for block in _marked_blocks(body):
+        del block[_MARK]
+
+
+def _marked_blocks(body: dict[str, Json]) -> list[Block]:
+    """The blocks carrying a mark, in prompt order (tools, system, messages)."""
     blocks = [*_dicts(body.get("tools")), *_dicts(body.get("system"))]
     messages = body.get("messages")
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict):
             blocks.extend(_dicts(message.get("content")))
-    return sum(1 for block in blocks if _MARK in block)
+    return [block for block in blocks if _MARK in block]
 
 
 def _places(body: dict[str, Json]) -> list[Callable[[], Block | None]]:
@@ -122,4 +138,4 @@ def _dicts(value: Json) -> list[Block]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-__all__ = ["MAX_BREAKPOINTS", "count_marks", "mark_breakpoints"]
+__all__ = ["MAX_BREAKPOINTS", "count_marks", "mark_breakpoints", "strip_marks"]

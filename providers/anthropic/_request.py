@@ -16,18 +16,18 @@ Decisions the wire forces (SPEC §3, §7):
   (e.g. another provider made it): Anthropic would answer 400 for both.
 - ``parallel_tool_calls: false`` → ``tool_choice.disable_parallel_tool_use``.
 - ``prompt_cache`` (the provider's ``prompt_cache: auto``): ``cache_control`` breakpoints
-  are marked (``_cache_marks``); ``off`` sends none.
+  are marked (``_cache_marks``), a client's own kept; ``off`` sends none at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from messages.chat import ChatRequest, ToolChoiceMode, ToolSpec
+from messages.chat import ChatRequest, TextPart, ToolChoiceMode, ToolSpec
 from messages.json import Json
 from providers._tool_wire import ToolTable, wire_description, wire_name, wire_schema
-from providers.anthropic._cache_marks import mark_breakpoints
-from providers.anthropic._messages import encode_conversation
+from providers.anthropic._cache_marks import mark_breakpoints, strip_marks
+from providers.anthropic._messages import encode_conversation, system_marked
 from providers.anthropic._models import ModelTraits, ThinkingStyle, model_traits
 from providers.output_limit import anthropic_max_tokens
 
@@ -47,6 +47,10 @@ def encode_body(
     body: dict[str, Json] = {"model": model, "max_tokens": max_tokens}
     if system:
         body["system"] = system
+        if system_marked(request.messages):
+            body["system"] = [
+                {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
+            ]
     body["messages"] = messages
     if request.tools:
         table = ToolTable(request.tools)
@@ -65,6 +69,8 @@ def encode_body(
         body["stream"] = True
     if prompt_cache:
         mark_breakpoints(body)
+    elif any(isinstance(p, TextPart) and p.cache_mark for m in request.messages for p in m.content):
+        strip_marks(body)
     return body
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from messages.chat import Message, Reasoning, Role, TextPart, ToolSpec
 from providers.anthropic._cache_marks import MAX_BREAKPOINTS, count_marks, mark_breakpoints
+from providers.client_formats.chat_format import decode_chat_request
+from providers.client_formats.request_fields import RequestInvalid
 from tests.providers.anthropic_support import (
     body_of,
     call,
@@ -158,3 +160,71 @@ def test_marks_leave_the_reasoning_order_intact() -> None:
     kinds = [block["type"] for block in body["messages"][1]["content"]]
     assert kinds == ["thinking", "text", "tool_use"]
     assert _marked_paths(body) == ["tools[0]", "messages[0][0]", "messages[2][0]"]
+
+
+# --- a client's own marks (Chat Completions parts with Anthropic's cache_control) ----------
+
+
+def _chat(*messages: dict[str, Any]) -> dict[str, Any]:
+    return {"model": "claude", "messages": list(messages)}
+
+
+def _text(text: str, *, mark: bool = False) -> dict[str, Any]:
+    part: dict[str, Any] = {"type": "text", "text": text}
+    if mark:
+        part["cache_control"] = EPHEMERAL
+    return part
+
+
+def _encode(body: dict[str, Any], *, prompt_cache: bool = True) -> dict[str, Any]:
+    return body_of(decode_chat_request(body), prompt_cache=prompt_cache)
+
+
+def test_a_client_mark_travels_to_its_block_and_counts() -> None:
+    body = _encode(
+        _chat(
+            {"role": "system", "content": [_text("You are terse.", mark=True)]},
+            {"role": "user", "content": [_text("a long document", mark=True), _text("q1")]},
+            {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": "q2"},
+        )
+    )
+    # the client's two (system, the document) and two of ours (the latest point, the
+    # previous user turn's end); no tools here
+    assert _marked_paths(body) == [
+        "system[0]",
+        "messages[0][0]",
+        "messages[0][1]",
+        "messages[2][0]",
+    ]
+    assert body["messages"][0]["content"][0] == {
+        "type": "text",
+        "text": "a long document",
+        "cache_control": EPHEMERAL,
+    }
+
+
+def test_more_than_four_client_marks_keep_the_last_four() -> None:
+    parts = [_text(f"part {n}", mark=True) for n in range(6)]
+    body = _encode(_chat({"role": "user", "content": parts}))
+    assert _marked_paths(body) == [f"messages[0][{n}]" for n in range(2, 6)]
+
+
+def test_off_drops_a_clients_marks_too() -> None:
+    chat = _chat(
+        {"role": "system", "content": [_text("sys", mark=True)]},
+        {"role": "user", "content": [_text("q", mark=True)]},
+    )
+    body = _encode(chat, prompt_cache=False)
+    assert "cache_control" not in json.dumps(body)
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "q"}]}]
+
+
+@pytest.mark.parametrize(
+    "value", ["ephemeral", 7, True, [], {}, {"type": "persistent"}, {"type": 5}]
+)
+def test_a_wrong_cache_control_is_a_400_naming_it(value: object) -> None:
+    part = {"type": "text", "text": "q", "cache_control": value}
+    with pytest.raises(RequestInvalid) as caught:
+        decode_chat_request(_chat({"role": "user", "content": [part]}))
+    assert caught.value.param == "messages[0].content[0].cache_control"
