@@ -92,7 +92,8 @@ class ResponsesPassthrough:
     _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
     _WATCHED = frozenset(name.encode() for name in (*_TERMINAL, "error"))
     """Events whose data is read; the rest go through without being decoded."""
-    _KEPT = frozenset({b"response.created", b"response.output_item.done"})
+    _KEPT_NAMES = frozenset({"response.created", "response.output_item.done"})
+    _KEPT = frozenset(name.encode() for name in _KEPT_NAMES)
     """Events kept for a ``response.failed`` of our own if the stream is cut."""
 
     def __init__(
@@ -150,6 +151,8 @@ class ResponsesPassthrough:
                     document = json_object(event.data, "a Responses event")
                     if event.event is None or event.event in self._TERMINAL:
                         self._observe(document)
+                    elif event.event in self._KEPT_NAMES:
+                        self._keep(document)
             out.append(block)
         self._events += len(out)
         return b"".join(out)
@@ -163,6 +166,8 @@ class ResponsesPassthrough:
 
     def _observe(self, document: dict[str, Any]) -> None:
         kind = document.get("type")
+        if kind in self._KEPT_NAMES:
+            self._keep(document)
         if kind not in self._TERMINAL:
             return
         response = document.get("response")
