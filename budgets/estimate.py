@@ -10,7 +10,7 @@ operator's choice), else the model's maximum output from the price list (what Op
 Gemini, Mistral… generate up to when no maximum is sent), else ``DEFAULT_OUTPUT_TOKENS``.
 Input is priced at the dearer of the input and the cache-write price: a provider whose
 prompt cache the gateway marks (Anthropic) may bill the whole prompt as a cache write,
-at 1.25× the input price. The estimate is the dearest of the providers that may serve
+at 1.25 times the input price. The estimate is the dearest of the providers that may serve
 the request; a route whose model has no price (nor a fallback price) is named in the
 estimate, so that a USD budget refuses it rather than serve it free.
 """
