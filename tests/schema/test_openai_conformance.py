@@ -72,6 +72,8 @@ TURNS = {
             FunctionCall(name="exec_command", arguments='{"cmd": "ls -la"}'),
         )
     ),
+    # cut by the output limit: response.incomplete, finish_reason "length"
+    "length": Reply(items=(Text(text="A long answer that runs out of tokens"),), finish="length"),
 }
 SAMPLING = {"temperature": 0.5, "top_p": 0.9}
 
@@ -216,7 +218,7 @@ async def test_every_reply_follows_the_schema(rig: Rig) -> None:
             found += await responses_turn(rig, stream=stream, where=where)
             found += await chat_turn(rig, stream=stream, where=where)
     assert not found, "\n".join(found)
-    assert len(rig.fake.requests) == 8  # every turn reached the provider
+    assert len(rig.fake.requests) == 4 * len(TURNS)  # every turn reached the provider
 
 
 APPLY_PATCH = {
