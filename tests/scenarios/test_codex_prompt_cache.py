@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import trio
 
 from budgets.pricing import PER_TOKEN, ModelPrice, PriceTable
 from fakes import FakeProviderServer, FakeUsage, FunctionCall, Reply, Text
@@ -57,10 +56,7 @@ def _replayed_usage(fake: FakeProviderServer) -> list[FakeUsage]:
 
 async def _rows(trail: Trail, count: int) -> list[Any]:
     sql = "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
-    with trio.fail_after(10):
-        while len(rows := trail.rows(sql)) < count:
-            await trio.sleep(0.02)
-    return rows
+    return await trail.wait_rows(sql, at_least=count)
 
 
 @pytest.mark.codex
@@ -78,7 +74,7 @@ async def test_codex_session_on_claude_reads_its_prefix_from_turn_two(
         run = await run_codex(gateway.base_url + "/v1", PROMPT, api_key=VIRTUAL_KEY, tmp=tmp_path)
         assert run.returncode == 0, run.stderr[-3000:]
         assert run.turn_completed
-        rows = await _rows(Trail(db), len(STEPS) + 1)
+        rows = await _rows(Trail(db, gateway.audit), len(STEPS) + 1)
     assert [(run.workdir / f).read_text().strip() for f in ("one.txt", "two.txt", "three.txt")] == [
         "one",
         "two",
@@ -155,7 +151,7 @@ async def test_prompt_cache_off_sends_no_marks_and_bills_in_full(
                 assert reply.status_code == 200, reply.text
                 details = reply.json()["usage"]["input_tokens_details"]
                 assert details["cached_tokens"] == 0
-        rows = await _rows(Trail(db), 2)
+        rows = await _rows(Trail(db, gateway.audit), 2)
     assert all(b"cache_control" not in r.raw_body for r in fake.requests)
     assert [(r["cached_input_tokens"], r["cache_write_tokens"]) for r in rows] == [(0, 0), (0, 0)]
 
@@ -178,7 +174,7 @@ async def test_prompt_cache_auto_reads_on_the_second_request(
                 reply = await http.post("/v1/responses", json=body, headers=auth())
                 assert reply.status_code == 200, reply.text
                 usages.append(reply.json()["usage"])
-        rows = await _rows(Trail(db), 2)
+        rows = await _rows(Trail(db, gateway.audit), 2)
     written = rows[0]["cache_write_tokens"]
     assert written > 1024 and rows[0]["cached_input_tokens"] == 0
     assert (rows[1]["cached_input_tokens"], rows[1]["cache_write_tokens"]) == (written, 0)
