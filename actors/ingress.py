@@ -9,7 +9,7 @@ session cap (a Codex ``session-id`` over its requests per minute → 429,
 settled later by the audit logger's meter), a ``RouteRequest`` with a fresh reply
 channel to the router (``send_nowait``: a full inbox sheds load with a 503, never an
 unbounded queue), then the relay (``actors.relay``).
-Errors are OpenAI-shaped.
+Errors are in the client's shape (OpenAI's, or Anthropic's: ``actors.client_headers``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import structlog
 import trio
 
 from actors.admin import admin_refusal
+from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
+from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.refusals import Refusals
@@ -66,8 +68,11 @@ _ENDPOINTS = {
     "/v1/chat/completions": ClientFormat.CHAT,
     "/openai/v1/chat/completions": ClientFormat.CHAT,
     "/chat/completions": ClientFormat.CHAT,
+    "/v1/messages": ClientFormat.ANTHROPIC,
+    "/anthropic/v1/messages": ClientFormat.ANTHROPIC,
 }
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
+_KEYED = {**_ENDPOINTS, **dict.fromkeys(COUNT_TOKENS_PATHS, ClientFormat.ANTHROPIC)}
 SESSION_CAP_CODE = "session_request_cap"
 
 
@@ -127,10 +132,10 @@ class Ingress:
         """The HTTP server's head check: a 401 for a model or inference request without
         a valid key, answered before its body is read; None lets the request go on."""
         path = head.target.partition("?")[0]
-        client_format = _ENDPOINTS.get(path)
+        client_format = _KEYED.get(path)
         if client_format is None and path not in _MODELS:
             return None
-        authorization = next((v for k, v in head.headers if k == "authorization"), None)
+        authorization = presented_key(header_in(head.headers), client_format)
         lookup = self._keys.resolve(authorization, now=time.time())
         # the handler gets the very same header string once the body is in: reuse the lookup
         self._head_lookup = (authorization, self._keys, lookup)
@@ -139,10 +144,10 @@ class Ingress:
         fmt = None if client_format is None else str(client_format)
         return self._refusals.unauthenticated(head, path, fmt, lookup)
 
-    def _resolve(self, request: HttpRequest) -> KeyLookup:
-        authorization = request.header("authorization")
+    def _resolve(self, request: HttpRequest, fmt: ClientFormat | None = None) -> KeyLookup:
+        authorization = presented_key(request.header, fmt)
         cached = self._head_lookup
-        if cached[0] is authorization and cached[1] is self._keys and authorization:
+        if cached[0] == authorization and cached[1] is self._keys and authorization:
             return cached[2]
         return self._keys.resolve(authorization, now=time.time())
 
@@ -150,10 +155,13 @@ class Ingress:
         path = request.target.partition("?")[0]
         client_format = _ENDPOINTS.get(path)
         if client_format is not None:
-            if request.method != "POST":
+            if request.method == "POST":
+                await self._handle_inference(request, writer, client_format, path)
+            else:
                 await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
-                return
-            await self._handle_inference(request, writer, client_format, path)
+        elif path in COUNT_TOKENS_PATHS and request.method == "POST":
+            lookup = self._resolve(request, ClientFormat.ANTHROPIC)
+            await count_tokens(request, writer, lookup, self._ids.next())
         elif path in _MODELS and request.method == "GET":
             await self._handle_models(request, writer)
         elif path == "/healthz":
@@ -193,7 +201,7 @@ class Ingress:
         request_id = self._ids.next()
         started = trio.current_time()
         received_at = time.time()
-        lookup = self._resolve(request)
+        lookup = self._resolve(request, fmt)
         key = lookup.key
         try:
             if lookup.problem in ("revoked", "expired"):
@@ -202,7 +210,7 @@ class Ingress:
             parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
-            await send_error(writer, rejected.error, request_id_header(request_id))
+            await send_error(writer, rejected.error, request_id_header(request_id), fmt)
             return
         assert key is not None  # parse_request rejects a missing key
         message = ClientRequest(
@@ -216,9 +224,10 @@ class Ingress:
             body=parsed.body,
             virtual_key_id=key.id,
             account_id=key.account,
-            session_id=request.header("session-id"),
+            session_id=session_id(request.header, fmt),
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
+            forward_headers=forwarded_headers(request.header, fmt),
         )
         self._emit(received_event(message, request, key))
         try:
@@ -262,7 +271,7 @@ class Ingress:
             if writer.started:
                 await writer.send_chunk(message_failure(message, error), last=True)
             else:
-                await send_error(writer, error, request_id_header(message.request_id))
+                await send_error(writer, error, _ids(message), message.client_format)
         except Exception:
             # the response had ended, or the writer itself failed: nothing more to say
             log.info("internal error left unanswered", request_id=message.request_id)
@@ -304,7 +313,7 @@ class Ingress:
             receive.close()
             error = _shed("the router is saturated")
             self._fail(message, error)
-            await send_error(writer, error, request_id_header(message.request_id))
+            await send_error(writer, error, _ids(message), message.client_format)
             return
         self._inflight += 1
         try:
@@ -327,7 +336,7 @@ class Ingress:
         if writer.started:
             await writer.send_chunk(message_failure(message, error), last=True)
         else:
-            await send_error(writer, error, request_id_header(message.request_id))
+            await send_error(writer, error, _ids(message), message.client_format)
 
     def _reject(
         self,
@@ -362,10 +371,14 @@ async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: Error
     if in_stream and problem.code == SESSION_CAP_CODE:
         await send_stream_refusal(writer, message, problem, headers)
     else:
-        await send_error(writer, problem, headers)
+        await send_error(writer, problem, headers, message.client_format)
 
 
 _NONE = KeyLookup(key=None, problem="missing")
+
+
+def _ids(message: ClientRequest) -> tuple[tuple[str, str], ...]:
+    return request_id_header(message.request_id)
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

@@ -277,6 +277,7 @@ class ProviderWorker:
                 api_key=key.secret,
                 request_id=request.request_id,
                 prompt_cache=candidate.provider.prompt_cache != "off",
+                client_headers=request.forward_headers,
             )
         except UnsupportedRoute as exc:
             error = ErrorInfo(kind=ErrorKind.BAD_REQUEST, status=400, message=str(exc))

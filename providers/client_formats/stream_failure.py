@@ -17,6 +17,7 @@ import orjson
 
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, client_message
+from providers.client_formats.anthropic_errors import anthropic_stream_error
 from providers.client_formats.responses_items import codex_error
 from providers.openai_errors import openai_error_code, openai_error_type
 
@@ -111,6 +112,8 @@ def stream_failure(
     if client_format is ClientFormat.RESPONSES:
         response = failed_response(response_base(request_id, model), error)
         return responses_failure_events(error, sequence_number, response)[0]
+    if client_format is ClientFormat.ANTHROPIC:
+        return anthropic_stream_error(error)
     return chat_failure_chunk(error)
 
 

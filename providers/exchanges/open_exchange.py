@@ -4,17 +4,20 @@ upstream's format, a translation through the IR otherwise."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from messages.chat import ClientFormat
 from providers.adapter import CallTarget
+from providers.client_formats.anthropic_encoder import AnthropicStreamEncoder
+from providers.client_formats.anthropic_format import decode_anthropic_request
 from providers.client_formats.chat_encoder import ChatStreamEncoder
 from providers.client_formats.chat_format import chat_include_usage, decode_chat_request
 from providers.client_formats.request_fields import RequestInvalid
 from providers.client_formats.responses_echo import response_echo
 from providers.client_formats.responses_encoder import ResponsesStreamEncoder
 from providers.client_formats.responses_format import decode_responses_request
+from providers.exchanges.anthropic_passthrough import AnthropicPassthrough
 from providers.exchanges.chat_passthrough import ChatPassthrough
 from providers.exchanges.protocol import Exchange
 from providers.exchanges.responses_passthrough import ResponsesPassthrough
@@ -25,6 +28,7 @@ _TOO_DEEP = "the request body is nested too deeply to forward"
 _ORJSON_DEPTH = "Recursion limit reached"  # orjson's message when writing over 254 levels
 RESPONSES_NATIVE = frozenset({"openai"})
 CHAT_NATIVE = frozenset({"openai", "openai-compatible"})
+ANTHROPIC_NATIVE = frozenset({"anthropic"})
 
 
 class UnsupportedRoute(Exception):
@@ -40,11 +44,13 @@ def open_exchange(
     api_key: str,
     request_id: str,
     prompt_cache: bool = True,
+    client_headers: Sequence[tuple[str, str]] = (),
 ) -> Exchange:
-    """``prompt_cache``: mark provider prompt-cache breakpoints (the provider's
-    ``prompt_cache: auto``). Raises ``RequestInvalid`` when the body cannot be translated
-    (a 400), including a body nested deeper than JSON can be written back (orjson writes
-    254 levels, reads 1024) or than a schema converter can walk."""
+    """Raises ``RequestInvalid`` when the body cannot be translated (a 400), including a
+    body nested deeper than JSON can be written back (orjson writes 254 levels, reads
+    1024) or than a schema converter can walk. ``prompt_cache``: mark provider
+    prompt-cache breakpoints (the provider's ``prompt_cache: auto``). ``client_headers``:
+    what the client sent that a passthrough forwards (``anthropic-beta``)."""
     try:
         return _open(
             client_format,
@@ -54,6 +60,7 @@ def open_exchange(
             api_key=api_key,
             request_id=request_id,
             prompt_cache=prompt_cache,
+            client_headers=client_headers,
         )
     except RecursionError as exc:
         raise RequestInvalid(_TOO_DEEP) from exc
@@ -72,6 +79,7 @@ def _open(
     api_key: str,
     request_id: str,
     prompt_cache: bool,
+    client_headers: Sequence[tuple[str, str]] = (),
 ) -> Exchange:
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
         return ResponsesPassthrough(
@@ -79,12 +87,18 @@ def _open(
         )
     if client_format is ClientFormat.CHAT and provider_type in CHAT_NATIVE:
         return ChatPassthrough(body, model=model, api_key=api_key, path="/chat/completions")
+    if client_format is ClientFormat.ANTHROPIC and provider_type in ANTHROPIC_NATIVE:
+        return AnthropicPassthrough(
+            body, model=model, api_key=api_key, client_headers=client_headers
+        )
     adapter = REGISTRY.get(provider_type)
     if adapter is None:
         raise UnsupportedRoute(f"no adapter for provider type {provider_type!r}")
     stream = bool(body.get("stream"))
     if client_format is ClientFormat.RESPONSES:
         request = decode_responses_request(body)
+    elif client_format is ClientFormat.ANTHROPIC:
+        request = decode_anthropic_request(body)
     else:
         request = decode_chat_request(body)
     target = CallTarget(model=model, api_key=api_key, stream=stream, prompt_cache=prompt_cache)
@@ -99,6 +113,8 @@ def _encoder(
     stream = bool(body.get("stream"))
     created = int(time.time())
     suffix = request_id.removeprefix("req_")
+    if client_format is ClientFormat.ANTHROPIC:
+        return AnthropicStreamEncoder(message_id="msg_" + suffix, model=model, streaming=stream)
     if client_format is ClientFormat.RESPONSES:
         return ResponsesStreamEncoder(
             response_id="resp_" + suffix,
@@ -116,4 +132,10 @@ def _encoder(
     )
 
 
-__all__ = ["CHAT_NATIVE", "RESPONSES_NATIVE", "UnsupportedRoute", "open_exchange"]
+__all__ = [
+    "ANTHROPIC_NATIVE",
+    "CHAT_NATIVE",
+    "RESPONSES_NATIVE",
+    "UnsupportedRoute",
+    "open_exchange",
+]
