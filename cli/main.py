@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cli import body, budgets, cost, keys
+from cli import body, budgets, cost, keys, models, sessions, whatif
+from cli import replay as replay_command
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
@@ -43,12 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
-    for module in (keys, budgets, cost, body):
+    for module in (keys, budgets, cost, body, sessions, replay_command, whatif, models):
         module.add_parser(commands)
     return parser
 
 
-_REPORTING = {"keys": keys.run, "budgets": budgets.run, "cost": cost.run, "body": body.run}
+_REPORTING = {
+    "keys": keys.run,
+    "budgets": budgets.run,
+    "cost": cost.run,
+    "body": body.run,
+    "sessions": sessions.run,
+    "replay": replay_command.run,
+    "whatif": whatif.run,
+    "models": models.run,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

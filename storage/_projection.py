@@ -112,6 +112,8 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         "account_id": event.account_id,
         "team": event.team,
         "customer": event.customer,
+        "replay_run_id": event.replay_run_id,
+        "original_request_id": event.original_request_id,
         "client_format": event.client_format,
         "endpoint": event.endpoint,
         "stream": event.stream,

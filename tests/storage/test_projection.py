@@ -32,6 +32,8 @@ def _assert_completed_rows(engine: Engine) -> None:
         "account_id": "acct-1",
         "team": None,
         "customer": None,
+        "replay_run_id": None,
+        "original_request_id": None,
         "client_format": "openai-responses",
         "endpoint": "/v1/responses",
         "stream": True,
