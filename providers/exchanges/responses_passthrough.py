@@ -166,6 +166,8 @@ class ResponsesPassthrough:
 
     def _observe(self, document: dict[str, Any]) -> None:
         kind = document.get("type")
+        if not isinstance(kind, str):  # a list is unhashable
+            return
         if kind in self._KEPT_NAMES:
             self._keep(document)
         if kind not in self._TERMINAL:
