@@ -41,6 +41,7 @@ from actors.relay import (
     SESSION_CAP_CODE,
     WORKER_LOST,
     WorkerLost,
+    message_failure,
     relay,
     request_id_header,
     send_error,
@@ -58,7 +59,6 @@ from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
 from messages.ids import RequestIds
 from providers.client_formats.inbound import ParsedRequest, RequestRejected
-from providers.client_formats.stream_failure import stream_failure
 from providers.openai_errors import render_openai_error
 from routing.commands import RouteRequest, RouterInbox
 
@@ -279,7 +279,7 @@ class Ingress:
         self._fail(message, error, after_first_byte=writer.started)
         try:
             if writer.started:
-                await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
+                await writer.send_chunk(message_failure(message, error), last=True)
             else:
                 await send_error(writer, error, _ids(message), message.client_format)
         except Exception:
@@ -344,7 +344,7 @@ class Ingress:
         error = _error(ErrorKind.TIMEOUT, 504, "the request outlived its deadline")
         self._fail(message, error)
         if writer.started:
-            await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
+            await writer.send_chunk(message_failure(message, error), last=True)
         else:
             await send_error(writer, error, _ids(message), message.client_format)
 

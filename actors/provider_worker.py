@@ -280,6 +280,7 @@ class ProviderWorker:
                 model=candidate.model,
                 api_key=key.secret,
                 request_id=request.request_id,
+                prompt_cache=candidate.provider.prompt_cache != "off",
                 client_headers=request.forward_headers,
             )
         except UnsupportedRoute as exc:

@@ -63,7 +63,7 @@ async def _relay_stream(
         try:
             reply = await receive.receive()
         except trio.EndOfChannel:
-            failure = stream_failure(message.client_format, WORKER_LOST, 0)
+            failure = message_failure(message, WORKER_LOST)
             await writer.send_chunk(failure, last=True)
             raise WorkerLost from None
         if isinstance(reply, ReplyEnd):
@@ -99,7 +99,14 @@ def _take_waiting(
 
 
 def _failure(message: ClientRequest, reply: ReplyError) -> bytes:
-    return stream_failure(message.client_format, reply.error, 0)
+    return message_failure(message, reply.error)
+
+
+def message_failure(message: ClientRequest, error: ErrorInfo) -> bytes:
+    """The in-stream failure of ``message`` (its response named after the request)."""
+    return stream_failure(
+        message.client_format, error, 0, request_id=message.request_id, model=message.model
+    )
 
 
 async def send_error(
@@ -120,7 +127,7 @@ async def send_error(
 
 async def send_stream_refusal(
     writer: ResponseWriter,
-    client_format: ClientFormat,
+    message: ClientRequest,
     error: ErrorInfo,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> None:
@@ -130,7 +137,7 @@ async def send_stream_refusal(
     headers = [SSE_HEADER, *extra]
     if error.retry_after is not None:
         headers.append(("retry-after", str(max(1, math.ceil(error.retry_after)))))
-    await writer.send_response(200, headers, stream_failure(client_format, error, 0))
+    await writer.send_response(200, headers, message_failure(message, error))
 
 
 SESSION_CAP_CODE = "session_request_cap"
@@ -142,7 +149,7 @@ async def send_refusal(writer: ResponseWriter, message: ClientRequest, problem: 
     headers = request_id_header(message.request_id)
     in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
     if in_stream and problem.code == SESSION_CAP_CODE:
-        await send_stream_refusal(writer, message.client_format, problem, headers)
+        await send_stream_refusal(writer, message, problem, headers)
     else:
         await send_error(writer, problem, headers, message.client_format)
 
@@ -156,6 +163,7 @@ __all__ = [
     "SESSION_CAP_CODE",
     "WORKER_LOST",
     "WorkerLost",
+    "message_failure",
     "relay",
     "request_id_header",
     "send_error",

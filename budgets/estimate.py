@@ -8,9 +8,11 @@ computed by ``providers.output_limit`` — the same function the adapters use), 
 that provider's own default: the model's ``default_output_tokens`` (``pricing:``, the
 operator's choice), else the model's maximum output from the price list (what OpenAI,
 Gemini, Mistral… generate up to when no maximum is sent), else ``DEFAULT_OUTPUT_TOKENS``.
-The estimate is the dearest of the providers that may serve the request; a route whose
-model has no price (nor a fallback price) is named in the estimate, so that a USD budget
-refuses it rather than serve it free.
+Input is priced at the dearer of the input and the cache-write price: a provider whose
+prompt cache the gateway marks (Anthropic) may bill the whole prompt as a cache write,
+at 1.25 times the input price. The estimate is the dearest of the providers that may serve
+the request; a route whose model has no price (nor a fallback price) is named in the
+estimate, so that a USD budget refuses it rather than serve it free.
 """
 
 from __future__ import annotations
@@ -64,7 +66,12 @@ def estimate_cost(prices: PriceTable, routes: tuple[Route, ...], *, input_tokens
             or price.max_output_tokens
             or DEFAULT_OUTPUT_TOKENS
         )
-        cost = usage_cost(price, Usage(input_tokens=input_tokens, output_tokens=output))
+        plain = Usage(input_tokens=input_tokens, output_tokens=output)
+        # a prompt-cache write (Anthropic's, marked by the gateway) costs more than plain input
+        written = Usage(
+            input_tokens=input_tokens, cache_write_tokens=input_tokens, output_tokens=output
+        )
+        cost = max(usage_cost(price, plain), usage_cost(price, written))
         dearest = cost if dearest is None else max(dearest, cost)
     return Estimate(usd=dearest, unpriced=unpriced)
 

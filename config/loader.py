@@ -20,6 +20,7 @@ from config._cache import CACHE_KEYS, read_cache
 from config._nodes import ConfigError, Fields, NodeReader, line_of
 from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
 from config._pricing import read_pricing
+from config._prompt_cache import read_prompt_cache
 from config._retention import RETENTION_KEYS, read_retention
 from config._server import SERVER_KEYS, read_secret, read_server
 from config.model import (
@@ -49,7 +50,8 @@ _TOP_KEYS = frozenset(
 )
 _ACCOUNT_KEYS = frozenset({"id", "providers"})
 _PROVIDER_KEYS = frozenset(
-    {"id", "type", "api_key", "api_keys", "model", "weight", "base_url"} | DEFAULTS_KEYS
+    {"id", "type", "api_key", "api_keys", "model", "weight", "base_url", "prompt_cache"}
+    | DEFAULTS_KEYS
 )
 MIN_VIRTUAL_KEY_LENGTH = 16
 """A virtual key is a bearer secret: shorter ones can be guessed."""
@@ -201,6 +203,7 @@ def _read_provider(
         timeouts=policies.timeouts,
         retry=policies.retry,
         breaker=policies.breaker,
+        prompt_cache=read_prompt_cache(section),
         line=section.line,
     )
 

@@ -60,6 +60,7 @@ class ProviderConfig:
     timeouts: Timeouts = Timeouts()
     retry: RetryPolicy = RetryPolicy()
     breaker: BreakerPolicy = BreakerPolicy()
+    prompt_cache: str = "auto"  # "auto": mark provider prompt-cache breakpoints; "off": none
     line: int = 0
 
 

@@ -20,7 +20,10 @@ emulation with). Tool ids are ``toolu_…`` unless scripted.
 thinking block no signature. Non-streamed, a cut tool call is left out of ``content``.
 A ``failed_event`` ends the stream with ``event: error`` instead of ``message_delta``;
 non-streamed it is the error body with HTTP 529 (``overloaded_error``) or 500.
-Usage: ``input_tokens`` excludes the cached part, which is ``cache_read_input_tokens``.
+Usage: ``input_tokens`` excludes the cached part, which is ``cache_read_input_tokens``,
+and the part written to the cache, ``cache_creation_input_tokens``. With computed usage
+the server charges marked prefixes to its prompt cache (``fakes.prompt_cache``):
+``AnthropicFormat.cache_scope`` says which requests can share entries.
 """
 
 from __future__ import annotations
@@ -71,10 +74,12 @@ STATUS_OF_TYPE = {kind: status for status, (kind, _) in ERROR_TYPES.items()}
 
 
 def anthropic_usage(usage: FakeUsage, *, output_tokens: int) -> dict[str, object]:
+    written = usage.cache_write_tokens
     return {
-        "input_tokens": usage.input_tokens - usage.cached_tokens,
-        "cache_creation_input_tokens": 0,
+        "input_tokens": max(0, usage.input_tokens - usage.cached_tokens - written),
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": usage.cached_tokens,
+        "cache_creation": {"ephemeral_5m_input_tokens": written, "ephemeral_1h_input_tokens": 0},
         "output_tokens": output_tokens,
     }
 
@@ -313,6 +318,10 @@ class AnthropicFormat(BodyDescribed):
 
     def error_body(self, status: int, fault: Fault) -> bytes:
         return error_body(status, fault)
+
+    def cache_scope(self, headers: Sequence[tuple[str, str]]) -> str:
+        """Cache entries are shared by requests with the same API key (per model)."""
+        return next((value for key, value in headers if key.lower() == "x-api-key"), "")
 
 
 ANTHROPIC = AnthropicFormat()

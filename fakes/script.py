@@ -80,10 +80,12 @@ Item: TypeAlias = Text | FunctionCall | CustomToolCall | Reasoning
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FakeUsage:
-    """Token counts in OpenAI's arithmetic: cached ⊂ input, reasoning ⊂ output."""
+    """Token counts in OpenAI's arithmetic: cached (read from a prompt cache) and
+    cache_write (written to one) ⊂ input, reasoning ⊂ output."""
 
     input_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
 

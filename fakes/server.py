@@ -38,8 +38,11 @@ from fakes.gemini_wire import GEMINI
 from fakes.mistral_wire import MISTRAL
 from fakes.openai_wire import CHAT, RESPONSES
 from fakes.output_cap import billed_at_max
+from fakes.prompt_cache import PromptCache
 from fakes.script import (
+    FakeUsage,
     Fault,
+    Reply,
     Scriptable,
     ScriptError,
     Turn,
@@ -49,7 +52,7 @@ from fakes.script import (
     usage_of,
 )
 from fakes.spoil import spoil_body, spoil_events
-from fakes.wire import JsonBody, WireContext, WireFormat
+from fakes.wire import JsonBody, PrefixCached, WireContext, WireFormat
 
 # path suffix routing: the first format whose ``matches`` accepts the request serves it
 FORMATS: Final[tuple[WireFormat, ...]] = (RESPONSES, MISTRAL, CHAT, ANTHROPIC, GEMINI, COHERE)
@@ -102,6 +105,7 @@ class FakeProviderServer:
         self.bill_max_output: int | None = None
         """Set: every reply bills the output maximum it was sent, or this many tokens
         when it was sent none (``fakes.output_cap``)."""
+        self.prompt_cache = PromptCache()  # marked prompt prefixes seen (formats that cache)
         self._queue: deque[Turn] = deque()
         self._port: int | None = None
         self._scheme = "http"
@@ -114,11 +118,12 @@ class FakeProviderServer:
         self._queue.extend(as_turn(turn) for turn in turns)
 
     def reset(self) -> None:
-        """Forget scripted turns, the fallback and the recorded requests."""
+        """Forget scripted turns, the fallback, the recorded requests and the prompt cache."""
         self._queue.clear()
         self.requests.clear()
         self.fallback = None
         self.bill_max_output = None
+        self.prompt_cache.clear()
 
     @property
     def pending(self) -> int:
@@ -233,7 +238,18 @@ class FakeProviderServer:
             reply = billed_at_max(reply, body, default=cap, request_bytes=size)
         answered = Turn(reply=reply, fault=fault)
         self._record(request, body=body, turn=answered, scripted=scripted)
-        await _play(wire, request, body, answered, exchange)
+        usage = FakeUsage() if reply is None else self._usage(wire, request, body, reply)
+        await _play(wire, request, body, answered, exchange, usage)
+
+    def _usage(
+        self, wire: WireFormat, request: HttpRequest, body: JsonBody, reply: Reply
+    ) -> FakeUsage:
+        """The reply's usage; a computed one is charged to the format's prompt cache."""
+        usage = usage_of(reply, request_bytes=len(request.body))
+        if reply.usage is not None or not isinstance(wire, PrefixCached):
+            return usage
+        scope = (wire.cache_scope(request.headers), wire.requested_model(request.path, body))
+        return self.prompt_cache.charged(usage, body, scope=scope, now=trio.current_time())
 
     async def _answer_control(self, request: HttpRequest, exchange: HttpExchange) -> None:
         route = (request.method, request.path.removeprefix(CONTROL_PREFIX))
@@ -290,19 +306,25 @@ async def _send_error(
     await exchange.send_complete(status, wire.error_body(status, fault), headers)
 
 
-def _context(wire: WireFormat, request: HttpRequest, body: JsonBody, turn: Turn) -> WireContext:
-    assert turn.reply is not None
+def _context(
+    wire: WireFormat, request: HttpRequest, body: JsonBody, usage: FakeUsage
+) -> WireContext:
     return WireContext(
         model=wire.requested_model(request.path, body),
         token=secrets.token_hex(12),
         created=int(request.received_at),
-        usage=usage_of(turn.reply, request_bytes=len(request.body)),
+        usage=usage,
         request=body,
     )
 
 
 async def _play(
-    wire: WireFormat, request: HttpRequest, body: JsonBody, turn: Turn, exchange: HttpExchange
+    wire: WireFormat,
+    request: HttpRequest,
+    body: JsonBody,
+    turn: Turn,
+    exchange: HttpExchange,
+    usage: FakeUsage,
 ) -> None:
     """Answer with ``turn``: its faults first, then its reply streamed or whole."""
     fault = turn.fault or Fault()
@@ -314,8 +336,8 @@ async def _play(
     if fault.status is not None:
         await _send_error(exchange, fault.status, fault, wire)
         return
-    ctx = _context(wire, request, body, turn)
     assert turn.reply is not None
+    ctx = _context(wire, request, body, usage)
     request_id = [(b"x-request-id", f"req_{ctx.token}".encode())]
     if wire.wants_stream(request.path, body):
         events = wire.stream_events(turn.reply, ctx, failure=fault.failed_event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import orjson
 
@@ -81,6 +81,15 @@ class WireFormat(Protocol):
 
     def error_body(self, status: int, fault: Fault) -> bytes:
         """The body of an error answer with HTTP ``status``."""
+        ...
+
+
+@runtime_checkable
+class PrefixCached(Protocol):
+    """A format whose provider caches marked prompt prefixes (``fakes.prompt_cache``)."""
+
+    def cache_scope(self, headers: Sequence[tuple[str, str]]) -> str:
+        """Which requests may share cache entries (e.g. the API key)."""
         ...
 
 

@@ -51,6 +51,7 @@ class FinishReason(StrEnum):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TextPart:
     text: str
+    cache_mark: bool = False  # the client marked a prompt-cache breakpoint after this text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,7 @@ class CallTarget:
     model: str
     api_key: str
     stream: bool
+    prompt_cache: bool = True  # mark provider prompt-cache breakpoints where the wire has them
 
 
 class StreamDecoder(Protocol):

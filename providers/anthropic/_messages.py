@@ -18,6 +18,9 @@
   in a turn with nothing else (Anthropic rejects a turn ending in thinking).
 - Images: ``data:`` URIs → base64 source; other URLs → url source.
 - Ids are made safe for Anthropic's ``^[a-zA-Z0-9_-]+$``.
+- A client's prompt-cache mark (``TextPart.cache_mark``) stays on its block: a text block,
+  the text of an assistant turn, a tool result; on a system message, the system prompt
+  (``system_marked``). ``_cache_marks`` counts them against Anthropic's four.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ class _Turn:
     blocks: list[Block] = field(default_factory=list)
 
 
+def system_marked(messages: Sequence[Message]) -> bool:
+    """Whether the client marked a prompt-cache breakpoint in a system message."""
+    return any(m.role is Role.SYSTEM and _client_marked(m) for m in messages)
+
+
 def encode_conversation(messages: Sequence[Message]) -> tuple[str, list[Json]]:
     system: list[str] = []
     turns: list[_Turn] = []
@@ -87,8 +95,21 @@ def _blocks(message: Message) -> list[Block]:
 
 def _part(part: ContentPart) -> Block | None:
     if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text} if part.text.strip() else None
+        if not part.text.strip():
+            return None
+        block: Block = {"type": "text", "text": part.text}
+        return _marked(block) if part.cache_mark else block
     return _image(part)
+
+
+def _marked(block: Block) -> Block:
+    """A client's prompt-cache breakpoint, kept (``_cache_marks`` counts it)."""
+    block["cache_control"] = {"type": "ephemeral"}
+    return block
+
+
+def _client_marked(message: Message) -> bool:
+    return any(isinstance(part, TextPart) and part.cache_mark for part in message.content)
 
 
 def _image(part: ImagePart) -> Block:
@@ -104,6 +125,8 @@ def _image(part: ImagePart) -> Block:
 def _assistant_blocks(message: Message) -> list[Block]:
     text = message.text
     said: list[Block] = [{"type": "text", "text": text}] if text.strip() else []
+    if said and _client_marked(message):
+        _marked(said[0])
     said.extend(_tool_use(call) for call in message.tool_calls)
     if not said:
         return []
@@ -148,7 +171,7 @@ def _tool_result(message: Message) -> Block:
         block["content"] = [b for part in message.content if (b := _part(part)) is not None]
     elif message.text:
         block["content"] = message.text
-    return block
+    return _marked(block) if _client_marked(message) else block
 
 
 def safe_id(raw: str) -> str:
@@ -201,10 +224,17 @@ def _missing_result(call_id: str) -> Block:
 
 def _message(turn: _Turn) -> Json:
     blocks = turn.blocks
-    if len(blocks) == 1 and blocks[0].get("type") == "text":
+    if len(blocks) == 1 and blocks[0].get("type") == "text" and "cache_control" not in blocks[0]:
         return {"role": turn.role, "content": blocks[0]["text"]}
     content: list[Json] = list(blocks)
     return {"role": turn.role, "content": content}
 
 
-__all__ = ["CONTINUED", "MISSING_RESULT", "PROVIDER", "encode_conversation", "safe_id"]
+__all__ = [
+    "CONTINUED",
+    "MISSING_RESULT",
+    "PROVIDER",
+    "encode_conversation",
+    "safe_id",
+    "system_marked",
+]

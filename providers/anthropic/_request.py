@@ -15,16 +15,19 @@ Decisions the wire forces (SPEC §3, §7):
   and when the last assistant turn called tools without a signed thinking block first
   (e.g. another provider made it): Anthropic would answer 400 for both.
 - ``parallel_tool_calls: false`` → ``tool_choice.disable_parallel_tool_use``.
+- ``prompt_cache`` (the provider's ``prompt_cache: auto``): ``cache_control`` breakpoints
+  are marked (``_cache_marks``), a client's own kept; ``off`` sends none at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from messages.chat import ChatRequest, ToolChoiceMode, ToolSpec
+from messages.chat import ChatRequest, TextPart, ToolChoiceMode, ToolSpec
 from messages.json import Json
 from providers._tool_wire import ToolTable, wire_description, wire_name, wire_schema
-from providers.anthropic._messages import encode_conversation
+from providers.anthropic._cache_marks import mark_breakpoints, strip_marks
+from providers.anthropic._messages import encode_conversation, system_marked
 from providers.anthropic._models import ModelTraits, ThinkingStyle, model_traits
 from providers.output_limit import anthropic_max_tokens
 
@@ -35,13 +38,19 @@ _ANSWER_RESERVE = 1024
 _FORCED = frozenset({ToolChoiceMode.REQUIRED, ToolChoiceMode.NAMED})
 
 
-def encode_body(request: ChatRequest, *, model: str, stream: bool) -> dict[str, Json]:
+def encode_body(
+    request: ChatRequest, *, model: str, stream: bool, prompt_cache: bool = True
+) -> dict[str, Json]:
     traits = model_traits(model)
     system, messages = encode_conversation(request.messages)
     max_tokens = anthropic_max_tokens(model, request.max_output_tokens)
     body: dict[str, Json] = {"model": model, "max_tokens": max_tokens}
     if system:
         body["system"] = system
+        if system_marked(request.messages):
+            body["system"] = [
+                {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
+            ]
     body["messages"] = messages
     if request.tools:
         table = ToolTable(request.tools)
@@ -58,6 +67,10 @@ def encode_body(request: ChatRequest, *, model: str, stream: bool) -> dict[str, 
         body["stop_sequences"] = stops
     if stream:
         body["stream"] = True
+    if prompt_cache:
+        mark_breakpoints(body)
+    elif any(isinstance(p, TextPart) and p.cache_mark for m in request.messages for p in m.content):
+        strip_marks(body)
     return body
 
 

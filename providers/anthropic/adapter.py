@@ -7,6 +7,7 @@ decisions are documented where they are made:
 
 - ``_messages``: system placement, turn order, tool results, reasoning, images;
 - ``_request``: ``max_tokens``, thinking, sampling, tool choice;
+- ``_cache_marks``: prompt-cache breakpoints (``cache_control``);
 - ``_models``: per-model output ceilings and thinking style;
 - ``_reply``: stream and body decoding, usage arithmetic, stop reasons;
 - ``_errors``: the error mapping;
@@ -45,7 +46,9 @@ class AnthropicAdapter:
         return "anthropic"
 
     def build_call(self, request: ChatRequest, target: CallTarget) -> HttpCall:
-        body = encode_body(request, model=target.model, stream=target.stream)
+        body = encode_body(
+            request, model=target.model, stream=target.stream, prompt_cache=target.prompt_cache
+        )
         headers = (
             ("x-api-key", target.api_key),
             ("anthropic-version", API_VERSION),

@@ -137,10 +137,22 @@ def _content(
     return tuple(parts)
 
 
+def _cache_mark(part: Mapping[str, object], param: str) -> bool:
+    """Anthropic's ``cache_control: {"type": "ephemeral"}`` on a text part (as Anthropic-
+    minded Chat clients send it): a breakpoint the Anthropic adapter keeps."""
+    mark = part.get("cache_control")
+    if mark is None:
+        return False
+    if isinstance(mark, Mapping) and mark.get("type") == "ephemeral":
+        return True
+    where = f"{param}.cache_control"
+    raise RequestInvalid(f'\'{where}\' must be {{"type": "ephemeral"}}', where)
+
+
 def _part(part: Mapping[str, object], param: str, notes: list[str]) -> ContentPart | None:
     kind = part.get("type")
     if kind in _TEXT_PARTS:
-        return TextPart(text=field_str(part, "text", param))
+        return TextPart(text=field_str(part, "text", param), cache_mark=_cache_mark(part, param))
     if kind == "refusal":
         return TextPart(text=field_str(part, "refusal", param))
     if kind == "image_url":

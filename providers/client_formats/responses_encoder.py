@@ -16,6 +16,8 @@ Calls after ``finish`` / ``fail`` are ignored and return ``b""``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 
 from messages.chat import (
@@ -61,9 +63,17 @@ class ResponsesStreamEncoder:
     """Turns one reply's deltas into Responses events and the final response object."""
 
     def __init__(
-        self, *, response_id: str, model: str, created_at: int, streaming: bool = True
+        self,
+        *,
+        response_id: str,
+        model: str,
+        created_at: int,
+        streaming: bool = True,
+        echo: Mapping[str, object] | None = None,
     ) -> None:
+        """``echo``: what the response repeats of its request (``responses_echo``)."""
         self._id = response_id
+        self._echo = echo or {}
         self._base = response_id.removeprefix("resp_")
         self._model = model
         self._created_at = created_at
@@ -81,7 +91,7 @@ class ResponsesStreamEncoder:
 
     def start(self) -> bytes:
         """``response.created`` + ``response.in_progress``."""
-        snapshot: Json = {"response": self._snapshot()}
+        snapshot = {"response": self._snapshot()}
         created = self._event("response.created", snapshot)
         return created + self._event("response.in_progress", snapshot)
 
@@ -131,7 +141,7 @@ class ResponsesStreamEncoder:
         code, message = codex_error(error)
         self._status = "failed"
         self._error = {"code": code, "message": message}
-        flat: Json = {"code": code, "message": message, "param": error.param}
+        flat: dict[str, object] = {"code": code, "message": message, "param": error.param}
         out = self._event("error", {**flat, "error": {"type": code, **flat}})
         return out + self._event("response.failed", {"response": self._snapshot()})
 
@@ -253,7 +263,8 @@ class ResponsesStreamEncoder:
                 fields = {**item.where(), "input": value}
                 out += self._event("response.custom_tool_call_input.done", fields)
             else:
-                fields = {**item.where(), "arguments": value}
+                assert item.call is not None, "a call item is always opened from a ToolCallStart"
+                fields = {**item.where(), "name": item.call.name, "arguments": value}
                 out += self._event("response.function_call_arguments.done", fields)
             out += self._item_done(item, done)
         self._calls.clear()
@@ -271,7 +282,7 @@ class ResponsesStreamEncoder:
         fields = {"output_index": item.output_index, "item": done}
         return self._event("response.output_item.done", fields)
 
-    def _event(self, kind: str, fields: Json) -> bytes:
+    def _event(self, kind: str, fields: Mapping[str, object]) -> bytes:
         if not self._streaming:
             return b""
         seq = self._seq
@@ -286,8 +297,10 @@ class ResponsesStreamEncoder:
         self._seq = seq + 1
         return b'%s%d,"delta":%s}\n\n' % (item.delta_prefix, seq, orjson.dumps(text))
 
-    def _snapshot(self) -> Json:
-        return {
+    def _snapshot(self) -> dict[str, object]:
+        """The Response object as it stands; ``usage`` only once known (the schema has
+        no null for it)."""
+        snapshot: dict[str, object] = {
             "id": self._id,
             "object": "response",
             "created_at": self._created_at,
@@ -302,9 +315,14 @@ class ResponsesStreamEncoder:
             "store": False,
             "tool_choice": "auto",
             "tools": [],
-            "usage": usage_json(self._usage) if self._usage is not None else None,
+            "temperature": None,
+            "top_p": None,
             "metadata": {},
+            **self._echo,
         }
+        if self._usage is not None:
+            snapshot["usage"] = usage_json(self._usage)
+        return snapshot
 
 
 __all__ = ["UNSIGNED", "ResponsesStreamEncoder"]

@@ -14,6 +14,7 @@ from providers.client_formats.anthropic_format import decode_anthropic_request
 from providers.client_formats.chat_encoder import ChatStreamEncoder
 from providers.client_formats.chat_format import chat_include_usage, decode_chat_request
 from providers.client_formats.request_fields import RequestInvalid
+from providers.client_formats.responses_echo import response_echo
 from providers.client_formats.responses_encoder import ResponsesStreamEncoder
 from providers.client_formats.responses_format import decode_responses_request
 from providers.exchanges.anthropic_passthrough import AnthropicPassthrough
@@ -42,12 +43,14 @@ def open_exchange(
     model: str,
     api_key: str,
     request_id: str,
+    prompt_cache: bool = True,
     client_headers: Sequence[tuple[str, str]] = (),
 ) -> Exchange:
     """Raises ``RequestInvalid`` when the body cannot be translated (a 400), including a
     body nested deeper than JSON can be written back (orjson writes 254 levels, reads
-    1024) or than a schema converter can walk. ``client_headers``: what the client sent
-    that a passthrough forwards (``anthropic-beta``)."""
+    1024) or than a schema converter can walk. ``prompt_cache``: mark provider
+    prompt-cache breakpoints (the provider's ``prompt_cache: auto``). ``client_headers``:
+    what the client sent that a passthrough forwards (``anthropic-beta``)."""
     try:
         return _open(
             client_format,
@@ -56,6 +59,7 @@ def open_exchange(
             model=model,
             api_key=api_key,
             request_id=request_id,
+            prompt_cache=prompt_cache,
             client_headers=client_headers,
         )
     except RecursionError as exc:
@@ -74,10 +78,13 @@ def _open(
     model: str,
     api_key: str,
     request_id: str,
+    prompt_cache: bool,
     client_headers: Sequence[tuple[str, str]] = (),
 ) -> Exchange:
     if client_format is ClientFormat.RESPONSES and provider_type in RESPONSES_NATIVE:
-        return ResponsesPassthrough(body, model=model, api_key=api_key, path="/responses")
+        return ResponsesPassthrough(
+            body, model=model, api_key=api_key, path="/responses", request_id=request_id
+        )
     if client_format is ClientFormat.CHAT and provider_type in CHAT_NATIVE:
         return ChatPassthrough(body, model=model, api_key=api_key, path="/chat/completions")
     if client_format is ClientFormat.ANTHROPIC and provider_type in ANTHROPIC_NATIVE:
@@ -94,7 +101,7 @@ def _open(
         request = decode_anthropic_request(body)
     else:
         request = decode_chat_request(body)
-    target = CallTarget(model=model, api_key=api_key, stream=stream)
+    target = CallTarget(model=model, api_key=api_key, stream=stream, prompt_cache=prompt_cache)
     return TranslatedExchange(
         request, adapter, target, _encoder(client_format, body, model, request_id)
     )
@@ -110,7 +117,11 @@ def _encoder(
         return AnthropicStreamEncoder(message_id="msg_" + suffix, model=model, streaming=stream)
     if client_format is ClientFormat.RESPONSES:
         return ResponsesStreamEncoder(
-            response_id="resp_" + suffix, model=model, created_at=created, streaming=stream
+            response_id="resp_" + suffix,
+            model=model,
+            created_at=created,
+            streaming=stream,
+            echo=response_echo(body),
         )
     return ChatStreamEncoder(
         response_id="chatcmpl-" + suffix,

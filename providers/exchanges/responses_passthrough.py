@@ -15,7 +15,11 @@ import orjson
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import Usage, UsageAnomaly, note_anomaly, token_count
 from providers.adapter import HttpCall
-from providers.client_formats.stream_failure import responses_failure_events
+from providers.client_formats.stream_failure import (
+    failed_response,
+    response_base,
+    responses_failure_events,
+)
 from providers.exchanges.protocol import ExchangeOutcome
 from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_chat._reply import chat_usage
@@ -76,7 +80,11 @@ class ResponsesPassthrough:
         "_call",
         "_events",
         "_failure",
+        "_head",
+        "_model",
+        "_output",
         "_parser",
+        "_request_id",
         "_response",
         "_usage",
     )
@@ -84,8 +92,19 @@ class ResponsesPassthrough:
     _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
     _WATCHED = frozenset(name.encode() for name in (*_TERMINAL, "error"))
     """Events whose data is read; the rest go through without being decoded."""
+    _KEPT_NAMES = frozenset({"response.created", "response.output_item.done"})
+    _KEPT = frozenset(name.encode() for name in _KEPT_NAMES)
+    """Events kept for a ``response.failed`` of our own if the stream is cut."""
 
-    def __init__(self, body: Mapping[str, Any], *, model: str, api_key: str, path: str) -> None:
+    def __init__(
+        self,
+        body: Mapping[str, Any],
+        *,
+        model: str,
+        api_key: str,
+        path: str,
+        request_id: str = "",
+    ) -> None:
         upstream = dict(body)
         upstream["model"] = model
         stream = bool(body.get("stream"))
@@ -102,6 +121,10 @@ class ResponsesPassthrough:
         self._failure: ErrorInfo | None = None
         self._anomalies: list[UsageAnomaly] = []
         self._body = body
+        self._request_id = request_id
+        self._model = model
+        self._head: dict[str, Any] | None = None  # the upstream's response.created object
+        self._output: list[object] = []  # the items done so far
 
     def call(self) -> HttpCall:
         return self._call
@@ -117,7 +140,9 @@ class ResponsesPassthrough:
         for block in self._parser.feed_blocks(chunk):
             common = common_block_split(block)
             if common is not None and common[0] not in self._WATCHED and common[0].isascii():
-                json_object(common[1], "a Responses event")
+                document = json_object(common[1], "a Responses event")
+                if common[0] in self._KEPT:
+                    self._keep(document)
             else:
                 event = parse_block(block)
                 if event is None:
@@ -126,13 +151,26 @@ class ResponsesPassthrough:
                     document = json_object(event.data, "a Responses event")
                     if event.event is None or event.event in self._TERMINAL:
                         self._observe(document)
+                    elif event.event in self._KEPT_NAMES:
+                        self._keep(document)
             out.append(block)
         self._events += len(out)
         return b"".join(out)
 
+    def _keep(self, document: dict[str, Any]) -> None:
+        if document.get("type") == "response.created":
+            response = document.get("response")
+            self._head = response if isinstance(response, dict) else None
+        elif isinstance(item := document.get("item"), dict):
+            self._output.append(item)
+
     def _observe(self, document: dict[str, Any]) -> None:
         kind = document.get("type")
-        if not isinstance(kind, str) or kind not in self._TERMINAL:  # a list is unhashable
+        if not isinstance(kind, str):  # a list is unhashable
+            return
+        if kind in self._KEPT_NAMES:
+            self._keep(document)
+        if kind not in self._TERMINAL:
             return
         response = document.get("response")
         if not isinstance(response, dict):
@@ -148,8 +186,12 @@ class ResponsesPassthrough:
         return self.fail(_protocol_failure("upstream stream ended before response.completed"))
 
     def fail(self, error: ErrorInfo) -> bytes:
+        """``error`` + ``response.failed``: the stream's own response (id, model …) with
+        the items done so far, as the translated path ends a stream."""
         self._failure = error
-        data, self._response = responses_failure_events(error, self._events)
+        base = self._head or response_base(self._request_id, self._model)
+        response = failed_response(base, error, self._output)
+        data, self._response = responses_failure_events(error, self._events, response)
         return data
 
     def complete(self, body: bytes) -> bytes:

@@ -129,3 +129,19 @@ def test_a_config_price_keeps_the_listed_ceiling_or_states_its_own() -> None:
     )
     llama = (Route(provider_type="openai-compatible", model="llama"),)
     assert estimate_cost(stated, llama, input_tokens=0).usd == pytest.approx(32768 * 2 / 1e6)
+
+
+def test_input_is_held_at_the_cache_write_price_where_that_is_dearer() -> None:
+    """The gateway marks Anthropic's prompt cache, so a first turn may be billed as a
+    cache write (1.25x input): the hold must cover it; OpenAI has no write price."""
+    claude = (Route(provider_type="anthropic", model="claude-sonnet-4-5", max_output_tokens=100),)
+    price = PRICES.find("anthropic", "claude-sonnet-4-5")
+    assert price is not None and price.cache_write is not None
+    assert price.cache_write > price.input
+    assert estimate_cost(PRICES, claude, input_tokens=1000).usd == pytest.approx(
+        (1000 * price.cache_write + 100 * price.output) / 1e6
+    )
+    gpt = (Route(provider_type="openai", model="gpt-5.5", max_output_tokens=100),)
+    assert estimate_cost(PRICES, gpt, input_tokens=1000).usd == pytest.approx(
+        (1000 * 5 + 100 * 30) / 1e6
+    )

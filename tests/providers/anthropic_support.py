@@ -164,11 +164,18 @@ def call(call_id: str, arguments: str, name: str = "get_weather", **extra: Any) 
 
 
 def body_of(
-    request: ChatRequest, model: str = "claude-sonnet-4-5", *, stream: bool = False
+    request: ChatRequest,
+    model: str = "claude-sonnet-4-5",
+    *,
+    stream: bool = False,
+    prompt_cache: bool = False,
 ) -> dict[str, Any]:
-    http = ADAPTER.build_call(
-        request, CallTarget(model=model, api_key="sk-ant-test", stream=stream)
+    """The encoded body; without prompt-cache marks unless asked (they have their own
+    tests in ``test_anthropic_cache_marks.py``)."""
+    target = CallTarget(
+        model=model, api_key="sk-ant-test", stream=stream, prompt_cache=prompt_cache
     )
+    http = ADAPTER.build_call(request, target)
     decoded: dict[str, Any] = json.loads(http.body)
     return decoded
 

@@ -32,7 +32,9 @@ from tests.providers.anthropic_support import (
 
 
 def test_http_call_shape() -> None:
-    target = CallTarget(model="claude-haiku-4-5", api_key="sk-ant-test", stream=True)
+    target = CallTarget(
+        model="claude-haiku-4-5", api_key="sk-ant-test", stream=True, prompt_cache=False
+    )
     http = ADAPTER.build_call(request(user("hi")), target)
     assert (http.method, http.path) == ("POST", "/messages")
     assert dict(http.headers) == {
