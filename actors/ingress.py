@@ -18,13 +18,13 @@ import math
 import time
 from collections.abc import Sequence
 
-import orjson
 import structlog
 import trio
 
 from actors.admin import admin_refusal
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
+from actors.model_listing import serve_models
 from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
@@ -35,12 +35,22 @@ from actors.relay import (
     send_error,
     send_stream_refusal,
 )
+from actors.request_body import decoded_request
 from actors.request_faults import emit, internal_error, parse_guarded
 from actors.reservation import Reservations
+from actors.responses_socket import serve_responses_socket
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
-from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
+from http11.sansio.websocket import is_upgrade_request
+from http11.server import (
+    ClientGone,
+    EarlyResponse,
+    HttpHead,
+    HttpRequest,
+    ReplyWriter,
+    ResponseWriter,
+)
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
@@ -150,18 +160,29 @@ class Ingress:
         path = request.target.partition("?")[0]
         client_format = _ENDPOINTS.get(path)
         if client_format is not None:
-            if request.method != "POST":
+            if client_format is ClientFormat.RESPONSES and is_upgrade_request(request.headers):
+                await self._handle_socket(request, writer, path)
+            elif request.method != "POST":
                 await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
-                return
-            await self._handle_inference(request, writer, client_format, path)
+            else:
+                await self._handle_inference(request, writer, client_format, path)
         elif path in _MODELS and request.method == "GET":
-            await self._handle_models(request, writer)
+            await serve_models(request, writer, self._config, self._resolve(request).key)
         elif path == "/healthz":
             await self._handle_health(request, writer)
         else:
             await send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 
-    async def _handle_health(self, request: HttpRequest, writer: ResponseWriter) -> None:
+    async def _handle_socket(self, request: HttpRequest, writer: ResponseWriter, path: str) -> None:
+        """The Responses WebSocket: each ``response.create`` served as a POST would be."""
+
+        async def handle(one: HttpRequest, socket_writer: ReplyWriter) -> None:
+            await self._handle_inference(one, socket_writer, ClientFormat.RESPONSES, path)
+
+        max_bytes = self._config.server.max_body_bytes
+        await serve_responses_socket(request, writer, handle, max_body_bytes=max_bytes)
+
+    async def _handle_health(self, request: HttpRequest, writer: ReplyWriter) -> None:
         """Liveness for anyone; the actors' details only with the admin key."""
         authorization, admin_key = request.header("authorization"), self._config.server.admin_key
         if authorization is None or admin_key is None:
@@ -173,22 +194,8 @@ class Ingress:
             return
         await writer.send_response(200, [JSON_HEADER], self.health.render())
 
-    async def _handle_models(self, request: HttpRequest, writer: ResponseWriter) -> None:
-        key = self._resolve(request).key
-        if key is None:
-            await send_error(writer, _unauthenticated(request))
-            return
-        account = self._config.account(key.account)
-        data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": provider.type}
-            for provider in (account.providers if account else ())
-            for name in (provider.model, f"{provider.id}/{provider.model}")
-        ]
-        body = orjson.dumps({"object": "list", "data": data})
-        await writer.send_response(200, [JSON_HEADER], body)
-
     async def _handle_inference(
-        self, request: HttpRequest, writer: ResponseWriter, fmt: ClientFormat, path: str
+        self, request: HttpRequest, writer: ReplyWriter, fmt: ClientFormat, path: str
     ) -> None:
         request_id = self._ids.next()
         started = trio.current_time()
@@ -199,6 +206,8 @@ class Ingress:
             if lookup.problem in ("revoked", "expired"):
                 error, key_id = lookup.error(), lookup.key_id
                 raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
+            max_bytes = self._config.server.max_body_bytes
+            request = decoded_request(request, max_bytes=max_bytes, key=key)
             parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
@@ -233,7 +242,7 @@ class Ingress:
         message: ClientRequest,
         key: VirtualKeyConfig,
         body_size: int,
-        writer: ResponseWriter,
+        writer: ReplyWriter,
     ) -> None:
         problem = (
             self._admission_problem()
@@ -252,7 +261,7 @@ class Ingress:
             return
         await self._dispatch(message, writer)
 
-    async def _fail_internal(self, message: ClientRequest, writer: ResponseWriter) -> None:
+    async def _fail_internal(self, message: ClientRequest, writer: ReplyWriter) -> None:
         """Our bug met this admitted request: it fails alone, logged with its traceback,
         recorded, and answered 500 (or ended in-stream) if the client can still hear."""
         log.exception("request failed: internal error", request_id=message.request_id)
@@ -293,7 +302,7 @@ class Ingress:
             retry_after=float(math.ceil(refusal.retry_after_s)),
         )
 
-    async def _dispatch(self, message: ClientRequest, writer: ResponseWriter) -> None:
+    async def _dispatch(self, message: ClientRequest, writer: ReplyWriter) -> None:
         send, receive = trio.open_memory_channel[Reply](REPLY_BUFFER)
         deadline = message.started + self._total_timeout_s
         route = RouteRequest(request=message, reply_to=send, deadline=deadline)
@@ -321,7 +330,7 @@ class Ingress:
         finally:
             self._inflight -= 1
 
-    async def _abandon(self, message: ClientRequest, writer: ResponseWriter) -> None:
+    async def _abandon(self, message: ClientRequest, writer: ReplyWriter) -> None:
         error = _error(ErrorKind.TIMEOUT, 504, "the request outlived its deadline")
         self._fail(message, error)
         if writer.started:
@@ -354,7 +363,7 @@ class Ingress:
         emit(self._audit, event)
 
 
-async def _refuse(writer: ResponseWriter, message: ClientRequest, problem: ErrorInfo) -> None:
+async def _refuse(writer: ReplyWriter, message: ClientRequest, problem: ErrorInfo) -> None:
     """A refusal before routing: an HTTP error, except a session cap on a streamed
     Responses request, told in the stream so that Codex shows it (``relay``)."""
     headers = request_id_header(message.request_id)
@@ -376,11 +385,6 @@ def _shed(why: str) -> ErrorInfo:
     return ErrorInfo(
         kind=ErrorKind.SHED, status=503, message=f"gateway busy: {why}", retry_after=1.0
     )
-
-
-def _unauthenticated(request: HttpRequest) -> ErrorInfo:
-    given = "an unknown key" if request.header("authorization") else "no key"
-    return _error(ErrorKind.UNAUTHENTICATED, 401, f"invalid API key: the request carried {given}")
 
 
 __all__ = ["Ingress", "ParsedRequest", "render_error"]

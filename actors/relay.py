@@ -13,7 +13,7 @@ import math
 
 import trio
 
-from http11.server import ResponseWriter
+from http11.server import ReplyWriter
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
@@ -31,7 +31,7 @@ class WorkerLost(Exception):
 
 
 async def relay(
-    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+    receive: trio.MemoryReceiveChannel[Reply], writer: ReplyWriter, message: ClientRequest
 ) -> None:
     """Answer the client from ``receive``; ``WorkerLost`` if it ends before the answer."""
     try:
@@ -54,7 +54,7 @@ async def relay(
 
 
 async def _relay_stream(
-    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+    receive: trio.MemoryReceiveChannel[Reply], writer: ReplyWriter, message: ClientRequest
 ) -> None:
     while True:
         try:
@@ -100,7 +100,7 @@ def _failure(message: ClientRequest, reply: ReplyError) -> bytes:
 
 
 async def send_error(
-    writer: ResponseWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
+    writer: ReplyWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
 ) -> None:
     headers = [JSON_HEADER, *extra]
     if error.status == 429 or error.retry_after is not None:
@@ -110,7 +110,7 @@ async def send_error(
 
 
 async def send_stream_refusal(
-    writer: ResponseWriter,
+    writer: ReplyWriter,
     client_format: ClientFormat,
     error: ErrorInfo,
     extra: tuple[tuple[str, str], ...] = (),

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import body, budgets, cost, keys
+from cli import body, budgets, codex_config, cost, keys
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
@@ -34,12 +34,18 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
-    for module in (keys, budgets, cost, body):
+    for module in (keys, budgets, cost, body, codex_config):
         module.add_parser(commands)
     return parser
 
 
-_REPORTING = {"keys": keys.run, "budgets": budgets.run, "cost": cost.run, "body": body.run}
+_REPORTING = {
+    "keys": keys.run,
+    "budgets": budgets.run,
+    "cost": cost.run,
+    "body": body.run,
+    "codex-config": codex_config.run,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -94,6 +94,36 @@ class Connection(Protocol):
     async def write(self, data: bytes) -> None:
         """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
 
+    async def receive_upgraded(self, *, idle: bool) -> bytes:
+        """After a protocol switch: the next bytes from the client (b"" once it has
+        gone); ``idle`` means nothing is under way, so a shutdown or the idle timeout
+        may end the connection while it waits."""
+
+
+class ReplyWriter(Protocol):
+    """What answers one request: ``ResponseWriter`` for HTTP, or another transport's
+    writer (the Responses WebSocket) that carries the same answer its own way."""
+
+    @property
+    def started(self) -> bool: ...
+
+    async def send_response(
+        self, status: int, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> None: ...
+
+    async def start_stream(
+        self,
+        status: int,
+        headers: Sequence[tuple[str, str]],
+        first: bytes = b"",
+        *,
+        last: bool = False,
+    ) -> None: ...
+
+    async def send_chunk(self, data: bytes, *, last: bool = False) -> None: ...
+
+    async def end_stream(self) -> None: ...
+
 
 STAGE_UNSTARTED, STAGE_STREAMING, STAGE_DONE, STAGE_CLOSED = 0, 1, 2, 3
 
@@ -108,6 +138,7 @@ _CLOSE_LINE = "connection: close\r\n"
 _KEEP_ALIVE_LINE = "connection: keep-alive\r\n"
 _CHUNKED_LINE = "transfer-encoding: chunked\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
+_SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\n"
 
 
 def encode_head(status: int, headers: Sequence[tuple[str, str]], framing: str) -> bytes:
@@ -199,6 +230,18 @@ class ResponseWriter:
     async def end_stream(self) -> None:
         """Finish the streamed body."""
         await self.send_chunk(b"", last=True)
+
+    async def switch_protocols(self, headers: Sequence[tuple[str, str]]) -> Connection:
+        """Answer 101 (``Upgrade: websocket``) with ``headers`` and hand over the
+        connection: the caller speaks the new protocol on it until it returns; the
+        connection is closed after that, never reused for HTTP."""
+        self._require(STAGE_UNSTARTED)
+        self.keep_alive = False
+        framing = "connection: Upgrade\r\nupgrade: websocket\r\n"
+        head = encode_head(200, headers, framing + self._connection.state.date_line())
+        self._stage = STAGE_DONE
+        await self._connection.write(_SWITCHING + head[head.index(b"\r\n") + 2 :])
+        return self._connection
 
     def _framed(self, data: bytes, last: bool) -> bytes:
         if self._head_only:

@@ -52,6 +52,7 @@ from http11._server_exchange import (
     HeadCheck,
     HttpHead,
     HttpRequest,
+    ReplyWriter,
     ResponseWriter,
 )
 from http11._server_state import ServerState
@@ -66,6 +67,7 @@ __all__ = [
     "HttpHead",
     "HttpRequest",
     "HttpServer",
+    "ReplyWriter",
     "ResponseWriter",
     "ServerStatistics",
 ]
