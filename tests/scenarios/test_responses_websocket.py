@@ -1,0 +1,209 @@
+"""The Responses API over WebSocket (Codex's built-in provider transport) against the real
+gateway: the same request path, events and trail as HTTP, Codex's incremental input and
+warm-up, errors as Codex's wrapped error events, and hostile frames closed with the
+RFC's codes."""
+
+from __future__ import annotations
+
+import orjson
+import trio
+
+from fakes import Fault, FunctionCall, Reply, Text
+from http11.sansio.websocket import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
+from tests.gateway_rig import auth
+from tests.http11.test_websocket_sansio import client_frame
+from tests.scenarios.conftest import Rig
+from tests.websocket_rig import accepted_socket, open_socket
+
+SESSION = "01a24454-49b0-7520-b287-7af072852bdb"
+
+
+async def _terminal_rows(rig: Rig, count: int) -> list[dict[str, object]]:
+    with trio.fail_after(5):
+        while True:
+            rows = rig.trail.rows(
+                "SELECT * FROM requests WHERE status != 'in_progress' ORDER BY started_at"
+            )
+            if len(rows) >= count:
+                return [dict(row) for row in rows]
+            await trio.sleep(0.02)
+
+
+def _sse_types(text: str) -> list[str]:
+    return [
+        orjson.loads(line[6:])["type"]
+        for line in text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+
+
+async def test_a_websocket_turn_is_served_and_recorded_exactly_as_over_http(rig: Rig) -> None:
+    body = {"model": "gpt-5.5", "input": [{"role": "user", "content": "hi"}], "stream": True}
+    rig.fake.enqueue(Reply(items=(Text(text="hello there"),)))
+    rig.fake.enqueue(Reply(items=(Text(text="hello there"),)))
+    headers = {**auth(), "session-id": SESSION, "content-type": "application/json"}
+    over_http = await rig.client.post("/v1/responses", content=orjson.dumps(body), headers=headers)
+    assert over_http.status_code == 200
+
+    async with await accepted_socket(
+        rig.gateway.base_url, extra=(("session-id", SESSION),)
+    ) as socket:
+        create = {"type": "response.create", "model": "gpt-5.5", "input": body["input"]}
+        await socket.send_json(create)
+        events = await socket.events_until_done()
+        assert [e["type"] for e in events] == _sse_types(over_http.text)
+        deltas = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
+        assert "".join(deltas) == "hello there"  # type: ignore[arg-type]
+
+        http_row, socket_row = await _terminal_rows(rig, 2)
+        assert over_http.headers["x-request-id"] == http_row["request_id"]
+        assert rig.trail.kinds(str(socket_row["request_id"])) == rig.trail.kinds(
+            str(http_row["request_id"])
+        )
+        assert rig.trail.kinds(str(socket_row["request_id"]))[0] == "request.received"
+        for column in ("session_id", "status", "provider", "model", "endpoint", "virtual_key"):
+            assert socket_row[column] == http_row[column], column
+        assert socket_row["session_id"] == SESSION
+        # the recorded body is the very body the HTTP client sent (type dropped, stream set)
+        assert rig.trail.body(str(socket_row["request_id"])) == orjson.dumps(body)
+        assert rig.fake.requests[0].body == rig.fake.requests[1].body
+
+
+async def test_incremental_input_is_made_whole_and_an_unknown_previous_id_is_refused(
+    rig: Rig,
+) -> None:
+    call = FunctionCall(name="exec_command", arguments='{"cmd":"ls"}', call_id="call_1")
+    rig.fake.enqueue(Reply(items=(call,)), Reply(items=(Text(text="done"),)))
+    async with await accepted_socket(rig.gateway.base_url) as socket:
+        user = {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "ls"}],
+        }
+        await socket.send_json({"type": "response.create", "model": "gpt-5.5", "input": [user]})
+        first = await socket.events_until_done()
+        completed = first[-1]
+        assert completed["type"] == "response.completed"
+        response_id = completed["response"]["id"]  # type: ignore[index]
+
+        await socket.send_json(
+            {"type": "response.create", "model": "gpt-5.5", "previous_response_id": "resp_nope"}
+            | {"input": []}
+        )
+        (refusal,) = await socket.events_until_done()
+        assert refusal["status"] == 400
+        assert refusal["error"]["code"] == "previous_response_not_found"  # type: ignore[index]
+
+        output = {"type": "function_call_output", "call_id": "call_1", "output": "a.txt"}
+        await socket.send_json(
+            {
+                "type": "response.create",
+                "model": "gpt-5.5",
+                "previous_response_id": response_id,
+                "input": [output],
+            }
+        )
+        second = await socket.events_until_done()
+        assert second[-1]["type"] == "response.completed"
+        upstream = rig.fake.requests[-1].body
+        assert isinstance(upstream, dict) and "previous_response_id" not in upstream
+        kinds = [item.get("type") for item in upstream["input"]]
+        assert kinds == ["message", "function_call", "function_call_output"]
+        assert len(rig.fake.requests) == 2  # the refused message reached no provider
+
+
+async def test_a_warm_up_asks_no_model_and_can_be_continued(rig: Rig) -> None:
+    rig.fake.enqueue(Reply(items=(Text(text="warm"),)))
+    async with await accepted_socket(rig.gateway.base_url) as socket:
+        system = {"type": "message", "role": "developer", "content": "be brief"}
+        await socket.send_json(
+            {"type": "response.create", "model": "gpt-5.5", "input": [system], "generate": False}
+        )
+        warm = await socket.events_until_done()
+        assert [e["type"] for e in warm] == ["response.created", "response.completed"]
+        assert warm[-1]["response"]["output"] == []  # type: ignore[index]
+        assert rig.fake.requests == []
+        warm_id = warm[-1]["response"]["id"]  # type: ignore[index]
+        user = {"type": "message", "role": "user", "content": "hi"}
+        await socket.send_json(
+            {"type": "response.create", "model": "gpt-5.5", "previous_response_id": warm_id}
+            | {"input": [user]}
+        )
+        assert (await socket.events_until_done())[-1]["type"] == "response.completed"
+        upstream = rig.fake.requests[0].body
+        assert isinstance(upstream, dict)
+        assert [item["role"] for item in upstream["input"]] == ["developer", "user"]
+        rows = await _terminal_rows(rig, 1)
+        assert len(rows) == 1  # the warm-up left no request in the trail
+
+
+async def test_refusals_come_as_codexs_wrapped_error_events(rig: Rig) -> None:
+    rig.fake.enqueue(Fault(status=429, retry_after="3"))
+    async with await accepted_socket(rig.gateway.base_url) as socket:
+        await socket.send_json({"type": "response.create", "model": "gpt-5.5", "input": "hi"})
+        (event,) = await socket.events_until_done()
+        assert event["type"] == "error" and event["status"] == 429
+        assert event["headers"]["retry-after"] == "3"  # type: ignore[index]
+        assert event["headers"]["x-request-id"].startswith("req_")  # type: ignore[index]
+
+        await socket.send_json({"type": "response.create", "model": 12, "input": "hi"})
+        (bad,) = await socket.events_until_done()
+        assert bad["status"] == 400 and "model" in bad["error"]["message"]  # type: ignore[index]
+        await socket.send_raw(client_frame(OP_TEXT, b"{not json"))
+        (unparsable,) = await socket.events_until_done()
+        assert unparsable["status"] == 400
+        await socket.send_json({"type": "session.update"})
+        (unknown,) = await socket.events_until_done()
+        assert unknown["error"]["code"] == "unsupported_message_type"  # type: ignore[index]
+        await socket.send_json({"type": "response.processed", "response_id": "resp_1"})
+        rows = await _terminal_rows(rig, 3)  # the 429, the bad model, the bad JSON: all recorded
+        assert [row["http_status"] for row in rows] == [429, 400, 400]
+
+
+async def test_hostile_frames_are_closed_with_the_rfcs_codes(rig: Rig) -> None:
+    cases = [
+        (client_frame(OP_TEXT, b"{}", masked=False), 1002),
+        (client_frame(OP_TEXT, b"{}", rsv=4), 1002),
+        (client_frame(OP_TEXT, b"\xff\xfe\xfd"), 1007),
+        (b"\x81\xff" + (2_000_000).to_bytes(8, "big") + b"mask", 1009),  # over max_body_bytes
+        (client_frame(OP_BINARY, b"\x00\x01"), 1003),
+        (client_frame(OP_PING, b"x" * 126), 1002),
+    ]
+    for data, code in cases:
+        async with await accepted_socket(rig.gateway.base_url) as socket:
+            await socket.send_raw(data)
+            frame = await socket.frame()
+            assert frame is not None and frame.opcode == OP_CLOSE, data[:16]
+            assert frame.close_code == code, data[:16]
+            assert await socket.frame() is None  # and the connection is gone
+    assert rig.fake.requests == []
+
+
+async def test_ping_pong_and_a_clean_close(rig: Rig) -> None:
+    async with await accepted_socket(rig.gateway.base_url) as socket:
+        await socket.send_raw(client_frame(OP_PING, b"are you there"))
+        pong = await socket.frame()
+        assert pong is not None and (pong.opcode, pong.payload) == (OP_PONG, b"are you there")
+        await socket.send_raw(client_frame(OP_CLOSE, (1000).to_bytes(2, "big") + b"bye"))
+        echo = await socket.frame()
+        assert echo is not None and echo.close_code == 1000
+        assert await socket.frame() is None
+
+
+async def test_upgrades_without_a_key_or_in_another_version_are_refused(rig: Rig) -> None:
+    async with await open_socket(rig.gateway.base_url, key=None) as socket:
+        await socket.read_head()
+        assert socket.status == 401
+    async with await open_socket(rig.gateway.base_url, key="sk-not-a-key-at-all-000") as socket:
+        await socket.read_head()
+        assert socket.status == 401
+    async with await open_socket(
+        rig.gateway.base_url, extra=(("sec-websocket-version", "8"),)
+    ) as socket:
+        head = await socket.read_head()
+        assert socket.status in (400, 426), head
+        plain_get = await rig.client.get("/v1/responses", headers=auth())
+        assert plain_get.status_code == 405
+    async with await open_socket(rig.gateway.base_url, path="/v1/chat/completions") as chat:
+        await chat.read_head()
+        assert chat.status == 405  # only the Responses endpoint speaks WebSocket
