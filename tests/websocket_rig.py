@@ -91,9 +91,11 @@ class SocketClient:
             assert frame.opcode == OP_TEXT, frame
             event = frame.json()
             found.append(event)
-            if event.get("type") in ("response.completed", "response.failed", "error"):
-                if event.get("type") != "error" or "status" in event:
-                    return found
+            kind = event.get("type")
+            # an "error" with a status ends the exchange (Codex's wrapped HTTP error); one
+            # without is the in-stream error that a response.failed follows
+            if kind in ("response.completed", "response.failed") or "status" in event:
+                return found
         return found
 
 

@@ -9,8 +9,11 @@ Each model of the key's account is listed under its own name and pinned to its p
 (``<provider id>/<model>``); a key with ``allowed_models`` sees only those. A Codex
 catalog entry carries the fields Codex 0.169 requires, with neutral values: no
 reasoning levels the upstream may not have, the ``shell_command`` tool, a 128k window.
-It carries no ``base_instructions`` of its own (empty: Codex then keeps the
-instructions it has for the slug).
+Codex takes a catalog entry's ``base_instructions`` as the system prompt for that model,
+in place of the one it ships with (an empty string would leave the model without one),
+so each entry carries ``CODEX_INSTRUCTIONS``, a short prompt of the gateway's own.
+Codex fetches the catalog only with a ChatGPT-style login (a stored access token);
+with ``codex login --with-api-key`` it keeps its bundled catalog and prompts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,13 @@ from __future__ import annotations
 import orjson
 
 from config.model import AccountConfig, VirtualKeyConfig
+
+CODEX_INSTRUCTIONS = (
+    "You are a coding agent working in the user's workspace through the Codex CLI. "
+    "Use the tools you are given to read files, run commands and make changes; prefer "
+    "small, verifiable steps; say briefly what you did and what is left."
+)
+"""The system prompt of a catalog entry (see the module's docstring)."""
 
 CODEX_CONTEXT_WINDOW = 128_000
 """The window a Codex catalog entry declares (Codex compacts at 90% of it)."""
@@ -63,7 +73,7 @@ def _codex_entry(name: str, kind: str, rank: int) -> dict[str, object]:
         "supported_in_api": True,
         "priority": rank,
         "upgrade": None,
-        "base_instructions": "",
+        "base_instructions": CODEX_INSTRUCTIONS,
         "supports_reasoning_summaries": False,
         "support_verbosity": False,
         "default_verbosity": None,
