@@ -160,12 +160,12 @@ class Ingress:
         path = request.target.partition("?")[0]
         client_format = _ENDPOINTS.get(path)
         if client_format is not None:
-            if client_format is ClientFormat.RESPONSES and is_upgrade_request(request.headers):
-                await self._handle_socket(request, writer, path)
-            elif request.method != "POST":
-                await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
-            else:
+            if request.method == "POST":
                 await self._handle_inference(request, writer, client_format, path)
+            elif client_format is ClientFormat.RESPONSES and is_upgrade_request(request.headers):
+                await self._handle_socket(request, writer, path)
+            else:
+                await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
         elif path in _MODELS and request.method == "GET":
             await serve_models(request, writer, self._config, self._resolve(request).key)
         elif path == "/healthz":

@@ -5,12 +5,21 @@ RFC's codes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import trio
 
-from fakes import Fault, FunctionCall, Reply, Text
+from fakes import FakeProviderServer, Fault, FunctionCall, Reply, Text, Turn
 from http11.sansio.websocket import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
-from tests.gateway_rig import auth
+from tests.gateway_rig import (
+    Trail,
+    auth,
+    config_yaml,
+    make_config,
+    openai_provider,
+    running_gateway,
+)
 from tests.http11.test_websocket_sansio import client_frame
 from tests.scenarios.conftest import Rig
 from tests.websocket_rig import accepted_socket, open_socket
@@ -207,3 +216,29 @@ async def test_upgrades_without_a_key_or_in_another_version_are_refused(rig: Rig
     async with await open_socket(rig.gateway.base_url, path="/v1/chat/completions") as chat:
         await chat.read_head()
         assert chat.status == 405  # only the Responses endpoint speaks WebSocket
+
+
+async def test_shutdown_ends_idle_sockets_and_lets_the_answer_under_way_finish(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "trail.db"
+    config = make_config(config_yaml([openai_provider(fake.base_url)], db_path=db))
+    slow = Fault(delay_between_events_s=0.05)
+    fake.enqueue(Turn(reply=Reply(items=(Text(text="a slow answer in pieces"),)), fault=slow))
+    with trio.fail_after(20):  # a socket holding the drain would take its 30 s
+        async with running_gateway(config) as gateway:
+            idle = await accepted_socket(gateway.base_url)
+            busy = await accepted_socket(gateway.base_url)
+            await busy.send_json({"type": "response.create", "model": "gpt-5.5", "input": "hi"})
+            first = await busy.frame()
+            assert first is not None and first.json()["type"] == "response.created"
+            gateway.stop()
+            events = await busy.events_until_done()
+            assert events[-1]["type"] == "response.completed"
+            goodbye = await busy.frame()
+            assert goodbye is not None and goodbye.close_code == 1001
+            assert await idle.frame() is None  # closed at once, nothing under way
+            await idle.stream.aclose()
+            await busy.stream.aclose()
+    rows = Trail(db).rows("SELECT status FROM requests")
+    assert [row["status"] for row in rows] == ["completed"]
