@@ -92,8 +92,7 @@ class HttpConnection:
         self._client = describe_peer(stream)
 
     def cancel_if_idle(self) -> None:
-        """Close the connection if it is waiting for a request's first byte (or, after
-        a protocol switch, for the next message)."""
+        """Close the connection if it waits for a request's (or a WebSocket message's) start."""
         if self.phase == _IDLE or self.upgraded_idle:
             self._scope.cancel()
 
@@ -129,6 +128,7 @@ class HttpConnection:
             elif self._linger and not self.broken:
                 await self._drain_input()
         finally:
+            state.body_bytes_buffered -= self._held  # what a WebSocket message still held
             state.connections.discard(self)
             await self._stream.aclose()
 
@@ -146,13 +146,16 @@ class HttpConnection:
         finally:
             self.deadline = deadline
 
+    def hold_upgraded(self, size: int) -> bool:
+        """Count a WebSocket's unfinished message with the bodies being read; False if over."""
+        self.state.body_bytes_buffered += size - self._held
+        self._held = size
+        return self.state.body_bytes_buffered <= self.state.max_buffered_body_bytes
+
     async def receive_upgraded(self, *, idle: bool) -> bytes:
-        """After a protocol switch: bytes the client sent (buffered ones first). An
-        ``idle`` wait may last ``keepalive_timeout_s`` (and ends on shutdown), one
-        mid-message ``body_timeout_s``; then the connection is cancelled."""
-        if buffer := self._buffer:
-            data = bytes(buffer)
-            buffer.clear()
+        """Bytes after a protocol switch, awaited as long as a keep-alive if ``idle``."""
+        if self._buffer:
+            data, self._buffer = bytes(self._buffer), bytearray()
             return data
         wait = self.state.keepalive_timeout_s if idle else self.state.body_timeout_s
         self.deadline = trio.current_time() + wait

@@ -94,6 +94,10 @@ class Connection(Protocol):
     async def write(self, data: bytes) -> None:
         """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
 
+    def hold_upgraded(self, size: int) -> bool:
+        """Count ``size`` bytes held mid-message with the server's buffered bodies; False
+        once over the server-wide cap."""
+
     async def receive_upgraded(self, *, idle: bool) -> bytes:
         """After a protocol switch: the next bytes from the client (b"" once it has
         gone); ``idle`` means nothing is under way, so a shutdown or the idle timeout

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import trio
+
 from http11._server_exchange import ClientGone, Connection, HttpRequest, ResponseWriter
 from http11.sansio.websocket import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
+    CLOSE_TRY_AGAIN_LATER,
     OP_PONG,
     OP_TEXT,
     Close,
@@ -30,6 +33,9 @@ from http11.sansio.websocket import (
     encode_frame,
     handshake_problem,
 )
+
+LINGER_S = 1.0
+LINGER_MAX_BYTES = 1024 * 1024
 
 
 class WebSocket:
@@ -60,6 +66,7 @@ class WebSocket:
         while not self._closed:
             try:
                 event = reader.next_event()
+                self._connection.hold_upgraded(reader.held)
             except WebSocketError as exc:
                 await self.close(exc.code, exc.reason)
                 return None
@@ -69,13 +76,16 @@ class WebSocket:
                 await self._connection.write(encode_frame(OP_PONG, event.payload))
             elif isinstance(event, Close):
                 code = CLOSE_NORMAL if event.code == 1005 else event.code
-                await self.close(code)
+                await self.close(code, answering=True)
             elif event is None:
                 data = await self._connection.receive_upgraded(idle=not reader.mid_message)
                 if not data:
                     self._closed = True
                     return None
                 reader.feed(data)
+                if not self._connection.hold_upgraded(reader.held):
+                    await self.close(CLOSE_TRY_AGAIN_LATER, "server busy: too much being received")
+                    return None
         return None
 
     async def send_text(self, data: bytes) -> None:
@@ -87,8 +97,13 @@ class WebSocket:
         if messages:
             await self._connection.write(b"".join(encode_frame(OP_TEXT, m) for m in messages))
 
-    async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
-        """Send the close frame (once); the connection ends when the handler returns."""
+    async def close(
+        self, code: int = CLOSE_NORMAL, reason: str = "", *, answering: bool = False
+    ) -> None:
+        """Send the close frame (once); the connection ends when the handler returns.
+        Unless ``answering`` the peer's close, what it still sends is read and dropped
+        for a moment (``LINGER_S``, ``LINGER_MAX_BYTES``), so that the kernel does not
+        reset the connection before the peer has read why it was closed."""
         if self._closed:
             return
         self._closed = True
@@ -97,6 +112,16 @@ class WebSocket:
             await self._connection.write(encode_close(code, reason))
         except ClientGone:
             return
+        if answering:
+            return
+        self._connection.hold_upgraded(0)
+        with trio.move_on_after(LINGER_S):
+            drained = 0
+            while drained < LINGER_MAX_BYTES:
+                data = await self._connection.receive_upgraded(idle=False)
+                if not data:
+                    return
+                drained += len(data)
 
 
 async def accept_websocket(

@@ -39,6 +39,7 @@ CLOSE_INVALID_DATA = 1007
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
 
 _MAX_CONTROL_PAYLOAD = 125
 _SENDABLE_CLOSE_CODES = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015))
@@ -174,6 +175,11 @@ class FrameReader:
         """True while bytes of an unfinished frame or message are held."""
         return bool(self._buffer) or self._parts_text is not None
 
+    @property
+    def held(self) -> int:
+        """Bytes held: unparsed input and the parts of a fragmented message."""
+        return len(self._buffer) + self._parts_size
+
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
@@ -290,6 +296,7 @@ __all__ = [
     "CLOSE_POLICY",
     "CLOSE_PROTOCOL_ERROR",
     "CLOSE_TOO_BIG",
+    "CLOSE_TRY_AGAIN_LATER",
     "CLOSE_UNSUPPORTED_DATA",
     "OP_BINARY",
     "OP_CLOSE",

@@ -20,7 +20,7 @@ from tests.gateway_rig import (
     openai_provider,
     running_gateway,
 )
-from tests.http11.test_websocket_sansio import client_frame
+from tests.http11.test_websocket_sansio import OP_CONTINUATION, client_frame
 from tests.scenarios.conftest import Rig
 from tests.websocket_rig import accepted_socket, open_socket
 
@@ -242,3 +242,26 @@ async def test_shutdown_ends_idle_sockets_and_lets_the_answer_under_way_finish(
             await busy.stream.aclose()
     rows = Trail(db).rows("SELECT status FROM requests")
     assert [row["status"] for row in rows] == ["completed"]
+
+
+async def test_unfinished_messages_count_with_the_bodies_being_read(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """A crowd of sockets each holding part of a big message cannot buffer more than
+    ``max_buffered_body_bytes`` between them: the one that would pass it is closed 1013."""
+    text = config_yaml([openai_provider(fake.base_url)], db_path=tmp_path / "trail.db")
+    text = text.replace("server:\n", "server:\n  max_buffered_body_bytes: 150000\n", 1)
+    async with running_gateway(make_config(text)) as gateway:
+        first = await accepted_socket(gateway.base_url)
+        second = await accepted_socket(gateway.base_url)
+        part = client_frame(OP_TEXT, b"x" * 100_000, fin=False)
+        await first.send_raw(part)
+        await trio.sleep(0.2)  # the first socket's part is held now
+        await second.send_raw(part)
+        refused = await second.frame()
+        assert refused is not None and refused.close_code == 1013
+        await first.send_raw(client_frame(OP_CONTINUATION, b"}"))  # not JSON: an error event
+        (answer,) = await first.events_until_done()
+        assert answer["status"] == 400
+        await first.stream.aclose()
+        await second.stream.aclose()
