@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 
 import trio
 
@@ -74,7 +73,7 @@ def _failure(exc: OSError) -> trio.BrokenResourceError | trio.ClosedResourceErro
 def describe_peer(stream: trio.SocketStream) -> str:
     """Set TCP_NODELAY (trio's default, made explicit) and name the peer ``host:port``."""
     try:
-        stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        stream.setsockopt(trio.socket.IPPROTO_TCP, trio.socket.TCP_NODELAY, True)
         host, port = stream.socket.getpeername()[:2]
     except OSError:  # the client already reset the connection
         return "unknown"
