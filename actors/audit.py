@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import structlog
 import trio
 
 from actors.audit_sequence import Sequencer
+from actors.audit_statistics import AuditStatistics, percentile
 from actors.request_log import REQUEST_LOGGER, log_request
 from actors.trail_writer import GiveUp, TrailWriter
 from budgets.metering import Meter
@@ -70,29 +70,6 @@ _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
 
 # A lazy proxy: it picks up the configuration the entry point sets after import.
 _log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditStatistics:
-    """``events_received``: arrived in the inbox (taken or still queued there);
-    ``pending``: received, not written yet.
-    ``writer_lag_p99_ms``: from an event's ``at`` to its batch's commit.
-    ``open_requests``: requests seen without their terminal event yet (a leak shows here).
-    """
-
-    events_received: int
-    events_written: int
-    batches: int
-    pending: int
-    last_batch_size: int
-    writer_lag_p99_ms: float | None
-    write_ms_p50: float | None
-    open_requests: int
-    spooled: int = 0
-    database_ok: bool = True
-    outage_s: float = 0.0
-    failed_writes: int = 0
-    rejected_events: int = 0
 
 
 class AuditLogger:
@@ -131,6 +108,7 @@ class AuditLogger:
         self._settle = settle
         self._unsent: deque[Settle] = deque()
         self._stopped = trio.Event()
+        self._wrote = trio.Event()  # set (and replaced) after each committed batch
 
     async def run(
         self,
@@ -180,6 +158,17 @@ class AuditLogger:
                 more = False
             delay = HOUSEKEEPING_BUSY_S if more else every_s
 
+    async def flushed(self) -> None:
+        """Return once every event received so far is committed to SQL (what a test or
+        an operator waits on instead of polling the database)."""
+        target = self._backlog() + self._written
+        while self._written < target:
+            await self.next_write()
+
+    async def next_write(self) -> None:
+        """Return after the next batch is committed."""
+        await self._wrote.wait()
+
     def use_prices(self, prices: PriceTable) -> None:
         """Price with ``prices`` from now on (a config reload)."""
         if self._meter is not None:
@@ -195,8 +184,8 @@ class AuditLogger:
             batches=self._batches,
             pending=received - self._written,
             last_batch_size=self._last_batch_size,
-            writer_lag_p99_ms=_percentile(self._lags_ms, 0.99),
-            write_ms_p50=_percentile(self._writes_ms, 0.50),
+            writer_lag_p99_ms=percentile(self._lags_ms, 0.99),
+            write_ms_p50=percentile(self._writes_ms, 0.50),
             open_requests=self._sequencer.open_requests,
             spooled=len(self._forming),
             database_ok=writer.database_ok,
@@ -381,13 +370,8 @@ class AuditLogger:
         self._written += len(batch)
         self._batches += 1
         self._last_batch_size = len(batch)
-
-
-def _percentile(samples: Iterable[float], fraction: float) -> float | None:
-    ordered = sorted(samples)
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+        self._wrote.set()
+        self._wrote = trio.Event()
 
 
 __all__ = ["CLEANUP_TIMEOUT_S", "REQUEST_LOGGER", "AuditLogger", "AuditStatistics"]

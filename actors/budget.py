@@ -26,7 +26,9 @@ from typing import Protocol, assert_never
 import structlog
 import trio
 
+from actors.budget_leases import LeaseKeeper
 from budgets.estimate import estimate_cost
+from budgets.leases import DEFAULT_SHARE, LeaseBook, LeaseNeed
 from budgets.ledger import RECENT_S, Claim, Ledger
 from budgets.pricing import PriceTable
 from budgets.rules import merged_rules
@@ -34,6 +36,7 @@ from budgets.tiers import OPEN_GATE, BudgetView, ProviderGate, provider_refusal
 from config.model import AccountConfig, ProviderConfig, VirtualKeyConfig
 from messages.budget import (
     AccountantInbox,
+    BudgetId,
     BudgetLevel,
     BudgetRule,
     LoadedSpend,
@@ -50,6 +53,7 @@ log = structlog.get_logger("switchyard.budget")
 TICK_S = 1.0
 REWRITE_EVERY_TICKS = 10  # counters are rewritten at least this often, changed or not
 LOAD_LAG_S = RECENT_S / 2  # a budget added at runtime reads SQL up to this long ago
+LEASE_RELEASE_TIMEOUT_S = 5.0  # at shutdown, giving unused leases back
 LOAD_RETRY_S, LOAD_RETRY_MAX_S = 0.5, 10.0  # reading the spend while SQL is unavailable
 
 
@@ -118,6 +122,8 @@ class Accountant:
         clock: Callable[[], float] = time.time,
         tick_s: float = TICK_S,
         writes: SqlWrites | None = None,
+        leases: LeaseKeeper | None = None,
+        lease_share: float = DEFAULT_SHARE,
     ) -> None:
         self._prices = prices
         self._board = board
@@ -126,13 +132,16 @@ class Accountant:
         self._clock = clock
         self._tick_s = tick_s
         self._writes = writes
-        self._ledger = Ledger()
+        self._leases = leases  # shared budgets (replicas): see actors.budget_leases
+        self._ledger = Ledger(LeaseBook(lease_share) if leases is not None else None)
+        self._parked: dict[BudgetId, list[Reserve]] = {}  # waiting for a lease
         self._limiter = trio.CapacityLimiter(1)
         self._nursery: trio.Nursery | None = None
         self._dirty = True
         self._provider_rules = False
         self._ticks = 0
         self._reserved = self._refused = self._settled = self._lapsed = 0
+        self._handled: trio.Event | None = None  # made only while someone waits on it
 
     async def run(
         self,
@@ -140,16 +149,22 @@ class Accountant:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            added = self._ledger.use_rules(merged_rules(self._rules), self._clock())
-            await self._load(added, cutoff=self._clock())
-            self._publish()
-            nursery.start_soon(self._tick_forever)
-            task_status.started()
-            async for message in inbox:
-                self.handle(message)
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                added = self._ledger.use_rules(merged_rules(self._rules), self._clock())
+                await self._load(added, cutoff=self._clock())
+                self._publish()
+                nursery.start_soon(self._tick_forever)
+                task_status.started()
+                async for message in inbox:
+                    self.handle(message)
+                    if self._handled is not None:
+                        self._handled.set()
+                        self._handled = None
+                nursery.cancel_scope.cancel()
+        finally:  # cancelled at shutdown: give back what this replica did not use
+            await self._release_leases()
 
     def handle(self, message: AccountantInbox) -> None:
         match message:
@@ -161,6 +176,13 @@ class Accountant:
                 self._use(message)
             case _:
                 assert_never(message)
+
+    async def next_message(self) -> None:
+        """Return after the next message is handled (what a test waits on to see the
+        counters move, instead of polling them)."""
+        if self._handled is None:
+            self._handled = trio.Event()
+        await self._handled.wait()
 
     def use_prices(self, prices: PriceTable) -> None:
         """Estimate with ``prices`` from now on (a config reload)."""
@@ -189,6 +211,10 @@ class Accountant:
             expires_at=message.expires_at,
         )
         answer = self._ledger.reserve(claim, self._clock())
+        if isinstance(answer, LeaseNeed):
+            self._parked.setdefault(answer.identity, []).append(message)
+            self._want_lease(answer)
+            return
         if isinstance(answer, Refused):
             self._refused += 1
         else:
@@ -197,6 +223,61 @@ class Accountant:
         # if the ingress gave up waiting, its request's terminal event settles the hold
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
             message.reply_to.send_nowait(answer)
+
+    def _want_lease(self, need: LeaseNeed) -> None:
+        book = self._ledger.leases
+        if book is None or need.identity in book.pending or self._nursery is None:
+            return
+        book.pending.add(need.identity)
+        self._nursery.start_soon(self._acquire, need)
+
+    async def _acquire(self, need: LeaseNeed) -> None:
+        """Ask the pool; then reserve the requests that waited for it (again)."""
+        book, keeper = self._ledger.leases, self._leases
+        assert book is not None
+        assert keeper is not None
+        try:
+            granted = await keeper.acquire(need)
+        except Exception:  # an unreachable database: what is leased is all there is
+            log.exception("budget lease not granted: the database failed", budget=need.identity)
+            granted = 0.0
+        book.pending.discard(need.identity)
+        book.granted(need, granted)
+        for message in self._parked.pop(need.identity, []):
+            self._reserve(message)
+
+    async def _keep_leases(self) -> None:
+        """Each tick: fetch the next slice of a lease running low, report consumption."""
+        book, keeper = self._ledger.leases, self._leases
+        if book is None or keeper is None:
+            return
+        now = self._clock()
+        for identity, lease in list(book.items()):
+            limits = self._ledger.budget_limit(identity)
+            if limits is not None and book.low(identity, held=limits[1], limit=limits[0]):
+                self._want_lease(
+                    LeaseNeed(
+                        identity=identity,
+                        period_start=lease.period_start,
+                        amount=book.share * limits[0],
+                        limit=limits[0],
+                        floor=lease.granted,
+                    )
+                )
+        try:
+            await keeper.report(book.reports())
+        except Exception:
+            log.exception("budget leases not reported: the database failed", at=now)
+
+    async def _release_leases(self) -> None:
+        book, keeper = self._ledger.leases, self._leases
+        if book is None or keeper is None:
+            return
+        with trio.move_on_after(LEASE_RELEASE_TIMEOUT_S, shield=True):
+            try:
+                await keeper.release(book.final_reports(self._ledger.held_by_budget()))
+            except Exception:
+                log.exception("budget leases not released: they lapse when they expire")
 
     def _settle(self, message: Settle) -> None:
         self._settled += 1
@@ -259,6 +340,7 @@ class Accountant:
             self._dirty = True
             log.warning("budget holds lapsed without a settlement", holds=lapsed)
         self._publish()
+        await self._keep_leases()
         self._ticks += 1
         if self._store is None or not (self._dirty or self._ticks % REWRITE_EVERY_TICKS == 0):
             return

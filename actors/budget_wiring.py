@@ -19,6 +19,7 @@ import trio
 from sqlalchemy.engine import Engine
 
 from actors.budget import Accountant, BudgetBoard, SqlWrites
+from actors.budget_leases import LeaseKeeper, RunSql, new_replica_id
 from actors.store_watcher import POLL_S, KeysSink, StoredState, StoreWatcher
 from actors.supervisor import supervised
 from budgets.keys import StoredKey
@@ -29,6 +30,7 @@ from config.model import GatewayConfig
 from messages.budget import AccountantInbox, UseBudgets
 from storage.budget_store import SqlBudgetStore, load_budget_rules
 from storage.key_store import load_keys
+from storage.lease_store import SqlLeaseStore
 from storage.price_store import sync_prices
 
 
@@ -58,6 +60,7 @@ class BudgetWiring:
         config: GatewayConfig,
         *,
         writes: SqlWrites,
+        run_sql: RunSql[object] | None = None,
         store_poll_s: float = POLL_S,
     ) -> BudgetWiring:
         prices = prices_for(config)
@@ -69,6 +72,8 @@ class BudgetWiring:
             store=SqlBudgetStore(engine),
             rules={"config": rules_from_config(config.budgets), "cli": stored.rules},
             writes=writes,
+            leases=_lease_keeper(engine, config, run_sql),
+            lease_share=config.server.budget_lease_share,
         )
         return cls(
             engine=engine,
@@ -113,6 +118,16 @@ class BudgetWiring:
         self.writes(
             "model_prices", functools.partial(sync_prices, self.engine, prices, now=time.time())
         )
+
+
+def _lease_keeper(
+    engine: Engine, config: GatewayConfig, run_sql: RunSql[object] | None
+) -> LeaseKeeper | None:
+    """With ``server.shared_budgets``: this replica's leases of the shared budgets."""
+    if not config.server.shared_budgets or run_sql is None:
+        return None
+    store = SqlLeaseStore(engine, new_replica_id())
+    return LeaseKeeper(store, run_sql, ttl_s=config.server.budget_lease_ttl_s, clock=time.time)
 
 
 def _prepare_sql(engine: Engine, prices: PriceTable) -> StoredState:

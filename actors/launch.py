@@ -10,6 +10,7 @@ import trio
 
 from actors.system import run_gateway
 from config.model import GatewayConfig
+from http11.server import free_port
 
 GIL_SWITCH_INTERVAL_S = 0.001
 """How long a thread may keep the GIL while another waits for it (CPython's default is
@@ -48,4 +49,9 @@ def demo(*, host: str, port: int, database_url: str) -> int:
     return 0
 
 
-__all__ = ["demo", "serve"]
+def workers_port(host: str, port: int) -> int:
+    """The port ``serve --workers`` share: ``port``, or a free one for 0."""
+    return port or free_port(host)
+
+
+__all__ = ["demo", "serve", "workers_port"]

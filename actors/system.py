@@ -125,7 +125,7 @@ async def run_gateway(
     pool = UpstreamPool(ssl_context=ssl_context)
     writer = TrailWriter(recorder := SqlRecorder(engine))  # the one SQL writer, for all
     budgets = await BudgetWiring.prepare(
-        engine, config, writes=writer.submit, store_poll_s=store_poll_s
+        engine, config, writes=writer.submit, run_sql=writer.run, store_poll_s=store_poll_s
     )
     inboxes = _open_inboxes()
     settle = inboxes.accountant.send.clone()
@@ -286,6 +286,7 @@ def _http_server(config: GatewayConfig, ingress: Ingress) -> HttpServer:
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
         write_timeout_s=settings.write_timeout_s,
+        reuse_port=settings.reuse_port,
     )
 
 

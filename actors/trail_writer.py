@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 import trio
@@ -37,6 +38,7 @@ PROGRESS_EVERY_S = 10.0
 REJECTIONS_LOGGED = 10  # then one line per 1000 rejected events
 
 log = structlog.get_logger("switchyard.trail_writer")
+T = TypeVar("T")
 
 SideWrite = Callable[[], object]
 Wait = Callable[[float], Awaitable[None]]
@@ -180,6 +182,10 @@ class TrailWriter:
         middle = len(batch) // 2
         for half in (batch[:middle], batch[middle:]):
             await self.write(half, wait=wait, backlog=backlog)
+
+    async def run(self, job: Callable[[], T]) -> T:
+        """Run a blocking SQL job whose answer is awaited (a budget lease) on the writer."""
+        return await trio.to_thread.run_sync(job, limiter=self.limiter)
 
     def submit(self, key: str, job: SideWrite) -> None:
         """Run ``job`` (blocking SQL) on the writer soon; replaces an unrun job of ``key``."""

@@ -19,8 +19,10 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from budgets.budget_refusals import Scope, exhausted_refusal, unpriced_refusal
+from budgets.leases import LeaseBook, LeaseNeed, period_key
 from budgets.periods import Period, parse_period
-from budgets.rates import RateEntry, RateWindow
+from budgets.rates import RateEntry, RateWindow, smallest_limit
 from budgets.spend import TOLERANCE_USD, SpendWindow
 from budgets.tiers import BudgetView, ProviderGate, provider_gate, settled_scopes
 from messages.budget import (
@@ -42,8 +44,6 @@ RECENT_S = 10.0
 Memory holds RECENT_S times the request rate of them (~18,000 at 1,800 req/s), so this is
 short: a runtime load reads SQL up to half of it ago, fifty times the trail writer's
 lag target (p99 ≤ 100 ms, which ``scripts/bench`` reports)."""
-
-Scope = tuple[str, str]  # (level, scope_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +85,12 @@ class _Hold:
 
 
 class Ledger:
-    def __init__(self) -> None:
+    """``leases``: with shared budgets (replicas), what this replica may spend of each
+    calendar or total budget (``budgets.leases``); ``reserve`` then also answers
+    ``LeaseNeed`` — ask the pool for more, then reserve again."""
+
+    def __init__(self, leases: LeaseBook | None = None) -> None:
+        self.leases = leases
         self._budgets: dict[BudgetId, _Budget] = {}
         self._by_scope: dict[Scope, list[BudgetId]] = {}
         self._rates: dict[Scope, RateWindow] = {}
@@ -140,13 +145,14 @@ class Ledger:
 
     # -- reserve / settle ----------------------------------------------------------------
 
-    def reserve(self, claim: Claim, now: float) -> Reserved | Refused:
+    def reserve(self, claim: Claim, now: float) -> Reserved | Refused | LeaseNeed:
         amount = claim.estimate_usd or 0.0
         scopes = claim.scopes()
         refusal = (
             self._budget_refusal(claim, scopes, amount, now)
             or self._provider_unpriced_refusal(claim)
             or self._rate_refusal(claim, scopes, now)
+            or self._lease_verdict(claim, scopes, amount, now)
         )
         if refusal is not None:
             return refusal
@@ -175,7 +181,11 @@ class Ledger:
                     rate.adjust(entry, settle.tokens)
         for scope in settled_scopes(settle):
             for identity in self._by_scope.get(scope, ()):
-                self._budgets[identity].spend.charge(settle.cost_usd, settle.at)
+                budget = self._budgets[identity]
+                budget.spend.charge(settle.cost_usd, settle.at)
+                if self.leases is not None:
+                    start = period_key(budget.period.bounds(settle.at)[0])
+                    self.leases.charge(identity, settle.cost_usd, start)
         for charge in settle.provider_charges:
             scope = (str(BudgetLevel.PROVIDER), charge.provider_id)
             for identity in self._by_scope.get(scope, ()):
@@ -223,6 +233,17 @@ class Ledger:
     def holds(self) -> int:
         return len(self._holds)
 
+    def held_by_budget(self) -> list[tuple[BudgetId, float]]:
+        """What requests in flight hold of each budget (leases count it at shutdown)."""
+        return [(identity, budget.reserved) for identity, budget in self._budgets.items()]
+
+    def budget_limit(self, identity: BudgetId) -> tuple[float, float] | None:
+        """(limit, held) of a USD budget, for the lease prefetch."""
+        budget = self._budgets.get(identity)
+        if budget is None or budget.rule.limit_usd is None:
+            return None
+        return budget.rule.limit_usd, budget.reserved
+
     # -- internals -----------------------------------------------------------------------
 
     def _budget_refusal(
@@ -235,7 +256,7 @@ class Ledger:
                 if limit is None:
                     continue
                 if claim.unpriced:
-                    return _unpriced_refusal(claim, scope, budget.rule, claim.unpriced[0])
+                    return unpriced_refusal(claim.request_id, scope, budget.rule, claim.unpriced[0])
                 spent = budget.spend.spent(now)
                 # written so that a NaN anywhere refuses rather than admits
                 if not spent + budget.reserved + amount <= limit + TOLERANCE_USD:
@@ -256,6 +277,42 @@ class Ledger:
                     )
         return None
 
+    def _lease_verdict(
+        self, claim: Claim, scopes: list[Scope], amount: float, now: float
+    ) -> Refused | LeaseNeed | None:
+        """With leases: whether this replica holds enough of each calendar budget."""
+        leases = self.leases
+        if leases is None:
+            return None
+        for scope in scopes:
+            for identity in self._by_scope.get(scope, ()):
+                budget = self._budgets[identity]
+                limit = budget.rule.limit_usd
+                if limit is None or budget.period.rolling_s is not None:
+                    continue
+                verdict = leases.check(
+                    identity,
+                    period_key(budget.spend.bounds(now)[0]),
+                    held=budget.reserved,
+                    amount=amount,
+                    limit=limit,
+                    known_spend=budget.spend.spent(now),
+                )
+                if verdict is False:  # the other replicas hold or spent the rest
+                    spent = max(budget.spend.spent(now), limit - budget.reserved)
+                    return exhausted_refusal(
+                        claim.request_id,
+                        scope,
+                        budget.rule,
+                        spent,
+                        budget.reserved,
+                        amount,
+                        resets_at=budget.spend.bounds(now)[1],
+                    )
+                if verdict is not True:
+                    return verdict
+        return None
+
     def _provider_unpriced_refusal(self, claim: Claim) -> Refused | None:
         """An unpriced route to a provider that has a USD budget of its own."""
         for route in claim.unpriced:
@@ -263,7 +320,7 @@ class Ledger:
             for identity in self._by_scope.get(scope, ()):
                 rule = self._budgets[identity].rule
                 if rule.limit_usd is not None:
-                    return _unpriced_refusal(claim, scope, rule, route)
+                    return unpriced_refusal(claim.request_id, scope, rule, route)
         return None
 
     def _rate_refusal(self, claim: Claim, scopes: list[Scope], now: float) -> Refused | None:
@@ -304,8 +361,8 @@ class Ledger:
             rule = budget.rule
             rpm, tpm = limits.get(scope, (None, None))
             limits[scope] = (
-                _smallest(rpm, rule.requests_per_minute),
-                _smallest(tpm, rule.tokens_per_minute),
+                smallest_limit(rpm, rule.requests_per_minute),
+                smallest_limit(tpm, rule.tokens_per_minute),
             )
         rates: dict[Scope, RateWindow] = {}
         for scope, (rpm, tpm) in limits.items():
@@ -327,14 +384,6 @@ class Ledger:
             recent.popleft()
 
 
-def _smallest(a: int | None, b: int | None) -> int | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
-
-
 def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
     """``(usd, at)`` that ``settle`` charges to ``rule``'s scope."""
     if rule.level == BudgetLevel.PROVIDER:
@@ -344,20 +393,6 @@ def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
     if (rule.level, rule.scope_id) in settled_scopes(settle):
         return [(settle.cost_usd, settle.at)]
     return []
-
-
-def _unpriced_refusal(claim: Claim, scope: Scope, rule: BudgetRule, route: Route) -> Refused:
-    return Refused(
-        request_id=claim.request_id,
-        reason="unpriced",
-        level=scope[0],
-        scope_id=scope[1],
-        period=rule.period,
-        limit=rule.limit_usd or 0.0,
-        unit="usd",
-        used=0.0,
-        unpriced_route=route,
-    )
 
 
 __all__ = ["RECENT_S", "TOLERANCE_USD", "Claim", "Ledger", "Scope"]

@@ -89,4 +89,12 @@ class RateWindow:
             self._tokens -= entry.tokens
 
 
-__all__ = ["WINDOW_S", "RateEntry", "RateRefusal", "RateWindow"]
+def smallest_limit(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+__all__ = ["WINDOW_S", "RateEntry", "RateRefusal", "RateWindow", "smallest_limit"]

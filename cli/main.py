@@ -7,11 +7,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from cli import body, budgets, codex_config, cost, keys
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
+from config.model import GatewayConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="listen address (default from config)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default 8080)")
     serve.add_argument("--db", default=None, help="SQLAlchemy URL (default from config)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes sharing the port, trail and budgets (PostgreSQL for more than 1)",
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     demo = commands.add_parser("demo", help="run the gateway with a local fake provider")
     demo.add_argument("--host", default="127.0.0.1")
@@ -72,9 +81,31 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"switchyard: invalid config: {exc}", file=sys.stderr)
         return 2
+    if args.workers != 1:
+        return _serve_workers(args, config)
+    if args.worker:  # one of ``--workers N``: share the port and the budgets
+        shared = replace(config.server, reuse_port=True, shared_budgets=True)
+        config = replace(config, server=shared)
     from actors.launch import serve
 
     return serve(config, host=args.host, port=args.port, database_url=args.db)
+
+
+def _serve_workers(args: argparse.Namespace, config: GatewayConfig) -> int:
+    from actors.launch import workers_port
+    from cli.workers import Workers, WorkersError, check_workers
+
+    try:
+        check_workers(args.workers, args.db or config.database_url)
+    except WorkersError as exc:
+        print(f"switchyard: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.server.host
+    port = config.server.port if args.port is None else args.port
+    argv = ["--log-level", args.log_level, *(["--log-json"] if args.log_json else [])]
+    argv += ["serve", "--config", args.config, "--host", host, "--worker"]
+    argv += ["--port", str(workers_port(host, port)), *(["--db", args.db] if args.db else [])]
+    return Workers(args.workers, argv).run()
 
 
 def _migrate(args: argparse.Namespace) -> int:

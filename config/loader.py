@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -21,13 +20,12 @@ from config._nodes import ConfigError, Fields, NodeReader, line_of
 from config._policies import DEFAULTS_KEYS, Policies, read_defaults, read_policies
 from config._pricing import read_pricing
 from config._retention import RETENTION_KEYS, read_retention
+from config._server import SERVER_KEYS, read_secret, read_server
 from config.model import (
-    ADMIN_KEY_MIN_LENGTH,
     AccountConfig,
     GatewayConfig,
     ProviderConfig,
     ProviderKey,
-    ServerConfig,
     VirtualKeyConfig,
 )
 from config.provider_types import PROVIDER_TYPES
@@ -47,7 +45,6 @@ _TOP_KEYS = frozenset(
         "retention",
     }
 )
-_SERVER_KEYS = frozenset(field.name for field in fields(ServerConfig))
 _ACCOUNT_KEYS = frozenset({"id", "providers"})
 _PROVIDER_KEYS = frozenset(
     {"id", "type", "api_key", "api_keys", "model", "weight", "base_url"} | DEFAULTS_KEYS
@@ -98,7 +95,7 @@ def parse_config(
         virtual_keys=virtual_keys,
         budgets=read_budgets(reader, top.get("budgets"), known_ids),
         pricing=read_pricing(reader, top.get("pricing")),
-        server=_read_server(top.mapping("server", _SERVER_KEYS)),
+        server=read_server(top.mapping("server", SERVER_KEYS)),
         database_url=_read_database_url(top.mapping("database", frozenset({"url"}))),
         retention=read_retention(top.mapping("retention", RETENTION_KEYS)),
         source=source,
@@ -128,55 +125,6 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
         context = f"{context} (line {context_line})"
     text = "; ".join(part for part in (context, exc.problem) if part)
     return problem_line or context_line, f"invalid YAML: {text}"
-
-
-def _read_server(section: Fields | None) -> ServerConfig:
-    base = ServerConfig()
-    if section is None:
-        return base
-    return ServerConfig(
-        host=section.optional_string("host") or base.host,
-        port=section.integer("port", default=base.port, minimum=0, maximum=65535),
-        max_body_bytes=section.integer("max_body_bytes", default=base.max_body_bytes, minimum=1),
-        max_inflight=section.integer("max_inflight", default=base.max_inflight, minimum=1),
-        session_request_cap=section.integer(
-            "session_request_cap", default=base.session_request_cap, minimum=0
-        ),
-        admin_key=_read_admin_key(section),
-        max_buffered_body_bytes=section.integer(
-            "max_buffered_body_bytes", default=base.max_buffered_body_bytes, minimum=1
-        ),
-        header_timeout_s=_timeout(section, "header_timeout_s", base.header_timeout_s),
-        body_timeout_s=_timeout(section, "body_timeout_s", base.body_timeout_s),
-        write_timeout_s=_timeout(section, "write_timeout_s", base.write_timeout_s),
-    )
-
-
-def _read_admin_key(section: Fields) -> str | None:
-    node = section.get("admin_key")
-    if node is None:
-        return None
-    where = section.path("admin_key")
-    secret = _read_secret(section.reader, node, where)
-    if len(secret) < ADMIN_KEY_MIN_LENGTH:
-        problem = (
-            f"{where}: must be at least {ADMIN_KEY_MIN_LENGTH} characters "
-            f"(it has {len(secret)}; e.g. `openssl rand -hex 24`)"
-        )
-        raise section.reader.error(node, problem)
-    return secret
-
-
-_MAX_CLIENT_TIMEOUT_S = 3600.0
-
-
-def _timeout(section: Fields, key: str, default: float) -> float:
-    """A client-facing deadline: positive and at most an hour."""
-    value = section.number(key, default=default, positive=True)
-    if value > _MAX_CLIENT_TIMEOUT_S:
-        problem = f"{section.path(key)}: at most {_MAX_CLIENT_TIMEOUT_S:g} seconds, got {value:g}"
-        raise section.reader.error(section.values.get(key), problem)
-    return value
 
 
 def _read_database_url(section: Fields | None) -> str:
@@ -292,9 +240,7 @@ def _read_provider_keys(section: Fields, provider_id: str) -> tuple[ProviderKey,
         problem = f"{section.where}: give exactly one of 'api_key' and 'api_keys'"
         raise section.reader.error(section.node, problem)
     if section.has("api_key"):
-        secrets = [
-            _read_secret(section.reader, section.require("api_key"), section.path("api_key"))
-        ]
+        secrets = [read_secret(section.reader, section.require("api_key"), section.path("api_key"))]
     else:
         where = section.path("api_keys")
         nodes = section.items("api_keys")
@@ -302,7 +248,7 @@ def _read_provider_keys(section: Fields, provider_id: str) -> tuple[ProviderKey,
             raise section.reader.error(section.require("api_keys"), f"{where}: the list is empty")
         secrets = []
         for index, node in enumerate(nodes):
-            secret = _read_secret(section.reader, node, f"{where}[{index}]")
+            secret = read_secret(section.reader, node, f"{where}[{index}]")
             if secret in secrets:
                 problem = f"{where}[{index}]: repeats {where}[{secrets.index(secret)}]"
                 raise section.reader.error(node, problem)
@@ -319,13 +265,6 @@ def _key_fingerprint(provider_id: str, index: int, secret: str) -> str:
     return f"{provider_id}#{index}:{digest[:8]}"
 
 
-def _read_secret(reader: NodeReader, node: yaml.Node, where: str) -> str:
-    secret = reader.string(node, where)
-    if any(char.isspace() or not char.isprintable() for char in secret):
-        raise reader.error(node, f"{where}: contains whitespace or control characters")
-    return secret
-
-
 def _read_virtual_keys(
     top: Fields, accounts: tuple[AccountConfig, ...]
 ) -> tuple[VirtualKeyConfig, ...]:
@@ -340,7 +279,7 @@ def _read_virtual_keys(
         section = top.reader.fields(item, f"virtual_keys[{index}]", _VIRTUAL_KEY_KEYS)
         key_id = _claim_id(section, first_lines, "virtual key")
         secret_node = section.require("key")
-        secret = _read_secret(top.reader, secret_node, section.path("key"))
+        secret = read_secret(top.reader, secret_node, section.path("key"))
         if len(secret) < MIN_VIRTUAL_KEY_LENGTH:
             problem = (
                 f"{section.path('key')}: virtual key '{key_id}' is {len(secret)} characters "

@@ -125,6 +125,14 @@ class ServerConfig:
     """The whole request body must arrive within this, once the head is in."""
     write_timeout_s: float = 30.0
     """A response write blocked this long (the client stopped reading) drops the client."""
+    reuse_port: bool = False
+    """Other gateway processes may listen on the same port (``serve --workers`` sets it)."""
+    shared_budgets: bool = False
+    """Replicas share budgets through leases in SQL (``serve --workers`` turns it on)."""
+    budget_lease_share: float = 0.01
+    """A lease slice, as a fraction of a budget's limit (the overspend bound per replica)."""
+    budget_lease_ttl_s: float = 15.0
+    """A replica's lease lapses back to its pool this long after its last report."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import errno
 import math
+import socket
 from dataclasses import dataclass
 
 import trio
@@ -57,6 +58,35 @@ from http11._server_exchange import (
 )
 from http11._server_state import ServerState
 
+
+async def _shared_port_listener(host: str, port: int) -> trio.SocketListener:
+    """A listener whose port other processes may listen on too: the kernel spreads new
+    connections among them (``serve --workers``)."""
+    family = trio.socket.AF_INET6 if ":" in host else trio.socket.AF_INET
+    sock = trio.socket.socket(family, trio.socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_REUSEADDR, 1)
+        sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_REUSEPORT, 1)
+        await sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketListener(sock)
+
+
+LISTEN_BACKLOG = 4096
+
+
+def free_port(host: str) -> int:
+    """A port nothing listens on now (``serve --workers`` with port 0 picks one first)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 __all__ = [
     "ClientGone",
     "EarlyResponse",
@@ -70,6 +100,7 @@ __all__ = [
     "ReplyWriter",
     "ResponseWriter",
     "ServerStatistics",
+    "free_port",
 ]
 
 
@@ -132,7 +163,9 @@ class HttpServer:
         body_timeout_s: float = 60.0,
         write_timeout_s: float = 30.0,
         max_connections: int = 4096,
+        reuse_port: bool = False,
     ) -> None:
+        self._reuse_port = reuse_port  # several processes listen on one port (SO_REUSEPORT)
         timeouts = {
             "keepalive_timeout_s": keepalive_timeout_s,
             "header_timeout_s": header_timeout_s,
@@ -162,7 +195,10 @@ class HttpServer:
         ``task_status.started`` receives the bound port. After ``stop_accepting()``
         this returns by itself once every connection has closed.
         """
-        listeners = await trio.open_tcp_listeners(port, host=host)
+        if self._reuse_port:
+            listeners = [await _shared_port_listener(host, port)]
+        else:
+            listeners = await trio.open_tcp_listeners(port, host=host)
         self._listeners = listeners
         try:
             async with trio.open_nursery() as reaping:

@@ -74,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory", type=int, metavar="N", help="memory check: N requests")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
+    parser.add_argument("--db", default=None, help="the gateway's database (default: SQLite)")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers (needs --db)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.clients = [int(part) for part in args.clients.split(",")]
@@ -262,7 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         fake = start_fake(workdir, events=args.events, core=cores[1])
         stack.callback(stop, fake.process)
-        gateway, gateway_target = start_switchyard(workdir, fake, core=cores[0])
+        gateway, gateway_target = start_switchyard(
+            workdir,
+            fake,
+            core=None if args.workers > 1 else cores[0],
+            database_url=args.db,
+            workers=args.workers,
+        )
         stop_gateway = partial(stop, gateway.process)  # twice is harmless
         stack.callback(stop_gateway)
         if args.memory:

@@ -12,6 +12,10 @@
     what the running accountant counts for every budget in force (config and CLI),
     rewritten about once a second: its window, its spend and what requests in flight
     hold. ``budget_status`` sets it beside the spend summed from the trail.
+``budget_pools`` / ``budget_leases``
+    shared budgets (replicas): per budget and period, what the pool has granted
+    (``allocated_usd``), and per replica what it holds and has reported consumed
+    (see ``budgets.leases``, ``storage.lease_store``). Times are unix seconds.
 """
 
 from __future__ import annotations
@@ -94,4 +98,40 @@ budget_counters = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-__all__ = ["BUDGET_LEVELS", "budget_counters", "budgets", "model_prices", "virtual_keys"]
+_LEASE_KEY = ("level", "scope_id", "period", "period_start")
+
+budget_pools = sa.Table(
+    "budget_pools",
+    metadata,
+    sa.Column("level", sa.Text(), primary_key=True),
+    sa.Column("scope_id", sa.Text(), primary_key=True),
+    sa.Column("period", sa.Text(), primary_key=True),
+    sa.Column("period_start", sa.Float(), primary_key=True),
+    sa.Column("limit_usd", sa.Float(), nullable=False),
+    sa.Column("allocated_usd", sa.Float(), nullable=False),
+    sa.Column("last_grant_usd", sa.Float(), nullable=False),
+    sa.Column("updated_at", sa.Float(), nullable=False),
+)
+
+budget_leases = sa.Table(
+    "budget_leases",
+    metadata,
+    sa.Column("replica_id", sa.Text(), primary_key=True),
+    sa.Column("level", sa.Text(), primary_key=True),
+    sa.Column("scope_id", sa.Text(), primary_key=True),
+    sa.Column("period", sa.Text(), primary_key=True),
+    sa.Column("period_start", sa.Float(), primary_key=True),
+    sa.Column("granted_usd", sa.Float(), nullable=False),
+    sa.Column("consumed_usd", sa.Float(), nullable=False),
+    sa.Column("expires_at", sa.Float(), nullable=False, index=True),
+)
+
+__all__ = [
+    "BUDGET_LEVELS",
+    "budget_counters",
+    "budget_leases",
+    "budget_pools",
+    "budgets",
+    "model_prices",
+    "virtual_keys",
+]

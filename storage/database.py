@@ -20,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -156,11 +157,20 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def insert_new_only(connection: Connection, table: sa.Table) -> sa.Insert:
+    """``INSERT`` that skips rows whose key is already there (another replica wrote it
+    first): ``ON CONFLICT DO NOTHING`` in each dialect's words."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 __all__ = [
     "DatabaseSchemaError",
     "alembic_config",
     "downgrade",
     "ensure_migrated",
+    "insert_new_only",
     "is_unavailable",
     "make_engine",
     "migrate",

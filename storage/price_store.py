@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from budgets.pricing import ModelPrice, PriceTable, effective_datetime
 from storage.budget_tables import model_prices
+from storage.database import insert_new_only
 
 _PRICE_COLUMNS = (
     "input_per_mtok",
@@ -72,7 +73,7 @@ def sync_prices(engine: Engine, table: PriceTable, *, now: float) -> int:
                 }
             )
         if rows:
-            connection.execute(sa.insert(model_prices), rows)
+            connection.execute(insert_new_only(connection, model_prices), rows)
     return len(rows)
 
 

@@ -8,17 +8,20 @@ import os
 import sqlite3
 import ssl
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
+from actors.audit import AuditLogger
 from actors.system import GatewayHandle, run_gateway
 from config import parse_config
 from config.model import GatewayConfig
+
+T = TypeVar("T")
 
 VIRTUAL_KEY = "sk-sy-test-virtual-key-0001"
 PROVIDER_KEY = "sk-provider-test-secret-0002"
@@ -103,11 +106,54 @@ async def running_gateway(
             handle.stop()
 
 
+POLL_OTHER_PROCESS_S = 0.02
+"""How often a wait looks again at the trail of a gateway in another process (one in
+this process is looked at after each of its audit logger's flushes instead)."""
+
+
 @dataclass
 class Trail:
-    """Read access to the gateway's SQLite file, as a user would query it."""
+    """Read access to the gateway's SQLite file, as a user would query it.
+
+    Tests wait for what the trail should come to hold with ``wait_rows`` /
+    ``wait_until``: for a gateway in this process (``audit`` given) they look after each
+    batch the audit logger commits, never on a timer.
+    """
 
     path: Path
+    audit: AuditLogger | None = None
+
+    async def wait_rows(
+        self, sql: str, *params: Any, at_least: int = 1, within_s: float = 10.0
+    ) -> list[sqlite3.Row]:
+        """The rows of ``sql`` once it returns ``at_least`` of them."""
+
+        def enough() -> list[sqlite3.Row] | None:
+            rows = self.rows(sql, *params)
+            return rows if len(rows) >= at_least else None
+
+        return await self.wait_until(enough, within_s=within_s)
+
+    async def wait_no_rows(self, sql: str, *params: Any, within_s: float = 10.0) -> None:
+        """Return once ``sql`` returns nothing (e.g. no request left in progress)."""
+        await self.wait_until(lambda: not self.rows(sql, *params), within_s=within_s)
+
+    async def wait_until(self, check: Callable[[], T | None], *, within_s: float = 10.0) -> T:
+        """``check()``'s first truthy result, asked once the trail has caught up with
+        every event sent so far and again after each later flush."""
+        with trio.fail_after(within_s):
+            while True:
+                if self.audit is not None:
+                    await self.audit.flushed()
+                if result := check():
+                    return result
+                await self._next_write()
+
+    async def _next_write(self) -> None:
+        if self.audit is None:  # a gateway in another process
+            await trio.sleep(POLL_OTHER_PROCESS_S)
+        else:
+            await self.audit.next_write()
 
     def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
         with sqlite3.connect(self.path) as connection:

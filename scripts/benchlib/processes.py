@@ -135,9 +135,16 @@ def start_fake(workdir: Path, *, events: int, core: int | None) -> Server:
     return Server(name="fake", process=process, port=_wait(process, log, fake_ready, 30), log=log)
 
 
-def start_gateway(workdir: Path, config: Path, *, core: int | None) -> Server:
+def start_gateway(
+    workdir: Path,
+    config: Path,
+    *,
+    core: int | None,
+    database_url: str | None = None,
+    workers: int = 1,
+) -> Server:
     log = workdir / "gateway.log"
-    db = f"sqlite:///{workdir / 'trail.db'}"
+    db = database_url or f"sqlite:///{workdir / 'trail.db'}"
     command = [
         sys.executable,
         "-m",
@@ -150,6 +157,7 @@ def start_gateway(workdir: Path, config: Path, *, core: int | None) -> Server:
         "0",
         "--db",
         db,
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]
     process = spawn(pinned(command, core), log)
     port = _wait(process, log, gateway_ready, 60)

@@ -49,11 +49,19 @@ pricing:
 """
 
 
-def start_switchyard(workdir: Path, fake: Server, *, core: int | None) -> tuple[Server, Target]:
-    """The gateway with its SQLite trail in ``workdir`` (the trail is on)."""
+def start_switchyard(
+    workdir: Path,
+    fake: Server,
+    *,
+    core: int | None,
+    database_url: str | None = None,
+    workers: int = 1,
+) -> tuple[Server, Target]:
+    """The gateway with its SQLite trail in ``workdir`` (the trail is on), or on
+    ``database_url`` (PostgreSQL, migrated), with ``workers`` processes."""
     config = workdir / "switchyard.yaml"
     config.write_text(switchyard_config(fake.port))
-    server = start_gateway(workdir, config, core=core)
+    server = start_gateway(workdir, config, core=core, database_url=database_url, workers=workers)
     target = Target(
         name="switchyard", port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
     )

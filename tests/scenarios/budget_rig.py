@@ -81,7 +81,7 @@ async def wait_settled(handle: GatewayHandle, count: int) -> None:
     assert handle.accountant is not None
     with trio.fail_after(10):
         while handle.accountant.statistics().settled < count:
-            await trio.sleep(0.01)
+            await handle.accountant.next_message()
 
 
 def alice() -> dict[str, str]:

@@ -40,4 +40,4 @@ async def rig(fake: FakeProviderServer, tmp_path: Path) -> AsyncIterator[Rig]:
     config = make_config(text)
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
-            yield Rig(fake=fake, gateway=gateway, client=client, trail=Trail(db))
+            yield Rig(fake=fake, gateway=gateway, client=client, trail=Trail(db, gateway.audit))

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import orjson
-import trio
 
 from actors.system import GatewayHandle
 from fakes import FakeProviderServer
@@ -56,15 +55,10 @@ class Gate:
 
     async def finished(self, request_id: str) -> sqlite3.Row:
         """The request's row once its trail is complete."""
-        with trio.fail_after(5):
-            while True:
-                rows = self.trail.rows(
-                    "SELECT * FROM requests WHERE request_id = ? AND status != 'in_progress'",
-                    request_id,
-                )
-                if rows:
-                    return rows[0]
-                await trio.sleep(0.01)
+        rows = await self.trail.wait_rows(
+            "SELECT * FROM requests WHERE request_id = ? AND status != 'in_progress'", request_id
+        )
+        return rows[0]
 
     async def attempts(self, response: httpx.Response) -> list[sqlite3.Row]:
         request_id = response.headers["x-request-id"]
@@ -95,7 +89,7 @@ async def gate(
     config = make_config(config_yaml(providers, db_path=db, extra_keys=extra), environ or ENVIRON)
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=30) as client:
-            yield Gate(gateway=gateway, client=client, trail=Trail(db))
+            yield Gate(gateway=gateway, client=client, trail=Trail(db, gateway.audit))
 
 
 def sse_events(response: httpx.Response) -> list[dict[str, Any]]:

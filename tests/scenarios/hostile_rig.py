@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import orjson
-import trio
 
 from actors.system import GatewayHandle
 from fakes import FakeProviderServer, Fault, Reply, Text, Turn
@@ -89,15 +88,10 @@ class Hostile:
         )
 
     async def finished(self, request_id: str) -> sqlite3.Row:
-        with trio.fail_after(10):
-            while True:
-                rows = self.trail.rows(
-                    "SELECT * FROM requests WHERE request_id = ? AND status != 'in_progress'",
-                    request_id,
-                )
-                if rows:
-                    return rows[0]
-                await trio.sleep(0.01)
+        rows = await self.trail.wait_rows(
+            "SELECT * FROM requests WHERE request_id = ? AND status != 'in_progress'", request_id
+        )
+        return rows[0]
 
     def payloads(self, request_id: str, kind: str) -> list[dict[str, Any]]:
         rows = self.trail.rows(
@@ -158,4 +152,4 @@ async def hostile(
     config = make_config(config_yaml(providers, db_path=db, extra_keys=_SIBLING), ENVIRON)
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=60) as client:
-            yield Hostile(gateway=gateway, client=client, trail=Trail(db))
+            yield Hostile(gateway=gateway, client=client, trail=Trail(db, gateway.audit))

@@ -82,7 +82,7 @@ async def isolation_rig(tmp_path: Path, *, delay_s: float = 0.05) -> AsyncIterat
             async with httpx.AsyncClient(
                 base_url=gateway.base_url, timeout=30, limits=limits
             ) as client:
-                yield IsolationRig(victim, hostile, gateway, client, Trail(db))
+                yield IsolationRig(victim, hostile, gateway, client, Trail(db, gateway.audit))
         nursery.cancel_scope.cancel()
 
 
@@ -118,32 +118,28 @@ async def terminal_kinds(trail: Trail, request_ids: list[str]) -> dict[str, str]
     """Each request's terminal event kind (waits up to 10 s for the trail to catch up)."""
     wanted = set(request_ids)
     found: dict[str, str] = {}
+
+    def all_found() -> bool:
+        rows = trail.rows(
+            "SELECT request_id, kind FROM events"
+            " WHERE kind IN ('response.completed', 'response.failed')"
+        )
+        found.update((r["request_id"], r["kind"]) for r in rows if r["request_id"] in wanted)
+        return len(found) == len(wanted)
+
     with trio.move_on_after(10):
-        while True:
-            rows = trail.rows(
-                "SELECT request_id, kind FROM events"
-                " WHERE kind IN ('response.completed', 'response.failed')"
-            )
-            found = {row["request_id"]: row["kind"] for row in rows if row["request_id"] in wanted}
-            if len(found) == len(wanted):
-                break
-            await trio.sleep(0.05)
+        await trail.wait_until(all_found, within_s=10)
     return found
 
 
 async def failed_error(trail: Trail, request_id: str) -> dict[str, Any]:
     """The ``response.failed`` payload of ``request_id`` (waits for it)."""
-    with trio.fail_after(10):
-        while True:
-            rows = trail.rows(
-                "SELECT payload FROM events WHERE request_id = ? AND kind = 'response.failed'"
-                " ORDER BY seq",
-                request_id,
-            )
-            if rows:
-                payload: dict[str, Any] = json.loads(rows[0]["payload"])
-                return payload
-            await trio.sleep(0.02)
+    rows = await trail.wait_rows(
+        "SELECT payload FROM events WHERE request_id = ? AND kind = 'response.failed' ORDER BY seq",
+        request_id,
+    )
+    payload: dict[str, Any] = json.loads(rows[0]["payload"])
+    return payload
 
 
 __all__ = [

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-import trio
 
 from fakes import FakeProviderServer, FakeUsage, Reply, Text
 from tests.gateway_rig import (
@@ -73,13 +72,8 @@ async def test_cost_in_sql_is_usage_times_the_price(
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
             response = await client.post(endpoint, json=_body(endpoint), headers=auth())
     assert response.status_code == 200, response.text
-    trail = Trail(db)
+    trail = Trail(db)  # the gateway has stopped: its drain wrote it all
     request_id = response.headers["x-request-id"]
-    with trio.fail_after(5):
-        while not trail.rows(
-            "SELECT 1 FROM requests WHERE request_id = ? AND status = 'completed'", request_id
-        ):
-            await trio.sleep(0.01)
     [request] = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
     [attempt] = trail.rows("SELECT * FROM attempts WHERE request_id = ?", request_id)
     assert (request["input_tokens"], request["cached_input_tokens"]) == (

@@ -73,13 +73,12 @@ async def test_concurrent_clients_cannot_overspend_a_small_budget(
                 async with trio.open_nursery() as nursery:
                     for number in range(CLIENTS):
                         nursery.start_soon(_client, client, number, statuses, costs)
-        trail = Trail(db)
+        trail = Trail(db, gateway.audit)
+        await trail.wait_no_rows("SELECT 1 FROM requests WHERE status = 'in_progress'")
         with trio.fail_after(10):
-            while trail.rows("SELECT 1 FROM requests WHERE status = 'in_progress'"):
-                await trio.sleep(0.02)
             assert gateway.accountant is not None
             while (stats := gateway.accountant.statistics()).holds:
-                await trio.sleep(0.02)
+                await gateway.accountant.next_message()
     estimate = _estimate()
     [row] = trail.rows(
         "SELECT SUM(cost_usd) AS spent, COUNT(*) AS served FROM requests "

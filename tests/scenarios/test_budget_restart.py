@@ -61,9 +61,9 @@ async def _counters_after(
     trail: Trail, written_after: str
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """budget_status once the restarted accountant has written its counters."""
-    with trio.fail_after(15):
-        while not trail.rows("SELECT 1 FROM budget_counters WHERE updated_at > ?", written_after):
-            await trio.sleep(0.05)
+    await trail.wait_rows(
+        "SELECT 1 FROM budget_counters WHERE updated_at > ?", written_after, within_s=15
+    )
     return _counters(trail)
 
 
@@ -86,9 +86,9 @@ async def test_sigkill_mid_load_then_restart_rebuilds_every_tier_from_the_trail(
             async with trio.open_nursery() as nursery:
                 for _ in range(48):
                     nursery.start_soon(_stream, client)
-                with trio.fail_after(20):
-                    while len(trail.rows("SELECT 1 FROM requests WHERE status = 'completed'")) < 8:
-                        await trio.sleep(0.02)
+                await trail.wait_rows(
+                    "SELECT 1 FROM requests WHERE status = 'completed'", at_least=8, within_s=20
+                )
                 first.send_signal(signal.SIGKILL)
                 first.wait()
     assert first.returncode == -signal.SIGKILL

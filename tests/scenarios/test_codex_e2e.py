@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import trio
 
 from tests.codex_rig import run_codex
 from tests.gateway_rig import VIRTUAL_KEY
@@ -25,16 +24,9 @@ async def test_codex_runs_a_shell_command_and_the_trail_holds_both_turns(
     assert proof.read_text().strip() == "switchyard-e2e"
     assert [c.get("exit_code") for c in run.commands] == [0]
 
-    with trio.fail_after(5):
-        while (
-            len(
-                rows := rig.trail.rows(
-                    "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
-                )
-            )
-            < 2
-        ):
-            await trio.sleep(0.02)
+    rows = await rig.trail.wait_rows(
+        "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at", at_least=2
+    )
     assert len(rows) == 2
     sessions = {row["session_id"] for row in rows}
     assert len(sessions) == 1 and None not in sessions

@@ -20,17 +20,12 @@ PROMPT = "Create the proof file.\nrun: echo switchyard-{kind} > proof.txt"
 
 
 async def _completed_rows(trail: Trail, count: int) -> list[object]:
-    with trio.fail_after(5):
-        while (
-            len(
-                rows := trail.rows(
-                    "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
-                )
-            )
-            < count
-        ):
-            await trio.sleep(0.02)
-    return rows
+    return list(
+        await trail.wait_rows(
+            "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at",
+            at_least=count,
+        )
+    )
 
 
 def _assert_session_done(run: CodexRun, kind: str) -> None:
@@ -54,7 +49,7 @@ async def test_codex_session_through_provider(
             gateway.base_url + "/v1", PROMPT.format(kind=kind), api_key=VIRTUAL_KEY, tmp=tmp_path
         )
         _assert_session_done(run, kind)
-        rows = await _completed_rows(Trail(db), 2)
+        rows = await _completed_rows(Trail(db, gateway.audit), 2)
     assert {row["provider"] for row in rows} == {f"fake-{kind}"}  # type: ignore[index]
     assert len({row["session_id"] for row in rows}) == 1  # type: ignore[index]
 
@@ -79,5 +74,5 @@ async def test_codex_session_alternating_between_two_providers(
             tmp=tmp_path,
         )
         _assert_session_done(run, "mixed")
-        rows = await _completed_rows(Trail(db), 2)
+        rows = await _completed_rows(Trail(db, gateway.audit), 2)
     assert [row["provider"] for row in rows] == ["fake-anthropic", "fake-gemini"]  # type: ignore[index]

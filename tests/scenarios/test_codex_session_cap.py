@@ -40,11 +40,9 @@ async def test_a_looping_codex_session_is_stopped_at_the_cap_with_a_message_it_s
             stream_max_retries=0,
             timeout_s=120,
         )
-        with trio.fail_after(5):
-            while (
-                len(g.trail.rows("SELECT 1 FROM requests WHERE finished_at IS NOT NULL")) < CAP + 1
-            ):
-                await trio.sleep(0.02)
+        await g.trail.wait_rows(
+            "SELECT 1 FROM requests WHERE finished_at IS NOT NULL", at_least=CAP + 1
+        )
         rows = g.trail.rows("SELECT status, session_id FROM requests ORDER BY started_at")
     failed = [event for event in run.events if event.get("type") == "turn.failed"]
     assert failed, orjson.dumps(run.events).decode()[-3000:]

@@ -116,11 +116,9 @@ async def _restarted_spend(trail: Trail, config_path: Path, log_path: Path) -> t
     [[restarted_at]] = trail.rows("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
     with gateway_process(config_path, ENVIRON, log_path) as process:
         await _listening_url(log_path, process)
-        with trio.fail_after(15):
-            while not trail.rows(
-                "SELECT 1 FROM budget_counters WHERE updated_at > ?", restarted_at
-            ):
-                await trio.sleep(0.05)
+        await trail.wait_rows(
+            "SELECT 1 FROM budget_counters WHERE updated_at > ?", restarted_at, within_s=15
+        )
         spend = _spend(trail)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-import trio
 
 from fakes import Fault, Reply, Text
 from tests.gateway_rig import auth
@@ -123,13 +122,9 @@ async def test_stream_cut_before_completion_becomes_response_failed(rig: Rig) ->
     assert events[-2]["type"] == "error"
     assert "response.completed" not in {event["type"] for event in events}
     request_id = response.headers["x-request-id"]
-    with trio.fail_after(5):
-        while not (
-            rows := rig.trail.rows(
-                "SELECT * FROM requests WHERE request_id = ? AND status = 'failed'", request_id
-            )
-        ):
-            await trio.sleep(0.01)
+    rows = await rig.trail.wait_rows(
+        "SELECT * FROM requests WHERE request_id = ? AND status = 'failed'", request_id
+    )
     assert rows[0]["error_kind"] == "upstream_error"
 
 
@@ -152,9 +147,7 @@ async def test_upstream_failed_event_is_relayed(rig: Rig) -> None:
 async def test_rejected_requests_leave_a_trail(rig: Rig) -> None:
     response = await rig.client.post("/v1/chat/completions", json=CHAT, headers={})
     assert response.status_code == 401
-    with trio.fail_after(5):
-        while not (rows := rig.trail.rows("SELECT * FROM requests WHERE http_status = 401")):
-            await trio.sleep(0.01)
+    rows = await rig.trail.wait_rows("SELECT * FROM requests WHERE http_status = 401")
     assert rows[0]["status"] == "failed"
     assert rows[0]["virtual_key"] is None
 

@@ -110,19 +110,19 @@ def request_id_of(head: bytes) -> str:
 
 async def terminal_rows(trail: Trail, request_ids: list[str], within_s: float) -> list[str]:
     """Each request's terminal event kind and error kind, waiting up to ``within_s``."""
-    with trio.fail_after(within_s):
-        while True:
-            found = []
-            for request_id in request_ids:
-                kinds = [k for k in trail.kinds(request_id) if k in TERMINAL_KINDS]
-                rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
-                if kinds and rows:
-                    found.append(
-                        f"{kinds[-1]} http={rows[0]['http_status']} error={rows[0]['error_kind']}"
-                    )
-            if len(found) == len(request_ids):
-                return found
-            await trio.sleep(0.1)
+
+    def all_found() -> list[str] | None:
+        found = []
+        for request_id in request_ids:
+            kinds = [k for k in trail.kinds(request_id) if k in TERMINAL_KINDS]
+            rows = trail.rows("SELECT * FROM requests WHERE request_id = ?", request_id)
+            if kinds and rows:
+                found.append(
+                    f"{kinds[-1]} http={rows[0]['http_status']} error={rows[0]['error_kind']}"
+                )
+        return found if len(found) == len(request_ids) else None
+
+    return await trail.wait_until(all_found, within_s=within_s)
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
@@ -155,7 +155,7 @@ async def test_clients_that_never_read_give_their_slots_back(
                     await trio.sleep(0.1)
             freed_after = trio.current_time() - stalled_at
             assert answer.status_code == 200, answer.text
-        trail = await terminal_rows(Trail(db), request_ids, within_s=10)
+        trail = await terminal_rows(Trail(db, gateway.audit), request_ids, within_s=10)
         for client in stalled:
             await client.aclose()
     print(f"\n{endpoint} stream={stream}: slots back after {freed_after:.2f}s; trail: {trail}")
@@ -300,7 +300,7 @@ async def test_a_bad_key_is_refused_before_the_body_is_read(
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 401 ") and b"connection: close" in head, head
         assert orjson.loads(body)["error"]["code"] == "invalid_api_key"
-        rows = await terminal_rows(Trail(db), [request_id_of(head)], within_s=5)
+        rows = await terminal_rows(Trail(db, gateway.audit), [request_id_of(head)], within_s=5)
         assert rows == ["response.failed http=401 error=unauthenticated"]
         received = Trail(db).rows(
             "SELECT payload FROM events WHERE request_id = ? AND kind = 'request.received'",

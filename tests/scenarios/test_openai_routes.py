@@ -4,7 +4,6 @@ trail each request leaves in SQL."""
 from __future__ import annotations
 
 import orjson
-import trio
 
 from fakes import FakeUsage, FunctionCall, Reply, Text
 from tests.gateway_rig import auth
@@ -21,11 +20,9 @@ def _sse_events(body: str) -> list[dict[str, object]]:
 
 
 async def _wait_terminal(rig: Rig, request_id: str) -> None:
-    with trio.fail_after(5):
-        while not rig.trail.rows(
-            "SELECT 1 FROM requests WHERE request_id = ? AND status != 'in_progress'", request_id
-        ):
-            await trio.sleep(0.01)
+    await rig.trail.wait_rows(
+        "SELECT 1 FROM requests WHERE request_id = ? AND status != 'in_progress'", request_id
+    )
 
 
 async def test_responses_stream_relays_every_event_and_records_the_trail(rig: Rig) -> None:

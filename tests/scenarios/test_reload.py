@@ -212,10 +212,8 @@ async def test_a_reload_under_load_drops_no_request(
     assert len(statuses) == clients * per_client
     assert all(status == 200 and done for status, _, done in statuses), statuses
     assert {provider for _, provider, _ in statuses} == {"a", "b"}
-    trail = Trail(tmp_path / "trail.db")
-    with trio.fail_after(5):
-        while len(trail.rows("SELECT 1 FROM requests WHERE status = 'completed'")) < len(statuses):
-            await trio.sleep(0.02)
+    trail = Trail(tmp_path / "trail.db")  # the gateway has stopped: its drain wrote it all
+    assert len(trail.rows("SELECT 1 FROM requests WHERE status = 'completed'")) == len(statuses)
     assert trail.rows("SELECT count(*) AS n FROM requests WHERE status != 'completed'")[0]["n"] == 0
 
 

@@ -83,11 +83,9 @@ async def test_a_runaway_session_gets_its_429_at_the_cap_while_another_is_served
             strict = [(await post("strict-session", STRICT_KEY)).status_code for _ in range(2)]
             strict_chat = await post("strict-session", STRICT_KEY, "/v1/chat/completions")
             request_id = refused.headers["x-request-id"]
-            with trio.fail_after(5):
-                while not Trail(db).rows(
-                    "SELECT 1 FROM requests WHERE request_id = ? AND status = 'failed'", request_id
-                ):
-                    await trio.sleep(0.02)
+            await Trail(db, gateway.audit).wait_rows(
+                "SELECT 1 FROM requests WHERE request_id = ? AND status = 'failed'", request_id
+            )
     assert statuses == [200] * CAP
     # Codex's streamed Responses request: the refusal is told in the stream, where Codex
     # shows it and waits the "try again in Ns" it names; Retry-After is there too

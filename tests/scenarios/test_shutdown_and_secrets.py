@@ -102,8 +102,6 @@ async def test_no_secret_in_database_or_logs(rig: Rig, capsys: pytest.CaptureFix
     failed = await rig.client.post("/v1/chat/completions", json=chat, headers=auth())
     assert failed.status_code == 502
     assert PROVIDER_KEY not in failed.text
-    with trio.fail_after(5):
-        while len(rig.trail.rows("SELECT 1 FROM requests WHERE status != 'in_progress'")) < 3:
-            await trio.sleep(0.02)
+    await rig.trail.wait_rows("SELECT 1 FROM requests WHERE status != 'in_progress'", at_least=3)
     captured = capsys.readouterr()
     _assert_no_secret((captured.out + captured.err).encode(), rig.trail.path)

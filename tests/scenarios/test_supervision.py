@@ -21,14 +21,9 @@ CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 
 
 async def _failed_kind(rig: Rig, request_id: str) -> str:
-    with trio.fail_after(5):
-        while not (
-            rows := rig.trail.rows(
-                "SELECT error_kind FROM requests WHERE request_id = ? AND status = 'failed'",
-                request_id,
-            )
-        ):
-            await trio.sleep(0.01)
+    rows = await rig.trail.wait_rows(
+        "SELECT error_kind FROM requests WHERE request_id = ? AND status = 'failed'", request_id
+    )
     return str(rows[0]["error_kind"])
 
 

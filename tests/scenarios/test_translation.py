@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import trio
 
 from fakes import FakeProviderServer, FakeUsage, Fault, FunctionCall, Reply, Text
 from tests.gateway_rig import Trail, auth, config_yaml, make_config, running_gateway
@@ -27,7 +26,7 @@ async def translated(
     config = make_config(config_yaml([provider_for(kind, fake)], db_path=db))
     async with running_gateway(config) as gateway:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
-            yield client, fake, Trail(db), kind
+            yield client, fake, Trail(db, gateway.audit), kind
 
 
 def _data(text: str) -> list[dict[str, object]]:
@@ -78,13 +77,9 @@ async def test_responses_stream_with_a_tool_call(translated) -> None:  # type: i
         }[kind]
     )
     request_id = response.headers["x-request-id"]
-    with trio.fail_after(5):
-        while not (
-            rows := trail.rows(
-                "SELECT * FROM requests WHERE request_id = ? AND status = 'completed'", request_id
-            )
-        ):
-            await trio.sleep(0.01)
+    rows = await trail.wait_rows(
+        "SELECT * FROM requests WHERE request_id = ? AND status = 'completed'", request_id
+    )
     assert (rows[0]["input_tokens"], rows[0]["cached_input_tokens"]) == (300, 100)
     assert rows[0]["output_tokens"] == 40
 

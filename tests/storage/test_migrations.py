@@ -12,8 +12,9 @@ from storage.tables import metadata
 
 TRAIL_TABLES = {"events", "requests", "attempts"}
 BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
+LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
-HEAD = "0004_trail_blobs"
+HEAD = "0005_leases"
 
 
 def _differences(url: str) -> list[object]:
@@ -34,7 +35,7 @@ def _inspect(url: str) -> tuple[set[str], dict[str, set[str | None]], str | None
             names = {
                 table: {ix["name"] for ix in inspector.get_indexes(table)}
                 | {uq["name"] for uq in inspector.get_unique_constraints(table)}
-                for table in tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES)
+                for table in tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES)
             }
             revision = MigrationContext.configure(connection).get_current_revision()
             return tables, names, revision
@@ -48,7 +49,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
     tables, names, revision = _inspect(empty_database_url)
-    assert tables == TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | {"alembic_version"}
+    assert tables == TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | {"alembic_version"}
     assert revision == HEAD
     assert names == {
         "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
@@ -65,6 +66,8 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
         "budget_counters": set(),
         "blobs": {"ix_blobs_used_at"},
         "trail_retention": set(),
+        "budget_pools": set(),
+        "budget_leases": {"ix_budget_leases_expires_at"},
     }
 
 
@@ -86,7 +89,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_database_url: str) -> None:
     migrate(empty_database_url)
     downgrade(empty_database_url, "base")
     tables, _, revision = _inspect(empty_database_url)
-    assert tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES) == set()
+    assert tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES) == set()
     assert revision is None
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []

@@ -1,0 +1,80 @@
+"""The accountant's side of shared budgets: asking the pools, reporting, giving back.
+
+Every SQL call goes through the gateway's one SQL writer (``TrailWriter.run``) and
+happens off the request path: a request waits for SQL only when this replica's lease
+of one of its budgets has run short (once per slice, ``budgets.leases``), and the tick
+fetches the next slice before that, when a lease is down to half a slice.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import structlog
+
+from budgets.leases import LeaseNeed, LeaseReport
+from storage.lease_store import SqlLeaseStore
+
+T = TypeVar("T")
+RunSql = Callable[[Callable[[], T]], Awaitable[T]]
+
+log = structlog.get_logger("switchyard.budget")
+
+
+def new_replica_id() -> str:
+    """This process among the replicas: host, pid and a random tail (never reused)."""
+    return f"{platform.node()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+class LeaseKeeper:
+    def __init__(
+        self,
+        store: SqlLeaseStore,
+        run_sql: Callable[[Callable[[], object]], Awaitable[object]],
+        *,
+        ttl_s: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self._run_sql = run_sql
+        self.ttl_s = ttl_s
+        self._clock = clock
+
+    @property
+    def replica_id(self) -> str:
+        return self._store.replica_id
+
+    async def acquire(self, need: LeaseNeed) -> float:
+        store, now, ttl = self._store, self._clock(), self.ttl_s
+        granted = await self._run_sql(lambda: store.acquire(need, now=now, ttl_s=ttl))
+        assert isinstance(granted, float)
+        log.debug(
+            "budget lease",
+            budget=need.identity,
+            asked_usd=round(need.amount, 6),
+            granted_usd=round(granted, 6),
+        )
+        return granted
+
+    async def report(self, reports: Sequence[LeaseReport]) -> None:
+        """Report consumption (renewing this replica's leases) and settle expired leases."""
+        store, now, ttl = self._store, self._clock(), self.ttl_s
+
+        def job() -> int:
+            store.report(reports, now=now, ttl_s=ttl)
+            return store.reclaim_expired(now=now)
+
+        reclaimed = await self._run_sql(job)
+        if reclaimed:
+            log.warning("expired budget leases returned to their pools", leases=reclaimed)
+
+    async def release(self, reports: Sequence[LeaseReport]) -> None:
+        store, now = self._store, self._clock()
+        await self._run_sql(lambda: store.release(reports, now=now))
+
+
+__all__ = ["LeaseKeeper", "new_replica_id"]

@@ -1,0 +1,200 @@
+"""Three gateway replicas on one PostgreSQL behind nginx, 32 clients spending one key's budget at
+its edge: the budget holds across replicas (leases), every answered request has its
+trail exactly once, and a replica killed with SIGKILL leaves the budget consistent once
+its leases expire, within the stated bound. Also ``serve --workers 2`` on one port."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import trio
+
+from fakes import FakeProviderServer
+from storage import make_engine
+from storage.lease_store import pool_allocated
+from tests.scenarios.budget_rig import COST, body
+from tests.scenarios.replica_rig import (
+    Load,
+    fresh_postgres,
+    lease_rows,
+    listening_urls,
+    needs_postgres,
+    nginx_in_front,
+    replica,
+    replica_config,
+    slow_fixed_cost,
+    terminal_counts,
+    trail_spend,
+)
+
+pytestmark = needs_postgres
+
+LIMIT = 4.0  # 500 requests of $0.008; a lease slice is 1 % of it: $0.04, five requests
+CLIENTS, PER_CLIENT = 32, 20  # 640 asks: the budget runs out before they do
+BUDGET = ("virtual_key", "alice", "total")
+
+
+async def test_three_replicas_hold_one_budget_and_write_each_trail_once(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    config = replica_config(fake, tmp_path, url, limit=LIMIT)
+    logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
+    with (
+        replica(config, logs[0]) as a,
+        replica(config, logs[1]) as b,
+        replica(config, logs[2]) as c,
+    ):
+        urls = [(await listening_urls(log, p))[0] for log, p in zip(logs, (a, b, c), strict=True)]
+        with nginx_in_front(urls, tmp_path / "nginx") as balanced:
+            load = Load([balanced])  # every client through nginx, as deployed
+            await load.run(CLIENTS, PER_CLIENT)
+    spent, served = trail_spend(url)
+    print(
+        f"\n3 replicas x {CLIENTS} clients: limit ${LIMIT:.2f}, spent ${spent:.4f} "
+        f"({served} answered), overspend ${max(0.0, spent - LIMIT):.4f}, "
+        f"refused {load.statuses[402]}"
+    )
+    assert load.errors == 0
+    assert load.statuses[200] == served == len(load.answered)
+    assert load.statuses[402] > 0
+    assert spent <= LIMIT + 1e-9  # estimates cover the billed cost: no overspend at all
+    assert spent >= LIMIT - 3 * 2 * 0.01 * LIMIT  # at most two slices idle per replica
+    assert spent == pytest.approx(served * COST, rel=1e-9)
+    assert terminal_counts(url, load.answered) == {1: len(load.answered)}
+    assert lease_rows(url) == []  # every replica gave its leases back when it stopped
+    engine = make_engine(url)
+    assert pool_allocated(engine, BUDGET, 0.0) == pytest.approx(spent, abs=1e-9)
+    engine.dispose()
+
+
+async def test_a_replica_killed_mid_run_leaves_the_budget_within_the_bound(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    config = replica_config(fake, tmp_path, url, limit=LIMIT, ttl_s=2)
+    logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
+    with (
+        replica(config, logs[0]) as doomed,
+        replica(config, logs[1]) as b,
+        replica(config, logs[2]) as c,
+    ):
+        urls = [
+            (await listening_urls(log, p))[0] for log, p in zip(logs, (doomed, b, c), strict=True)
+        ]
+        load = Load(urls)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(load.run, CLIENTS, PER_CLIENT)
+            while load.statuses[200] < 100:
+                await trio.sleep(0.02)
+            held = {row[0]: row[1] - row[2] for row in lease_rows(url)}
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait()
+        # the survivors settle the dead replica's leases once they expire (2 s)
+        with trio.fail_after(20):
+            while len({row[0] for row in lease_rows(url)}) > 2:
+                await trio.sleep(0.2)
+        later = Load(urls[1:])
+        await later.run(8, 10)  # spend what the dead replica's leases gave back
+    spent, _ = trail_spend(url)
+    # the bound: what the killed replica held leased and had not reported consumed
+    bound = max(held.values(), default=0.0) + 0.01 * LIMIT
+    print(
+        f"\nSIGKILL of 1 of 3 replicas: limit ${LIMIT:.2f}, spent ${spent:.4f}, "
+        f"overspend ${max(0.0, spent - LIMIT):.4f}, bound ${bound:.4f}"
+    )
+    assert spent <= LIMIT + bound
+    assert later.statuses[402] > 0  # the budget ends, it is not leaked away
+    assert lease_rows(url) == []
+
+
+async def test_two_workers_share_a_port_the_trail_and_the_budget(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    config = replica_config(fake, tmp_path, url, limit=1.0)
+    log = tmp_path / "workers.log"
+    with replica(config, log, "--workers", "2") as parent:
+        urls = await listening_urls(log, parent, count=2)
+        assert len(set(urls)) == 1  # one port
+        load = Load(urls[:1])
+        await load.run(16, 12)
+        replicas = {row[0] for row in lease_rows(url)}
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 0
+    spent, served = trail_spend(url)
+    assert len(replicas) == 2  # both workers served and leased
+    assert load.statuses[200] == served and load.statuses[402] > 0
+    assert spent <= 1.0 + 1e-9
+    assert terminal_counts(url, load.answered) == {1: len(load.answered)}
+    assert lease_rows(url) == []
+
+
+async def _switchyard(*args: str) -> str:
+    done = await trio.run_process(
+        [sys.executable, "-m", "cli.main", *args], capture_stdout=True, capture_stderr=True
+    )
+    return done.stdout.decode()
+
+
+async def _seconds_until(urls: list[str], secret: str, status: int) -> list[float]:
+    """For each replica, how long until a request with ``secret`` gets ``status``."""
+    started = time.monotonic()
+    waits = []
+    async with httpx.AsyncClient(timeout=20) as client:
+        for url in urls:
+            with trio.fail_after(15):
+                while True:
+                    response = await client.post(
+                        f"{url}/v1/responses",
+                        json=body("hello"),
+                        headers={"authorization": f"Bearer {secret}"},
+                    )
+                    if response.status_code == status:
+                        break
+                    await trio.sleep(0.05)
+            waits.append(time.monotonic() - started)
+    return waits
+
+
+async def test_keys_and_budgets_set_with_the_cli_reach_every_replica_within_seconds(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    config = replica_config(fake, tmp_path, url, limit=LIMIT)
+    logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
+    with (
+        replica(config, logs[0]) as a,
+        replica(config, logs[1]) as b,
+        replica(config, logs[2]) as c,
+    ):
+        urls = [(await listening_urls(log, p))[0] for log, p in zip(logs, (a, b, c), strict=True)]
+        created = orjson.loads(
+            await _switchyard(
+                "keys", "create", "--name", "ci", "--account", "dev", "--db", url, "--json"
+            )
+        )[0]
+        secret, key_id = created["secret"], created["id"]
+        key_works = await _seconds_until(urls, secret, 200)
+        await _switchyard(
+            "budgets", "set", "--level", "virtual_key", "--id", key_id,
+            "--period", "total", "--limit", "0.000001", "--db", url,
+        )  # fmt: skip
+        budget_applies = await _seconds_until(urls, secret, 402)
+        await _switchyard("keys", "revoke", key_id, "--db", url)
+        revoked = await _seconds_until(urls, secret, 401)
+    print(
+        f"\nCLI change seen by all 3 replicas after: key {max(key_works):.2f} s, "
+        f"budget {max(budget_applies):.2f} s, revocation {max(revoked):.2f} s"
+    )
+    assert max(key_works + budget_applies + revoked) < 5.0
