@@ -27,14 +27,10 @@ FALLBACK_SIGNS = ("Reconnecting", "Falling back", "HTTPS transport")
 
 
 async def _completed_rows(rig: Rig, count: int) -> list[dict[str, object]]:
-    with trio.fail_after(5):
-        while True:
-            rows = rig.trail.rows(
-                "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at"
-            )
-            if len(rows) >= count:
-                return [dict(row) for row in rows]
-            await trio.sleep(0.02)
+    rows = await rig.trail.wait_rows(
+        "SELECT * FROM requests WHERE status = 'completed' ORDER BY started_at", at_least=count
+    )
+    return [dict(row) for row in rows]
 
 
 async def test_codex_builtin_provider_runs_a_tool_turn_over_the_websocket(

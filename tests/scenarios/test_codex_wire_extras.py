@@ -8,7 +8,6 @@ import gzip
 import zlib
 
 import orjson
-import trio
 import zstandard
 
 from fakes import Reply, Text
@@ -25,11 +24,9 @@ async def _post(rig: Rig, data: bytes, encoding: str) -> tuple[int, dict[str, ob
 
 
 async def _recorded_body(rig: Rig, request_id: str) -> bytes | None:
-    with trio.fail_after(5):
-        while not rig.trail.rows(
-            "SELECT 1 FROM requests WHERE request_id = ? AND status != 'in_progress'", request_id
-        ):
-            await trio.sleep(0.02)
+    await rig.trail.wait_rows(
+        "SELECT 1 FROM requests WHERE request_id = ? AND status != 'in_progress'", request_id
+    )
     return rig.trail.body(request_id)
 
 

@@ -28,14 +28,11 @@ SESSION = "01a24454-49b0-7520-b287-7af072852bdb"
 
 
 async def _terminal_rows(rig: Rig, count: int) -> list[dict[str, object]]:
-    with trio.fail_after(5):
-        while True:
-            rows = rig.trail.rows(
-                "SELECT * FROM requests WHERE status != 'in_progress' ORDER BY started_at"
-            )
-            if len(rows) >= count:
-                return [dict(row) for row in rows]
-            await trio.sleep(0.02)
+    rows = await rig.trail.wait_rows(
+        "SELECT * FROM requests WHERE status != 'in_progress' ORDER BY started_at",
+        at_least=count,
+    )
+    return [dict(row) for row in rows]
 
 
 def _sse_types(text: str) -> list[str]:
