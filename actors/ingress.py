@@ -177,6 +177,7 @@ class Ingress:
         """The Responses WebSocket: each ``response.create`` served as a POST would be."""
 
         async def handle(one: HttpRequest, socket_writer: ReplyWriter) -> None:
+            self._head_lookup = (None, self._keys, _NONE)  # resolve the key now, not at upgrade
             await self._handle_inference(one, socket_writer, ClientFormat.RESPONSES, path)
 
         max_bytes = self._config.server.max_body_bytes

@@ -5,13 +5,17 @@ RFC's codes."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import orjson
 import trio
 
+from budgets.keys import StoredKey, new_secret, secret_digest, shown_prefix
 from fakes import FakeProviderServer, Fault, FunctionCall, Reply, Text, Turn
 from http11.sansio.websocket import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
+from storage.database import make_engine
+from storage.key_store import create_key
 from tests.gateway_rig import (
     Trail,
     auth,
@@ -21,6 +25,7 @@ from tests.gateway_rig import (
     running_gateway,
 )
 from tests.http11.test_websocket_sansio import OP_CONTINUATION, client_frame
+from tests.scenarios.budget_rig import budget_config, budget_gateway, fixed_cost
 from tests.scenarios.conftest import Rig
 from tests.websocket_rig import accepted_socket, open_socket
 
@@ -262,3 +267,42 @@ async def test_unfinished_messages_count_with_the_bodies_being_read(
         assert answer["status"] == 400
         await first.stream.aclose()
         await second.stream.aclose()
+
+
+async def test_a_key_that_expires_while_its_socket_is_open_is_refused_from_then_on(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """Each message is authenticated anew: the upgrade's key check does not last."""
+    fixed_cost(fake)
+    db = tmp_path / "trail.db"
+    secret = new_secret()
+    async with budget_gateway(budget_config(fake, db)) as gateway:
+        engine = make_engine(f"sqlite:///{db}")
+        expires_at = time.time() + 3.0
+        stored = StoredKey(
+            id="vk_soon",
+            name="short-lived",
+            digest=secret_digest(secret),
+            prefix=shown_prefix(secret),
+            account="dev",
+            created_at=time.time(),
+            expires_at=expires_at,
+        )
+        create_key(engine, stored)
+        engine.dispose()
+        with trio.fail_after(10):
+            while True:  # the store watcher has read the new key
+                async with await open_socket(gateway.base_url, key=secret) as probe:
+                    await probe.read_head()
+                    if probe.status == 101:
+                        break
+                await trio.sleep(0.1)
+        async with await accepted_socket(gateway.base_url, key=secret) as socket:
+            create = {"type": "response.create", "model": "gpt-5.5", "input": "hi"}
+            await socket.send_json(create)
+            assert (await socket.events_until_done())[-1]["type"] == "response.completed"
+            await trio.sleep(max(0.0, expires_at - time.time()) + 0.1)
+            await socket.send_json(create)
+            (refusal,) = await socket.events_until_done()
+            assert refusal["status"] == 401
+            assert "expired" in refusal["error"]["message"]  # type: ignore[index]
