@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,3 +256,15 @@ def nginx_in_front(urls: list[str], home: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def replicas(
+    config: Path, tmp_path: Path, count: int = 3
+) -> AsyncIterator[tuple[list[subprocess.Popen[bytes]], list[str]]]:
+    """``count`` replicas on ``config``: their processes and base URLs."""
+    with ExitStack() as stack:
+        logs = [tmp_path / f"replica-{n}.log" for n in range(count)]
+        processes = [stack.enter_context(replica(config, log)) for log in logs]
+        urls = [(await listening_urls(log, p))[0] for log, p in zip(logs, processes, strict=True)]
+        yield processes, urls
