@@ -306,3 +306,26 @@ async def test_a_key_that_expires_while_its_socket_is_open_is_refused_from_then_
             (refusal,) = await socket.events_until_done()
             assert refusal["status"] == 401
             assert "expired" in refusal["error"]["message"]  # type: ignore[index]
+
+
+async def test_a_client_that_leaves_mid_answer_ends_its_request_alone(rig: Rig) -> None:
+    long_text = " ".join(f"word{i}" for i in range(400))
+    rig.fake.enqueue(
+        Turn(
+            reply=Reply(items=(Text(text=long_text),)),
+            fault=Fault(delay_between_events_s=0.01),
+        ),
+        Reply(items=(Text(text="still here"),)),
+    )
+    leaver = await accepted_socket(rig.gateway.base_url)
+    await leaver.send_json({"type": "response.create", "model": "gpt-5.5", "input": "hi"})
+    first = await leaver.frame()
+    assert first is not None and first.json()["type"] == "response.created"
+    await leaver.stream.aclose()  # gone mid-answer
+    (row,) = await rig.trail.wait_rows(
+        "SELECT * FROM requests WHERE status != 'in_progress'", within_s=30
+    )
+    assert (row["status"], row["error_kind"]) == ("failed", "client_closed")
+    async with await accepted_socket(rig.gateway.base_url) as other:  # the gateway is fine
+        await other.send_json({"type": "response.create", "model": "gpt-5.5", "input": "hi"})
+        assert (await other.events_until_done())[-1]["type"] == "response.completed"
