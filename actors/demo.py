@@ -46,7 +46,9 @@ Use it from Codex CLI: put this in $CODEX_HOME/config.toml (e.g. ~/.codex/config
   env_key = "SWITCHYARD_API_KEY"
   wire_api = "responses"
 then:  SWITCHYARD_API_KEY={key} codex exec "run: echo hello from codex > hello.txt"
-(the fake provider calls the shell tool for any line starting with 'run:').
+Or from Claude Code:  ANTHROPIC_BASE_URL={gateway} ANTHROPIC_API_KEY={key} claude
+(the fake provider calls the shell tool, Codex's or Claude Code's, for any line
+starting with 'run:').
 
 Look at the trail:
   sqlite3 {db_file} 'SELECT request_id, provider, model, status, latency_ms,

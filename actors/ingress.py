@@ -9,7 +9,7 @@ session cap (a Codex ``session-id`` over its requests per minute → 429,
 settled later by the audit logger's meter), a ``RouteRequest`` with a fresh reply
 channel to the router (``send_nowait``: a full inbox sheds load with a 503, never an
 unbounded queue), then the relay (``actors.relay``).
-Errors are OpenAI-shaped.
+Errors are in the client's shape (OpenAI's, or Anthropic's: ``actors.client_headers``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import structlog
 import trio
 
 from actors.admin import admin_refusal
+from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
+from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
 from actors.model_listing import serve_models
@@ -38,11 +40,10 @@ from actors.relay import (
 from actors.request_body import decoded_request
 from actors.request_faults import emit, internal_error, parse_guarded
 from actors.reservation import Reservations
-from actors.responses_socket import serve_responses_socket
+from actors.responses_socket import is_upgrade_request, serve_responses_socket
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
-from http11.sansio.websocket import is_upgrade_request
 from http11.server import (
     ClientGone,
     EarlyResponse,
@@ -76,8 +77,11 @@ _ENDPOINTS = {
     "/v1/chat/completions": ClientFormat.CHAT,
     "/openai/v1/chat/completions": ClientFormat.CHAT,
     "/chat/completions": ClientFormat.CHAT,
+    "/v1/messages": ClientFormat.ANTHROPIC,
+    "/anthropic/v1/messages": ClientFormat.ANTHROPIC,
 }
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
+_KEYED = {**_ENDPOINTS, **dict.fromkeys(COUNT_TOKENS_PATHS, ClientFormat.ANTHROPIC)}
 SESSION_CAP_CODE = "session_request_cap"
 
 
@@ -137,10 +141,10 @@ class Ingress:
         """The HTTP server's head check: a 401 for a model or inference request without
         a valid key, answered before its body is read; None lets the request go on."""
         path = head.target.partition("?")[0]
-        client_format = _ENDPOINTS.get(path)
+        client_format = _KEYED.get(path)
         if client_format is None and path not in _MODELS:
             return None
-        authorization = next((v for k, v in head.headers if k == "authorization"), None)
+        authorization = presented_key(header_in(head.headers), client_format)
         lookup = self._keys.resolve(authorization, now=time.time())
         # the handler gets the very same header string once the body is in: reuse the lookup
         self._head_lookup = (authorization, self._keys, lookup)
@@ -149,10 +153,10 @@ class Ingress:
         fmt = None if client_format is None else str(client_format)
         return self._refusals.unauthenticated(head, path, fmt, lookup)
 
-    def _resolve(self, request: HttpRequest) -> KeyLookup:
-        authorization = request.header("authorization")
+    def _resolve(self, request: HttpRequest, fmt: ClientFormat | None = None) -> KeyLookup:
+        authorization = presented_key(request.header, fmt)
         cached = self._head_lookup
-        if cached[0] is authorization and cached[1] is self._keys and authorization:
+        if cached[0] == authorization and cached[1] is self._keys and authorization:
             return cached[2]
         return self._keys.resolve(authorization, now=time.time())
 
@@ -163,9 +167,14 @@ class Ingress:
             if request.method == "POST":
                 await self._handle_inference(request, writer, client_format, path)
             elif client_format is ClientFormat.RESPONSES and is_upgrade_request(request.headers):
-                await self._handle_socket(request, writer, path)
+                await serve_responses_socket(
+                    request, writer, self._socket_turn, self._config.server
+                )
             else:
                 await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
+        elif path in COUNT_TOKENS_PATHS and request.method == "POST":
+            lookup = self._resolve(request, ClientFormat.ANTHROPIC)
+            await count_tokens(request, writer, lookup, self._ids.next())
         elif path in _MODELS and request.method == "GET":
             await serve_models(request, writer, self._config, self._resolve(request).key)
         elif path == "/healthz":
@@ -173,15 +182,10 @@ class Ingress:
         else:
             await send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 
-    async def _handle_socket(self, request: HttpRequest, writer: ResponseWriter, path: str) -> None:
-        """The Responses WebSocket: each ``response.create`` served as a POST would be."""
-
-        async def handle(one: HttpRequest, socket_writer: ReplyWriter) -> None:
-            self._head_lookup = (None, self._keys, _NONE)  # resolve the key now, not at upgrade
-            await self._handle_inference(one, socket_writer, ClientFormat.RESPONSES, path)
-
-        max_bytes = self._config.server.max_body_bytes
-        await serve_responses_socket(request, writer, handle, max_body_bytes=max_bytes)
+    async def _socket_turn(self, request: HttpRequest, writer: ReplyWriter) -> None:
+        """One ``response.create`` of a Responses WebSocket, served as its POST would be."""
+        self._head_lookup = (None, self._keys, _NONE)  # resolve the key now, not at upgrade
+        await self._handle_inference(request, writer, ClientFormat.RESPONSES, request.target)
 
     async def _handle_health(self, request: HttpRequest, writer: ReplyWriter) -> None:
         """Liveness for anyone; the actors' details only with the admin key."""
@@ -201,18 +205,17 @@ class Ingress:
         request_id = self._ids.next()
         started = trio.current_time()
         received_at = time.time()
-        lookup = self._resolve(request)
+        lookup = self._resolve(request, fmt)
         key = lookup.key
         try:
             if lookup.problem in ("revoked", "expired"):
                 error, key_id = lookup.error(), lookup.key_id
                 raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
-            max_bytes = self._config.server.max_body_bytes
-            request = decoded_request(request, max_bytes=max_bytes, key=key)
+            request = decoded_request(request, self._config.server, key)
             parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
         except RequestRejected as rejected:
             self._reject(request, request_id, fmt, path, received_at, started, rejected)
-            await send_error(writer, rejected.error, request_id_header(request_id))
+            await send_error(writer, rejected.error, request_id_header(request_id), fmt)
             return
         assert key is not None  # parse_request rejects a missing key
         message = ClientRequest(
@@ -226,9 +229,10 @@ class Ingress:
             body=parsed.body,
             virtual_key_id=key.id,
             account_id=key.account,
-            session_id=request.header("session-id"),
+            session_id=session_id(request.header, fmt),
             pinned_provider=parsed.pinned_provider,
             pinned_model=parsed.pinned_model,
+            forward_headers=forwarded_headers(request.header, fmt),
         )
         self._emit(received_event(message, request, key))
         try:
@@ -272,7 +276,7 @@ class Ingress:
             if writer.started:
                 await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
             else:
-                await send_error(writer, error, request_id_header(message.request_id))
+                await send_error(writer, error, _ids(message), message.client_format)
         except Exception:
             # the response had ended, or the writer itself failed: nothing more to say
             log.info("internal error left unanswered", request_id=message.request_id)
@@ -314,7 +318,7 @@ class Ingress:
             receive.close()
             error = _shed("the router is saturated")
             self._fail(message, error)
-            await send_error(writer, error, request_id_header(message.request_id))
+            await send_error(writer, error, _ids(message), message.client_format)
             return
         self._inflight += 1
         try:
@@ -337,7 +341,7 @@ class Ingress:
         if writer.started:
             await writer.send_chunk(stream_failure(message.client_format, error, 0), last=True)
         else:
-            await send_error(writer, error, request_id_header(message.request_id))
+            await send_error(writer, error, _ids(message), message.client_format)
 
     def _reject(
         self,
@@ -372,10 +376,14 @@ async def _refuse(writer: ReplyWriter, message: ClientRequest, problem: ErrorInf
     if in_stream and problem.code == SESSION_CAP_CODE:
         await send_stream_refusal(writer, message.client_format, problem, headers)
     else:
-        await send_error(writer, problem, headers)
+        await send_error(writer, problem, headers, message.client_format)
 
 
 _NONE = KeyLookup(key=None, problem="missing")
+
+
+def _ids(message: ClientRequest) -> tuple[tuple[str, str], ...]:
+    return request_id_header(message.request_id)
 
 
 def _error(kind: ErrorKind, status: int, message: str) -> ErrorInfo:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.client_headers import session_id
 from actors.trail_events import response_failed
 from config.model import VirtualKeyConfig
 from http11.server import HttpRequest
@@ -60,7 +61,7 @@ def rejected_events(
         stream=False,
         virtual_key_id=rejected.key_id,
         account_id=None,
-        session_id=request.header("session-id"),
+        session_id=session_id(request.header, at.fmt),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=rejected.body_json,

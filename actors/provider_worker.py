@@ -276,6 +276,7 @@ class ProviderWorker:
                 model=candidate.model,
                 api_key=key.secret,
                 request_id=request.request_id,
+                client_headers=request.forward_headers,
             )
         except UnsupportedRoute as exc:
             error = ErrorInfo(kind=ErrorKind.BAD_REQUEST, status=400, message=str(exc))

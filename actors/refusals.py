@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import structlog
 import trio
 
+from actors.client_headers import CLAUDE_CODE_SESSION, key_error, render_client_error
 from budgets.keys import KeyLookup
 from http11.server import EarlyResponse, HttpHead
 from messages.events import RequestReceived, ResponseFailed, TrailEvent
 from messages.ids import RequestIds
-from providers.openai_errors import render_openai_error
 
 log = structlog.get_logger("switchyard.ingress")
 
@@ -70,7 +70,7 @@ class Refusals:
         """The 401 for ``head``; a summary goes to the trail if the rate allows."""
         self._refused += 1
         request_id = self._ids.next()
-        error = lookup.error()
+        error = key_error(lookup, client_format)
         if client_format is not None and self._may_record():
             now = time.time()
             headers = _free_text_headers(head)
@@ -83,7 +83,7 @@ class Refusals:
                 stream=False,
                 virtual_key_id=lookup.key_id,
                 account_id=None,
-                session_id=headers.get("session-id"),
+                session_id=headers.get("session-id") or headers.get(CLAUDE_CODE_SESSION),
                 thread_id=headers.get("thread-id"),
                 user_agent=headers.get("user-agent"),
                 body=b"null",
@@ -100,7 +100,8 @@ class Refusals:
             )
             self._record(received, failed)
         headers_out = (_JSON, ("x-request-id", request_id))
-        return EarlyResponse(status=401, headers=headers_out, body=render_openai_error(error))
+        body = render_client_error(client_format, error, request_id)
+        return EarlyResponse(status=401, headers=headers_out, body=body)
 
     def _may_record(self) -> bool:
         now = trio.current_time()
@@ -132,7 +133,7 @@ class Refusals:
         self._recorded += 1
 
 
-_FREE_TEXT = frozenset({"user-agent", "session-id", "thread-id"})
+_FREE_TEXT = frozenset({"user-agent", "session-id", "thread-id", CLAUDE_CODE_SESSION})
 
 
 def _free_text_headers(head: HttpHead) -> dict[str, str]:

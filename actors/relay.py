@@ -13,12 +13,12 @@ import math
 
 import trio
 
+from actors.client_headers import render_client_error
 from http11.server import ReplyWriter
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
 from providers.client_formats.stream_failure import stream_failure
-from providers.openai_errors import render_openai_error
 from routing.retry import bounded_retry_after
 
 JSON_HEADER = ("content-type", "application/json")
@@ -37,10 +37,11 @@ async def relay(
     try:
         first = await receive.receive()
     except trio.EndOfChannel:
-        await send_error(writer, WORKER_LOST, request_id_header(message.request_id))
+        headers = request_id_header(message.request_id)
+        await send_error(writer, WORKER_LOST, headers, message.client_format)
         raise WorkerLost from None
     if isinstance(first, ReplyError):
-        await send_error(writer, first.error, first.headers)
+        await send_error(writer, first.error, first.headers, message.client_format)
         return
     if not isinstance(first, ReplyHead):
         raise AssertionError(f"reply began with {type(first).__name__}")
@@ -100,13 +101,19 @@ def _failure(message: ClientRequest, reply: ReplyError) -> bytes:
 
 
 async def send_error(
-    writer: ReplyWriter, error: ErrorInfo, extra: tuple[tuple[str, str], ...] = ()
+    writer: ReplyWriter,
+    error: ErrorInfo,
+    extra: tuple[tuple[str, str], ...] = (),
+    client_format: ClientFormat | None = None,
 ) -> None:
+    """An error response in the client's shape (OpenAI's unless told otherwise)."""
     headers = [JSON_HEADER, *extra]
     if error.status == 429 or error.retry_after is not None:
         retry_after = bounded_retry_after(error.retry_after)  # a provider's may be inf or NaN
         headers.append(("retry-after", str(max(1, round(retry_after or 1.0)))))
-    await writer.send_response(error.status, headers, render_openai_error(error))
+    request_id = next((value for name, value in extra if name == "x-request-id"), None)
+    body = render_client_error(client_format, error, request_id)
+    await writer.send_response(error.status, headers, body)
 
 
 async def send_stream_refusal(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from config.model import VirtualKeyConfig
+from config.model import ServerConfig, VirtualKeyConfig
 from http11.sansio.content_coding import ContentCodingError, decode_body
 from http11.server import HttpRequest
 from messages.errors import ErrorInfo, ErrorKind
@@ -16,14 +16,15 @@ from providers.client_formats.inbound import RequestRejected
 
 
 def decoded_request(
-    request: HttpRequest, *, max_bytes: int, key: VirtualKeyConfig | None
+    request: HttpRequest, server: ServerConfig, key: VirtualKeyConfig | None
 ) -> HttpRequest:
-    """``request`` with its body decoded (itself when it has no ``Content-Encoding``)."""
+    """``request`` with its body decoded (itself when it has no ``Content-Encoding``),
+    within ``server.max_body_bytes``."""
     header = request.header("content-encoding")
     if header is None:
         return request
     try:
-        body = decode_body(request.body, header, max_bytes=max_bytes)
+        body = decode_body(request.body, header, max_bytes=server.max_body_bytes)
     except ContentCodingError as exc:
         kind = ErrorKind.PAYLOAD_TOO_LARGE if exc.status == 413 else ErrorKind.BAD_REQUEST
         error = ErrorInfo(kind=kind, status=exc.status, message=exc.message)

@@ -28,6 +28,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import orjson
 import structlog
 
+from config.model import ServerConfig
+from http11.sansio.websocket import is_upgrade_request
 from http11.server import HttpRequest, ReplyWriter, ResponseWriter
 from http11.websocket import CLOSE_GOING_AWAY, WebSocket, accept_websocket
 
@@ -190,7 +192,7 @@ class ResponsesSocketSession:
         else:
             body = data  # not a JSON object: the request path rejects it (and records it)
         writer = SocketReplyWriter(self._socket)
-        await self._handle(dataclasses.replace(self._request, method="POST", body=body), writer)
+        await self._handle(dataclasses.replace(self._request, body=body), writer)
         if writer.completed_id is not None and isinstance(parsed, dict):
             items = parsed.get("input")
             whole = [*items, *writer.output_items] if isinstance(items, list) else None
@@ -240,14 +242,22 @@ class ResponsesSocketSession:
 
 
 async def serve_responses_socket(
-    request: HttpRequest, writer: ResponseWriter, handle: Handle, *, max_body_bytes: int
+    request: HttpRequest, writer: ResponseWriter, handle: Handle, server: ServerConfig
 ) -> None:
-    """Accept the upgrade on ``writer``'s connection and serve it until it closes."""
-    socket = await accept_websocket(request, writer, max_message_bytes=max_body_bytes)
+    """Accept the upgrade on ``writer``'s connection and serve it until it closes; each
+    message is handed on as a POST to the upgrade's path (its query dropped)."""
+    limit = server.max_body_bytes
+    socket = await accept_websocket(request, writer, max_message_bytes=limit)
     if socket is None:
         return
-    session = ResponsesSocketSession(socket, request, handle, max_body_bytes=max_body_bytes)
-    await session.run()
+    turn = dataclasses.replace(request, method="POST", target=request.target.partition("?")[0])
+    await ResponsesSocketSession(socket, turn, handle, max_body_bytes=limit).run()
 
 
-__all__ = ["ResponsesSocketSession", "SocketReplyWriter", "error_event", "serve_responses_socket"]
+__all__ = [
+    "ResponsesSocketSession",
+    "SocketReplyWriter",
+    "error_event",
+    "is_upgrade_request",
+    "serve_responses_socket",
+]

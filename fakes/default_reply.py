@@ -5,9 +5,10 @@ Rules, first match wins:
 1. The conversation ends with a tool result → a text summarising it:
    ``"Done. The command printed: <output>"`` (for Codex's ``exec_command`` output,
    only the part after ``Output:`` is quoted).
-2. The request offers a tool named ``exec_command`` and the last user text contains
-   ``run: <shell command>`` (up to the end of that line) → a function call to
-   ``exec_command`` with arguments ``{"cmd": "<shell command>"}``.
+2. The request offers a tool named ``exec_command`` (Codex) or ``Bash`` (Claude Code)
+   and the last user text contains ``run: <shell command>`` (up to the end of that
+   line) → a function call to ``exec_command`` with arguments ``{"cmd": "<shell
+   command>"}``, or to ``Bash`` with ``{"command": "<shell command>"}``.
 3. Otherwise → a short text echoing the first line of the last user text.
 
 Each wire module reads its own request format into a ``Conversation``; the rules
@@ -24,6 +25,7 @@ from fakes.script import FunctionCall, Reply, Text
 
 RUN_PATTERN = re.compile(r"\brun:[ \t]*(\S[^\r\n]*)")
 EXEC_TOOL = "exec_command"
+BASH_TOOL = "Bash"
 QUOTE_LIMIT = 200
 
 
@@ -44,6 +46,9 @@ def default_reply(conversation: Conversation) -> Reply:
     if command is not None and EXEC_TOOL in conversation.tool_names:
         arguments = json.dumps({"cmd": command})
         return Reply(items=(FunctionCall(name=EXEC_TOOL, arguments=arguments),))
+    if command is not None and BASH_TOOL in conversation.tool_names:
+        arguments = json.dumps({"command": command})
+        return Reply(items=(FunctionCall(name=BASH_TOOL, arguments=arguments),))
     return Reply(items=(Text(text=_echo(conversation.last_user_text)),))
 
 

@@ -26,6 +26,7 @@ from messages.usage import Usage, UsageAnomaly
 class ClientFormat(StrEnum):
     RESPONSES = "responses"
     CHAT = "chat"
+    ANTHROPIC = "anthropic"  # Anthropic's Messages API (Claude Code, the anthropic SDK)
 
 
 class Role(StrEnum):

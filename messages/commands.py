@@ -75,6 +75,7 @@ class ClientRequest:
     session_id: str | None
     pinned_provider: str | None = None  # from "provider/model"
     pinned_model: str | None = None
+    forward_headers: tuple[tuple[str, str], ...] = ()  # for a passthrough: anthropic-beta
 
 
 __all__ = [

@@ -5,7 +5,8 @@ of this many output tokens) and the adapters (they send exactly this), so the es
 can never read a smaller maximum than the provider receives.
 
 - The client's bound (``requested_output_tokens``): Responses reads
-  ``max_output_tokens``; Chat reads ``max_completion_tokens`` and ``max_tokens`` and
+  ``max_output_tokens``; Anthropic's Messages API its required ``max_tokens``; Chat
+  reads ``max_completion_tokens`` and ``max_tokens`` and
   takes the *larger* when both are given (a passthrough upstream receives both and may
   honour either). A field of the other API is not the client's bound: the decoders
   ignore it and a passthrough upstream rejects it.
@@ -26,6 +27,7 @@ from providers.client_formats.request_fields import optional_positive_int
 
 CHAT_LIMIT_FIELDS = ("max_completion_tokens", "max_tokens")
 RESPONSES_LIMIT_FIELD = "max_output_tokens"
+ANTHROPIC_LIMIT_FIELD = "max_tokens"  # required by Anthropic's API (inbound_checks)
 
 
 def requested_output_tokens(client_format: ClientFormat, body: Mapping[str, object]) -> int | None:
@@ -33,6 +35,8 @@ def requested_output_tokens(client_format: ClientFormat, body: Mapping[str, obje
     that is not a positive integer."""
     if client_format is ClientFormat.RESPONSES:
         return optional_positive_int(body, RESPONSES_LIMIT_FIELD)
+    if client_format is ClientFormat.ANTHROPIC:
+        return optional_positive_int(body, ANTHROPIC_LIMIT_FIELD)
     bound: int | None = None
     for name in CHAT_LIMIT_FIELDS:
         value = optional_positive_int(body, name)
@@ -63,6 +67,7 @@ def sent_output_tokens(provider_type: str, model: str, requested: int | None) ->
 
 
 __all__ = [
+    "ANTHROPIC_LIMIT_FIELD",
     "CHAT_LIMIT_FIELDS",
     "RESPONSES_LIMIT_FIELD",
     "anthropic_max_tokens",

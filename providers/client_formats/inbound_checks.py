@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from messages.chat import ClientFormat
+from providers.client_formats.anthropic_checks import check_anthropic
 from providers.client_formats.request_fields import (
     RequestInvalid,
     as_object,
@@ -32,6 +33,7 @@ MAX_CHOICES = 128  # ``n``, as OpenAI caps it
 _OUTPUT_LIMITS = {
     ClientFormat.RESPONSES: ("max_output_tokens",),
     ClientFormat.CHAT: ("max_completion_tokens", "max_tokens"),
+    ClientFormat.ANTHROPIC: ("max_tokens",),
 }
 
 
@@ -42,13 +44,15 @@ def check_fields(body: Mapping[str, object], fmt: ClientFormat) -> None:
         raise RequestInvalid(f"'model' must be at most {MAX_MODEL_CHARS} characters", "model")
     optional_bool(body, "stream")
     optional_bool(body, "parallel_tool_calls")
-    _number_within(body, "temperature", 2.0)
+    _number_within(body, "temperature", 1.0 if fmt is ClientFormat.ANTHROPIC else 2.0)
     _number_within(body, "top_p", 1.0)
     for name in _OUTPUT_LIMITS[fmt]:
         _count_within(body, name, MAX_OUTPUT_TOKENS)
     _check_tools(body.get("tools"))
     _check_tool_choice(body.get("tool_choice"))
-    if fmt is ClientFormat.RESPONSES:
+    if fmt is ClientFormat.ANTHROPIC:
+        check_anthropic(body)
+    elif fmt is ClientFormat.RESPONSES:
         _check_responses(body)
     else:
         _check_chat(body)

@@ -7,7 +7,9 @@ thinking ``signature`` or ``redacted_thinking`` data, a Gemini ``thoughtSignatur
 wrapped as ``swy1:<provider>:<signature>`` (``swy1r:`` for redacted thinking), so the
 next request can route it back to its maker and nowhere else.
 
-Chat Completions has no field for opaque state: that encoder drops it.
+Anthropic's Messages format carries its own signatures as they are and every other
+provider's wrapped the same way (``tagged``). Chat Completions has no field for opaque
+state: that encoder drops it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ def wrap(provider: str, signature: str, *, redacted: bool = False) -> str:
     """The ``encrypted_content`` for ``provider``'s opaque ``signature``."""
     if provider == OPENAI and not redacted:
         return signature
+    if not provider or ":" in provider:
+        raise ValueError(f"provider type {provider!r} cannot be wrapped")
+    return (_REDACTED if redacted else _PLAIN) + provider + ":" + signature
+
+
+def tagged(provider: str, signature: str, *, redacted: bool = False) -> str:
+    """``signature`` always wrapped with its maker, OpenAI's too (for a format, like
+    Anthropic's, where unwrapped state means the client's own provider made it)."""
     if not provider or ":" in provider:
         raise ValueError(f"provider type {provider!r} cannot be wrapped")
     return (_REDACTED if redacted else _PLAIN) + provider + ":" + signature
@@ -64,4 +74,11 @@ def reasoning_from_item(*, item_id: str | None, text: str, encrypted: str | None
     )
 
 
-__all__ = ["OPENAI", "encrypted_content_for", "reasoning_from_item", "unwrap", "wrap"]
+__all__ = [
+    "OPENAI",
+    "encrypted_content_for",
+    "reasoning_from_item",
+    "tagged",
+    "unwrap",
+    "wrap",
+]

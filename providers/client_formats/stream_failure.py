@@ -6,6 +6,7 @@ import orjson
 
 from messages.chat import ClientFormat
 from messages.errors import ErrorInfo, client_message
+from providers.client_formats.anthropic_errors import anthropic_stream_error
 from providers.openai_errors import openai_error_code, openai_error_type
 
 
@@ -45,6 +46,8 @@ def chat_failure_chunk(error: ErrorInfo) -> bytes:
 def stream_failure(client_format: ClientFormat, error: ErrorInfo, sequence_number: int) -> bytes:
     if client_format is ClientFormat.RESPONSES:
         return responses_failure_events(error, sequence_number)[0]
+    if client_format is ClientFormat.ANTHROPIC:
+        return anthropic_stream_error(error)
     return chat_failure_chunk(error)
 
 

@@ -14,13 +14,14 @@ from messages.chat import ChatRequest, StreamDelta, StreamFailure, UsageReport
 from messages.errors import ErrorInfo, ErrorKind
 from messages.usage import UsageAnomaly
 from providers.adapter import CallTarget, HttpCall, ProviderAdapter, StreamDecoder
+from providers.client_formats.anthropic_encoder import AnthropicStreamEncoder
 from providers.client_formats.chat_encoder import ChatStreamEncoder
 from providers.client_formats.responses_encoder import ResponsesStreamEncoder
 from providers.exchanges.protocol import ExchangeOutcome
 from providers.garbage import ProviderGarbage
 from providers.sse import SseParser
 
-ClientEncoder = ResponsesStreamEncoder | ChatStreamEncoder
+ClientEncoder = ResponsesStreamEncoder | ChatStreamEncoder | AnthropicStreamEncoder
 
 
 class TranslatedExchange:

@@ -33,15 +33,45 @@ _CHAT_SEEDS = (
 )
 
 
+_ANTHROPIC_SEED = {
+    "model": "claude-opus-5-5",
+    "max_tokens": 128000,
+    "stream": True,
+    "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {"role": "system", "content": "mid-conversation"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "hm", "signature": "sig"},
+                {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}],
+        },
+    ],
+    "tools": [{"name": "Bash", "input_schema": {"type": "object"}, "defer_loading": False}],
+    "thinking": {"type": "adaptive", "display": "omitted"},
+    "output_config": {"effort": "medium"},
+    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    "metadata": {"user_id": "u"},
+}
+
+
 def request_seeds() -> Iterable[bytes]:
-    """Control byte (bit 0: Chat) + a client body: the bases, real Codex bodies, a full
-    Chat conversation."""
-    from tests.scenarios.hostile_bodies import BASES, CHAT, RESPONSES
+    """Control byte (bit 0: Chat, bit 1: Anthropic Messages) + a client body: the bases,
+    real Codex bodies, a full Chat conversation, a Claude Code-like Messages body."""
+    from tests.scenarios.hostile_bodies import ANTHROPIC_BASE, BASES, CHAT, RESPONSES
 
     yield b"\x00" + json.dumps(BASES[RESPONSES]).encode()
     yield b"\x01" + json.dumps(BASES[CHAT]).encode()
     for body in _CHAT_SEEDS:
         yield b"\x01" + json.dumps(body).encode()
+    yield b"\x02" + json.dumps(ANTHROPIC_BASE).encode()
+    yield b"\x02" + json.dumps(_ANTHROPIC_SEED).encode()
     for path in sorted((ROOT / "tests/providers/fixtures/codex").glob("*.body.json")):
         yield b"\x00" + path.read_bytes()
 

@@ -57,6 +57,8 @@ def test_one_input(data: bytes) -> None:
     if not data:
         return
     fmt = ClientFormat.CHAT if data[0] & 1 else ClientFormat.RESPONSES
+    if data[0] & 2:
+        fmt = ClientFormat.ANTHROPIC
     try:
         parsed = parse_request(data[1:], fmt, _CONFIG, _KEY)
     except RequestRejected as rejected:

@@ -10,13 +10,23 @@ from config.provider_types import PROVIDER_TYPES
 from fakes.openai_wire import CHAT
 from fakes.server import FORMATS
 from messages.chat import ClientFormat
-from providers.exchanges.open_exchange import CHAT_NATIVE, RESPONSES_NATIVE, open_exchange
+from providers.exchanges.open_exchange import (
+    ANTHROPIC_NATIVE,
+    CHAT_NATIVE,
+    RESPONSES_NATIVE,
+    open_exchange,
+)
 from providers.registry import REGISTRY
 from tests.providers.contract_wires import WIRE_FOR_TYPE, ChatWithUsage
 
 BODIES = {
     ClientFormat.RESPONSES: {"model": "m", "input": "hello"},
     ClientFormat.CHAT: {"model": "m", "messages": [{"role": "user", "content": "hello"}]},
+    ClientFormat.ANTHROPIC: {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hello"}],
+    },
 }
 
 
@@ -25,7 +35,7 @@ def test_every_configurable_type_has_an_adapter_and_nothing_else_does() -> None:
 
 
 def test_the_passthrough_types_are_configurable_types() -> None:
-    assert set(RESPONSES_NATIVE | CHAT_NATIVE) <= set(PROVIDER_TYPES)
+    assert set(RESPONSES_NATIVE | CHAT_NATIVE | ANTHROPIC_NATIVE) <= set(PROVIDER_TYPES)
 
 
 def test_every_type_has_a_fake_wire_the_fake_server_serves() -> None:

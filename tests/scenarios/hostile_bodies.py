@@ -109,6 +109,51 @@ _CHAT_FIELDS = (
 )
 FIELDS = {RESPONSES: _RESPONSES_FIELDS, CHAT: _CHAT_FIELDS}
 
+# Anthropic's Messages API: its errors name the field inside the message (the shape has
+# no ``param``), so these cases are apart from FIELDS (see test_anthropic_hostile.py)
+ANTHROPIC = "/v1/messages"
+ANTHROPIC_BASE: dict[str, Any] = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+ANTHROPIC_FIELDS = (
+    Field("model", lambda v: isinstance(v, str) and bool(v), ("", "m" * 10_000)),
+    Field("stream", _is_bool),
+    Field("max_tokens", _is_count, (0, -5, 10**12, 10**30)),
+    Field("temperature", _is_number, (-1, 1.5, 1e300)),
+    Field("top_p", _is_number, (-0.5, 1.5, 1e300)),
+    Field("top_k", lambda v: isinstance(v, int) and not isinstance(v, bool), (-1, 10**12)),
+    Field("system", lambda v: v == [] or isinstance(v, str)),
+    Field("stop_sequences", lambda v: v == [] or v == ["x"]),
+    Field("tools", lambda v: v == []),
+    Field("tool_choice", _never),
+    Field("tool_choice.type", _never),
+    Field("thinking", _never),
+    Field("thinking.type", _never),
+    Field("output_config", _is_object),
+    Field("output_config.effort", _never),
+    Field("metadata", _is_object),
+    Field("metadata.user_id", _is_str, ("u" * 1000,)),
+    Field("context_management", _is_object),
+    Field("messages", _never, ([],)),
+    Field("messages.0.role", _never),
+    Field("messages.0.content", lambda v: isinstance(v, str) or v == []),
+)
+
+
+def anthropic_cases() -> Iterator[Case]:
+    """Every wrong sample and absurd value of every Messages field the gateway reads,
+    streaming and not; ``param`` is the field the error message must name."""
+    for field in ANTHROPIC_FIELDS:
+        for value in [v for v in SAMPLES if not field.valid(v)] + list(field.absurd):
+            for stream in (False, True):
+                body = with_field(ANTHROPIC_BASE, field.path, value)
+                if field.path != "stream":
+                    body["stream"] = stream
+                param = field.path.replace("messages.0.", "messages[0].")
+                yield Case(ANTHROPIC, stream, field.path, body, param)
+
 
 @dataclass(frozen=True, slots=True)
 class Case:
@@ -201,6 +246,9 @@ DEEP_CASES = (
 
 
 __all__ = [
+    "ANTHROPIC",
+    "ANTHROPIC_BASE",
+    "ANTHROPIC_FIELDS",
     "BASES",
     "CHAT",
     "DEEP_CASES",
@@ -208,5 +256,6 @@ __all__ = [
     "RESPONSES",
     "Case",
     "DeepCase",
+    "anthropic_cases",
     "malformed_cases",
 ]
