@@ -25,17 +25,25 @@ from actors.admin import admin_refusal
 from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
 from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
-from actors.ingress_trail import RejectedAt, failed_event, received_event, rejected_events
+from actors.ingress_trail import (
+    RejectedAt,
+    TagReceived,
+    failed_event,
+    received_event,
+    rejected_events,
+    tagged,
+)
 from actors.model_listing import serve_models
 from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
+    SESSION_CAP_CODE,
     WORKER_LOST,
     WorkerLost,
     relay,
     request_id_header,
     send_error,
-    send_stream_refusal,
+    send_refusal,
 )
 from actors.request_body import decoded_request
 from actors.request_faults import emit, internal_error, parse_guarded
@@ -82,7 +90,6 @@ _ENDPOINTS = {
 }
 _MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
 _KEYED = {**_ENDPOINTS, **dict.fromkeys(COUNT_TOKENS_PATHS, ClientFormat.ANTHROPIC)}
-SESSION_CAP_CODE = "session_request_cap"
 
 
 def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
@@ -103,8 +110,11 @@ class Ingress:
         total_timeout_s: float,
         reservations: Reservations | None = None,
         stored_keys: Sequence[StoredKey] = (),
+        tag_received: TagReceived | None = None,
     ) -> None:
+        """``tag_received`` marks each request's ``request.received`` (replay runs only)."""
         self._config = config
+        self._tag_received = tag_received
         self._ids = RequestIds()
         self._keys = KeyDirectory(config.virtual_keys, stored_keys)
         self._reservations = reservations or Reservations(None)
@@ -234,7 +244,7 @@ class Ingress:
             pinned_model=parsed.pinned_model,
             forward_headers=forwarded_headers(request.header, fmt),
         )
-        self._emit(received_event(message, request, key))
+        self._emit(tagged(self._tag_received, received_event(message, request, key), request))
         try:
             await self._admit(message, key, len(request.body), writer)
         except ClientGone:
@@ -262,7 +272,7 @@ class Ingress:
         )
         if problem is not None:
             self._fail(message, problem)
-            await _refuse(writer, message, problem)
+            await send_refusal(writer, message, problem)
             return
         await self._dispatch(message, writer)
 
@@ -354,8 +364,9 @@ class Ingress:
         rejected: RequestRejected,
     ) -> None:
         at = RejectedAt(request_id=request_id, fmt=fmt, path=path, received_at=received_at)
-        for event in rejected_events(request, at, started, rejected):
-            self._emit(event)
+        received, failed = rejected_events(request, at, started, rejected)
+        self._emit(tagged(self._tag_received, received, request))
+        self._emit(failed)
 
     def _fail(
         self, message: ClientRequest, error: ErrorInfo, *, after_first_byte: bool = False
@@ -366,17 +377,6 @@ class Ingress:
         # The inbox is sized far above the admission high-water mark; should it ever be
         # full, the event is dropped and logged, never an exception on the request's path.
         emit(self._audit, event)
-
-
-async def _refuse(writer: ReplyWriter, message: ClientRequest, problem: ErrorInfo) -> None:
-    """A refusal before routing: an HTTP error, except a session cap on a streamed
-    Responses request, told in the stream so that Codex shows it (``relay``)."""
-    headers = request_id_header(message.request_id)
-    in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
-    if in_stream and problem.code == SESSION_CAP_CODE:
-        await send_stream_refusal(writer, message.client_format, problem, headers)
-    else:
-        await send_error(writer, problem, headers, message.client_format)
 
 
 _NONE = KeyLookup(key=None, problem="missing")
@@ -396,4 +396,4 @@ def _shed(why: str) -> ErrorInfo:
     )
 
 
-__all__ = ["Ingress", "ParsedRequest", "render_error"]
+__all__ = ["Ingress", "ParsedRequest", "TagReceived", "render_error"]

@@ -5,6 +5,7 @@ Built here, in one place each, so the ingress module keeps to the request's walk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from actors.client_headers import session_id
@@ -40,13 +41,18 @@ def received_event(
         stream=message.stream,
         virtual_key_id=message.virtual_key_id,
         account_id=message.account_id,
-        session_id=message.session_id,
+        session_id=_session(message.session_id, request),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=request.body,
         team=key.team,
         customer=key.customer,
     )
+
+
+def _session(agents: str | None, request: HttpRequest) -> str | None:
+    """The agent's session id (Codex's, Claude Code's); else ``x-switchyard-session``."""
+    return agents if agents is not None else request.header("x-switchyard-session")
 
 
 def rejected_events(
@@ -61,7 +67,7 @@ def rejected_events(
         stream=False,
         virtual_key_id=rejected.key_id,
         account_id=None,
-        session_id=session_id(request.header, at.fmt),
+        session_id=_session(session_id(request.header, at.fmt), request),
         thread_id=request.header("thread-id"),
         user_agent=request.header("user-agent"),
         body=rejected.body_json,
@@ -76,6 +82,16 @@ def failed_event(
     return response_failed(
         message.request_id, message.started, error, after_first_byte=after_first_byte
     )
+
+
+TagReceived = Callable[[RequestReceived, HttpRequest], RequestReceived]
+"""How an in-process replay tags the requests it sends (``actors.replay_system``)."""
+
+
+def tagged(
+    tag: TagReceived | None, event: RequestReceived, request: HttpRequest
+) -> RequestReceived:
+    return event if tag is None else tag(event, request)
 
 
 __all__ = ["RejectedAt", "failed_event", "received_event", "rejected_events"]

@@ -131,16 +131,32 @@ async def send_stream_refusal(
     await writer.send_response(200, headers, stream_failure(client_format, error, 0))
 
 
+SESSION_CAP_CODE = "session_request_cap"
+
+
+async def send_refusal(writer: ReplyWriter, message: ClientRequest, problem: ErrorInfo) -> None:
+    """A refusal before routing: an HTTP error, except a session cap on a streamed
+    Responses request, told in the stream so that Codex shows it (``relay``)."""
+    headers = request_id_header(message.request_id)
+    in_stream = message.stream and message.client_format is ClientFormat.RESPONSES
+    if in_stream and problem.code == SESSION_CAP_CODE:
+        await send_stream_refusal(writer, message.client_format, problem, headers)
+    else:
+        await send_error(writer, problem, headers, message.client_format)
+
+
 def request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
     return (("x-request-id", request_id),)
 
 
 __all__ = [
     "JSON_HEADER",
+    "SESSION_CAP_CODE",
     "WORKER_LOST",
     "WorkerLost",
     "relay",
     "request_id_header",
     "send_error",
+    "send_refusal",
     "send_stream_refusal",
 ]

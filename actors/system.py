@@ -127,7 +127,7 @@ async def run_gateway(
     budgets = await BudgetWiring.prepare(
         engine, config, writes=writer.submit, run_sql=writer.run, store_poll_s=store_poll_s
     )
-    inboxes = _open_inboxes()
+    inboxes = open_inboxes()
     settle = inboxes.accountant.send.clone()
     audit = AuditLogger(recorder, meter=budgets.meter, settle=settle, writer=writer)
     try:
@@ -197,11 +197,12 @@ def _loaded_from(config: GatewayConfig) -> str | None:
     return config.source if Path(config.source).is_file() else None
 
 
-def _total_timeout(config: GatewayConfig) -> float:
+def total_timeout(config: GatewayConfig) -> float:
     return max((p.timeouts.total_s for a in config.accounts for p in a.providers), default=600.0)
 
 
-def _open_inboxes() -> Inboxes:
+def open_inboxes() -> Inboxes:
+    """Every actor's inbox (the replay system opens its own set here too)."""
     audit_send, audit_receive = trio.open_memory_channel[TrailEvent](AUDIT_INBOX)
     router_send, router_receive = trio.open_memory_channel[RouterInbox](ROUTER_INBOX)
     worker_send, worker_receive = trio.open_memory_channel[ProviderJob](WORKER_INBOX)
@@ -253,7 +254,7 @@ async def _run_actors(
             config,
             router=ingress_router,
             audit=ingress_audit,
-            total_timeout_s=_total_timeout(config),
+            total_timeout_s=total_timeout(config),
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
         )
@@ -356,7 +357,7 @@ def _applier(reload: _Reload) -> Callable[[GatewayConfig], Awaitable[None]]:
     Then the budgets and prices."""
 
     async def apply(config: GatewayConfig) -> None:
-        reload.ingress.reload(config, total_timeout_s=_total_timeout(config))
+        reload.ingress.reload(config, total_timeout_s=total_timeout(config))
         reload.handle.config = config
         message = ReloadConfig(config=config)
         try:
@@ -376,4 +377,12 @@ async def _stop_on_signal(handle: GatewayHandle) -> None:
             return
 
 
-__all__ = ["ACCOUNTANT_INBOX", "AUDIT_INBOX", "STORE_POLL_S", "GatewayHandle", "run_gateway"]
+__all__ = [
+    "ACCOUNTANT_INBOX",
+    "AUDIT_INBOX",
+    "STORE_POLL_S",
+    "GatewayHandle",
+    "open_inboxes",
+    "run_gateway",
+    "total_timeout",
+]

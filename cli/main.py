@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cli import body, budgets, codex_config, cost, keys
+from cli import body, budgets, codex_config, cost, keys, models, sessions, whatif
+from cli import replay as replay_command
 from cli.database import CommandError
 from cli.log_config import configure_logging
 from config import ConfigError, load_config
@@ -43,7 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None)
     migrate.add_argument("--db", default=None)
-    for module in (keys, budgets, cost, body, codex_config):
+    for module in (
+        keys,
+        budgets,
+        cost,
+        body,
+        sessions,
+        replay_command,
+        whatif,
+        models,
+        codex_config,
+    ):
         module.add_parser(commands)
     return parser
 
@@ -53,6 +64,10 @@ _REPORTING = {
     "budgets": budgets.run,
     "cost": cost.run,
     "body": body.run,
+    "sessions": sessions.run,
+    "replay": replay_command.run,
+    "whatif": whatif.run,
+    "models": models.run,
     "codex-config": codex_config.run,
 }
 

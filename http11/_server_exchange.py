@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from http11.sansio.head import RequestHead
 
@@ -93,6 +93,11 @@ class Connection(Protocol):
 
     async def write(self, data: bytes) -> None:
         """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
+
+
+@runtime_checkable
+class UpgradedConnection(Connection, Protocol):
+    """A connection that can carry another protocol after a 101 (the server's own)."""
 
     def hold_upgraded(self, size: int) -> bool:
         """Count ``size`` bytes held mid-message with the server's buffered bodies; False
@@ -235,17 +240,20 @@ class ResponseWriter:
         """Finish the streamed body."""
         await self.send_chunk(b"", last=True)
 
-    async def switch_protocols(self, headers: Sequence[tuple[str, str]]) -> Connection:
+    async def switch_protocols(self, headers: Sequence[tuple[str, str]]) -> UpgradedConnection:
         """Answer 101 (``Upgrade: websocket``) with ``headers`` and hand over the
         connection: the caller speaks the new protocol on it until it returns; the
         connection is closed after that, never reused for HTTP."""
         self._require(STAGE_UNSTARTED)
+        if not isinstance(self._connection, UpgradedConnection):
+            raise RuntimeError("this connection cannot switch protocols")
         self.keep_alive = False
         framing = "connection: Upgrade\r\nupgrade: websocket\r\n"
         head = encode_head(200, headers, framing + self._connection.state.date_line())
         self._stage = STAGE_DONE
-        await self._connection.write(_SWITCHING + head[head.index(b"\r\n") + 2 :])
-        return self._connection
+        connection = self._connection
+        await connection.write(_SWITCHING + head[head.index(b"\r\n") + 2 :])
+        return connection
 
     def _framed(self, data: bytes, last: bool) -> bytes:
         if self._head_only:

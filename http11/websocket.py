@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import trio
 
-from http11._server_exchange import ClientGone, Connection, HttpRequest, ResponseWriter
+from http11._server_exchange import ClientGone, HttpRequest, ResponseWriter, UpgradedConnection
 from http11.sansio.websocket import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
@@ -43,7 +43,7 @@ class WebSocket:
 
     __slots__ = ("_closed", "_connection", "_reader", "close_code")
 
-    def __init__(self, connection: Connection, *, max_message_bytes: int) -> None:
+    def __init__(self, connection: UpgradedConnection, *, max_message_bytes: int) -> None:
         self._connection = connection
         self._reader = FrameReader(max_message_bytes=max_message_bytes)
         self._closed = False

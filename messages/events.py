@@ -33,6 +33,8 @@ class RequestReceived:
     body: bytes
     team: str | None = None  # the virtual key's team and customer when the request came
     customer: str | None = None
+    replay_run_id: str | None = None  # a replayed request: its run (``switchyard replay``)
+    original_request_id: str | None = None  # ... and the logged request it sends again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ PACKAGES = (
     "http11",
     "messages",
     "providers",
+    "replay",
     "routing",
     "budgets",
     "storage",

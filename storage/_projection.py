@@ -83,7 +83,7 @@ def project(batch: Sequence[SequencedEvent], stamp: Stamp) -> Projection:
                 if request is None:
                     projection.requests_finished.append(_request_finished(event, stamp))
                 else:
-                    request.update(_request_outcome(event, stamp))
+                    fold_outcome(request, _request_outcome(event, stamp))
             case _:
                 assert_never(event)
     return projection
@@ -112,6 +112,8 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         "account_id": event.account_id,
         "team": event.team,
         "customer": event.customer,
+        "replay_run_id": event.replay_run_id,
+        "original_request_id": event.original_request_id,
         "client_format": event.client_format,
         "endpoint": event.endpoint,
         "stream": event.stream,
@@ -128,8 +130,43 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
     }
 
 
+OUTCOME = ("finished_at", "latency_ms", "status", "http_status", "error_kind")
+"""What the client was told. A request can have two terminal events when our bug fails
+it in the ingress while its worker runs: the ingress's ``internal`` then the worker's
+``client_closed``, or the worker's completion then the ingress's ``internal`` (the
+answer never reached the client). So a failure replaces a completion, and otherwise
+the first outcome stays; a later terminal event still adds what was spent."""
+LATEST_KNOWN = ("provider", "model", "cost_usd", "price_source")
+"""A later terminal event's value when it has one (its cost is the request's running sum)."""
+LARGEST = (
+    "attempts",
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+def fold_outcome(row: Params, outcome: Params) -> None:
+    """A terminal event's ``outcome`` into a request ``row`` of the same batch."""
+    if replaces_outcome(row["status"], outcome["status"]):
+        for name in OUTCOME:
+            row[name] = outcome[name]
+    for name in LATEST_KNOWN:
+        if outcome[name] is not None:
+            row[name] = outcome[name]
+    for name in LARGEST:
+        row[name] = max(row[name], outcome[name])
+
+
+def replaces_outcome(current: str, new: str) -> bool:
+    return current == "in_progress" or (current == "completed" and new == "failed")
+
+
 def _request_finished(event: ResponseCompleted | ResponseFailed, stamp: Stamp) -> Params:
-    return {"key_request_id": event.request_id, **_request_outcome(event, stamp)}
+    outcome = _request_outcome(event, stamp)
+    return {"key_request_id": event.request_id, **{f"new_{k}": v for k, v in outcome.items()}}
 
 
 def _request_outcome(event: ResponseCompleted | ResponseFailed, stamp: Stamp) -> Params:

@@ -86,7 +86,7 @@ def _spend(connection: Connection, rule: BudgetRule, cutoff: float) -> LoadedSpe
     if period.rolling_s is not None:
         assert start is not None
         start -= bucket_width(period.rolling_s)  # the ledger counts one bucket more
-    conditions = [scope == rule.scope_id, table.c.cost_usd.is_not(None)]
+    conditions = [scope == rule.scope_id, table.c.cost_usd.is_not(None), _live(table)]
     conditions.append(table.c.finished_at < _moment(cutoff))
     if start is not None:
         conditions.append(table.c.finished_at >= _moment(start))
@@ -101,6 +101,14 @@ def _spend(connection: Connection, rule: BudgetRule, cutoff: float) -> LoadedSpe
             (row.finished_at.timestamp(), row.cost_usd) for row in connection.execute(query)
         )
     return LoadedSpend(identity=rule.identity, buckets=buckets)
+
+
+def _live(table: sa.Table) -> sa.ColumnElement[bool]:
+    """Live traffic only: a replayed request (``switchyard replay``) never counts."""
+    if table is requests:
+        return requests.c.replay_run_id.is_(None)
+    replayed = sa.select(requests.c.request_id).where(requests.c.replay_run_id.is_not(None))
+    return table.c.request_id.not_in(replayed)
 
 
 def _scope_column(rule: BudgetRule) -> tuple[sa.Table, sa.ColumnElement[Any]]:

@@ -105,8 +105,16 @@ def _received_fields(event: RequestReceived, split: Splitter | None) -> Fields:
         "user_agent": event.user_agent,
         "team": event.team,
         "customer": event.customer,
+        **_replay_fields(event),
         **_document("body", event.body, split),
     }
+
+
+def _replay_fields(event: RequestReceived) -> Fields:
+    """A replayed request's tags; a live request's payload has no such keys."""
+    if event.replay_run_id is None:
+        return {}
+    return {"replay_run_id": event.replay_run_id, "original_request_id": event.original_request_id}
 
 
 def _attempt_started_fields(event: AttemptStarted) -> Fields:

@@ -50,6 +50,8 @@ def _decode_received(request_id: str, f: Fields) -> RequestReceived:
         body=f["body"],
         team=f.get("team"),  # absent from trails written before budgets
         customer=f.get("customer"),
+        replay_run_id=f.get("replay_run_id"),  # only a replayed request has these
+        original_request_id=f.get("original_request_id"),
     )
 
 

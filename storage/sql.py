@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from storage._projection import Params, Stamp, project
+from storage._projection import LARGEST, LATEST_KNOWN, OUTCOME, Params, Stamp, project
 from storage.blob_store import BlobWriter, rebuild_payload
 from storage.codec import Splitter, encode_payload
 from storage.recorder import SequencedEvent, StoredEvent, TrailIntegrityError
@@ -92,22 +92,37 @@ class _WriteStatements:
             ],
         )
         self.finish_requests = _Prepared(
-            sa.update(requests).where(requests.c.request_id == _KEY_REQUEST),
+            sa.update(requests)
+            .where(requests.c.request_id == _KEY_REQUEST)
+            .values(_finish_request_values()),
             dialect,
-            [
-                "finished_at",
-                "latency_ms",
-                "provider",
-                "model",
-                "status",
-                "http_status",
-                "error_kind",
-                "attempts",
-                *_TOKENS,
-                "cost_usd",
-                "price_source",
-            ],
+            [],
         )
+
+
+def _finish_request_values() -> dict[str, Any]:
+    """A terminal event's ``SET``: which one decides the outcome is ``OUTCOME``'s rule;
+    every one adds what was spent (see ``storage._projection``)."""
+    columns = requests.c
+    # as ``replaces_outcome``
+    replaces = sa.or_(
+        columns.status == sa.literal_column("'in_progress'"),
+        sa.and_(
+            columns.status == sa.literal_column("'completed'"),
+            sa.bindparam("new_status", type_=sa.Text()) == sa.literal_column("'failed'"),
+        ),
+    )
+    values: dict[str, Any] = {}
+    for name in OUTCOME:
+        new = sa.bindparam(f"new_{name}", type_=columns[name].type)
+        values[name] = sa.case((replaces, new), else_=columns[name])
+    for name in LATEST_KNOWN:
+        new = sa.bindparam(f"new_{name}", type_=columns[name].type)
+        values[name] = sa.func.coalesce(new, columns[name])
+    for name in LARGEST:
+        new = sa.bindparam(f"new_{name}", type_=columns[name].type)
+        values[name] = sa.case((new > columns[name], new), else_=columns[name])
+    return values
 
 
 def _timestamp_for(dialect: Dialect) -> Stamp:

@@ -33,6 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from storage.budget_tables import budget_counters, budgets, model_prices, virtual_keys
+from storage.replay_tables import replay_items, replay_jobs
 from storage.schema import NAMING_CONVENTION, JsonDocument, UtcDateTime, metadata
 
 
@@ -100,11 +101,15 @@ requests = sa.Table(
     *_tokens(),
     sa.Column("cost_usd", sa.Float(), nullable=True),
     sa.Column("price_source", sa.Text(), nullable=True),
+    # a replayed request (``switchyard replay``): its run and the logged request it re-sends
+    sa.Column("replay_run_id", sa.Text(), nullable=True),
+    sa.Column("original_request_id", sa.Text(), nullable=True),
     sa.CheckConstraint(_STATUS_CHECK, name="status"),
     sa.Index(None, "started_at"),
     sa.Index(None, "session_id"),
     sa.Index(None, "provider", "model"),
     sa.Index(None, "finished_at"),
+    sa.Index(None, "replay_run_id", "original_request_id"),
 )
 
 attempts = sa.Table(
@@ -164,6 +169,8 @@ __all__ = [
     "events",
     "metadata",
     "model_prices",
+    "replay_items",
+    "replay_jobs",
     "requests",
     "trail_retention",
     "virtual_keys",

@@ -33,6 +33,8 @@ FORBIDDEN = {
     "providers": IMPURE | {"actors", "storage", "fakes", "http11", "routing", "budgets", "cli"},
     "routing": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "budgets", "cli"},
     "budgets": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
+    # the replay report's data and renderers: pure, on messages, config and budgets
+    "replay": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
     "storage": {"trio", "socket", "ssl", "httpx", "actors", "providers", "routing", "fakes"}
     | {"http11", "cli"},
     "cli": {"trio", "httpx", "fakes", "http11"},

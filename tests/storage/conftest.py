@@ -21,7 +21,8 @@ def reset_postgres(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
-            for view in ("budget_status", "cost_by_day", "cost_by_key", "cost_by_model"):
+            views = ("replay_runs", "replay_results", "budget_status", "cost_by_day")
+            for view in (*views, "cost_by_key", "cost_by_model"):
                 connection.exec_driver_sql(f"DROP VIEW IF EXISTS {view}")
             metadata.drop_all(connection)
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

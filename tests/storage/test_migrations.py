@@ -14,7 +14,9 @@ TRAIL_TABLES = {"events", "requests", "attempts"}
 BUDGET_TABLES = {"model_prices", "virtual_keys", "budgets", "budget_counters"}
 LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
-HEAD = "0005_leases"
+REPLAY_TABLES = {"replay_jobs", "replay_items"}
+HEAD = "0006_replay"
+ALL_TABLES = TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES
 
 
 def _differences(url: str) -> list[object]:
@@ -35,7 +37,7 @@ def _inspect(url: str) -> tuple[set[str], dict[str, set[str | None]], str | None
             names = {
                 table: {ix["name"] for ix in inspector.get_indexes(table)}
                 | {uq["name"] for uq in inspector.get_unique_constraints(table)}
-                for table in tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES)
+                for table in tables & ALL_TABLES
             }
             revision = MigrationContext.configure(connection).get_current_revision()
             return tables, names, revision
@@ -49,7 +51,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []
     tables, names, revision = _inspect(empty_database_url)
-    assert tables == TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | {"alembic_version"}
+    assert tables == ALL_TABLES | {"alembic_version"}
     assert revision == HEAD
     assert names == {
         "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
@@ -58,6 +60,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
             "ix_requests_session_id",
             "ix_requests_provider_model",
             "ix_requests_finished_at",
+            "ix_requests_replay_run_id_original_request_id",
         },
         "attempts": {"ix_attempts_started_at"},
         "model_prices": set(),
@@ -68,6 +71,8 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
         "trail_retention": set(),
         "budget_pools": set(),
         "budget_leases": {"ix_budget_leases_expires_at"},
+        "replay_jobs": set(),
+        "replay_items": {"uq_replay_items_run_id_original_request_id"},
     }
 
 
@@ -89,7 +94,7 @@ def test_downgrade_to_base_then_upgrade_again(empty_database_url: str) -> None:
     migrate(empty_database_url)
     downgrade(empty_database_url, "base")
     tables, _, revision = _inspect(empty_database_url)
-    assert tables & (TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES) == set()
+    assert tables & ALL_TABLES == set()
     assert revision is None
     migrate(empty_database_url)
     assert _differences(empty_database_url) == []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from messages.errors import ErrorInfo, ErrorKind
+from messages.events import ResponseFailed
 from storage import SqlRecorder, TrailIntegrityError
 from storage.tables import attempts, requests
 from tests.storage.conftest import rows
@@ -32,6 +35,8 @@ def _assert_completed_rows(engine: Engine) -> None:
         "account_id": "acct-1",
         "team": None,
         "customer": None,
+        "replay_run_id": None,
+        "original_request_id": None,
         "client_format": "openai-responses",
         "endpoint": "/v1/responses",
         "stream": True,
@@ -140,3 +145,66 @@ def test_a_conflicting_projection_rolls_back_the_whole_batch(engine: Engine) -> 
     [request] = rows(engine, requests)
     assert request.status == "completed"
     assert len(recorder.read("req-a")) == 6
+
+
+def _internal(request_id: str, at: float) -> ResponseFailed:
+    """The ingress failing a request on our bug (it records no usage of its own)."""
+    return ResponseFailed(
+        request_id=request_id,
+        at=at,
+        status=500,
+        latency_ms=(at - T0) * 1000,
+        provider_id=None,
+        model=None,
+        attempts=0,
+        error=ErrorInfo(kind=ErrorKind.INTERNAL, status=500, message="internal error"),
+    )
+
+
+@pytest.mark.parametrize("split", [None, -1], ids=["one-batch", "later-batch"])
+def test_a_failure_after_a_completion_is_what_the_client_saw(
+    engine: Engine, split: int | None
+) -> None:
+    """The worker completed, then the ingress failed writing the answer: the row says
+    failed/internal and keeps what was spent."""
+    events = sequenced([*completed_request("req-a"), _internal("req-a", T0 + 2)])
+    recorder = SqlRecorder(engine)
+    recorder.append(events[:split])
+    if split is not None:
+        recorder.append(events[split:])
+    [request] = rows(engine, requests)
+    assert (request.status, request.error_kind, request.http_status) == ("failed", "internal", 500)
+    assert (request.provider, request.attempts, request.input_tokens) == ("openai-main", 1, 1200)
+    assert request.cost_usd == pytest.approx(0.0042)
+
+
+@pytest.mark.parametrize("split", [None, -1], ids=["one-batch", "later-batch"])
+def test_a_second_failure_keeps_the_first_and_adds_the_spend(
+    engine: Engine, split: int | None
+) -> None:
+    """The ingress failed the request (internal), then its worker ended (client gone)
+    with the attempt's cost: one outcome, the first; the cost of the second."""
+    worker_end = replace(completed_request("req-a")[-1], at=T0 + 3)
+    gone = ResponseFailed(
+        request_id="req-a",
+        at=T0 + 3,
+        status=499,
+        latency_ms=3000.0,
+        provider_id="openai-main",
+        model="gpt-5-codex",
+        attempts=1,
+        error=ErrorInfo(kind=ErrorKind.CLIENT_CLOSED, status=499, message="client gone"),
+        usage=getattr(worker_end, "usage", None),
+        cost_usd=0.0042,
+    )
+    received_only = completed_request("req-a")[:-1]
+    events = sequenced([*received_only, _internal("req-a", T0 + 1), gone])
+    recorder = SqlRecorder(engine)
+    recorder.append(events[:split])
+    if split is not None:
+        recorder.append(events[split:])
+    [request] = rows(engine, requests)
+    assert (request.status, request.error_kind, request.http_status) == ("failed", "internal", 500)
+    assert request.latency_ms == pytest.approx(1000.0)
+    assert (request.provider, request.input_tokens) == ("openai-main", 1200)
+    assert request.cost_usd == pytest.approx(0.0042)
