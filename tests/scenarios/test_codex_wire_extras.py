@@ -57,7 +57,10 @@ async def test_a_zstd_bomb_is_413_without_decoding_it_all(rig: Rig) -> None:
     status, _, _ = await _post(rig, gzip_bomb, "gzip")
     assert status == 413
     assert rig.fake.requests == []
-    rows = rig.trail.rows("SELECT http_status FROM requests WHERE request_id = ?", request_id)
+    rows = await rig.trail.wait_rows(
+        "SELECT http_status FROM requests WHERE request_id = ? AND status != 'in_progress'",
+        request_id,
+    )
     assert [row["http_status"] for row in rows] == [413]
 
 
