@@ -83,6 +83,7 @@ class AuditLogger:
         settle: trio.MemorySendChannel[AccountantInbox] | None = None,
         writer: TrailWriter | None = None,
         spool_max: int | None = None,
+        observe: Callable[[TrailEvent], None] | None = None,  # /metrics (actors.metrics)
     ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be at least 1, not {batch_max}")
@@ -105,6 +106,7 @@ class AuditLogger:
         self._lags_ms: deque[float] = deque(maxlen=_SAMPLE_WINDOW)
         self._writes_ms: deque[float] = deque(maxlen=_SAMPLE_WINDOW)
         self._meter = meter
+        self._observe = observe
         self._settle = settle
         self._unsent: deque[Settle] = deque()
         self._stopped = trio.Event()
@@ -264,6 +266,8 @@ class AuditLogger:
         sequenced, request = self._sequencer.assign(event)
         self._forming.append(sequenced)
         self._received += 1
+        if self._observe is not None:
+            self._observe(event)
         if isinstance(event, ResponseCompleted | ResponseFailed):
             log_request(event, request.session_id)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import trio
 
@@ -33,6 +33,20 @@ class Inboxes:
     router: Inbox[RouterInbox]
     workers: Inbox[ProviderJob]
     accountant: Inbox[AccountantInbox]
+
+    def depths(self) -> dict[str, tuple[int, int]]:
+        """Each inbox's (messages waiting, capacity), for ``/metrics``."""
+        inboxes: dict[str, Inbox[Any]] = {
+            "audit": self.audit,
+            "router": self.router,
+            "provider_worker": self.workers,
+            "budget_accountant": self.accountant,
+        }
+        out = {}
+        for name, inbox in inboxes.items():
+            stats = inbox.send.statistics()
+            out[name] = (stats.current_buffer_used, int(stats.max_buffer_size))
+        return out
 
     @asynccontextmanager
     async def closing_senders(self) -> AsyncIterator[None]:

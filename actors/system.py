@@ -37,6 +37,7 @@ from __future__ import annotations
 import signal
 import ssl
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING
 import structlog
 import trio
 
+from actors.admin_routes import AdminRoutes, Handler
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.budget_wiring import BudgetWiring
@@ -51,6 +53,7 @@ from actors.config_watcher import POLL_S, ConfigWatcher
 from actors.health import HealthReport
 from actors.inboxes import Inbox, Inboxes
 from actors.ingress import Ingress, render_error
+from actors.metrics import RequestMetrics, counting
 from actors.provider_worker import ProviderWorker
 from actors.request_faults import log_handler_failure
 from actors.reservation import Reservations
@@ -90,6 +93,7 @@ class GatewayHandle:
     config: GatewayConfig  # the config in force (a reload replaces it)
     accountant: Accountant | None = None  # for its statistics
     audit: AuditLogger | None = None  # likewise
+    metrics: RequestMetrics = field(default_factory=RequestMetrics)  # what /metrics counts
     _stop: trio.Event = field(default_factory=trio.Event)
 
     @property
@@ -129,7 +133,10 @@ async def run_gateway(
     )
     inboxes = open_inboxes()
     settle = inboxes.accountant.send.clone()
-    audit = AuditLogger(recorder, meter=budgets.meter, settle=settle, writer=writer)
+    metrics = RequestMetrics()
+    audit = AuditLogger(
+        recorder, meter=budgets.meter, settle=settle, writer=writer, observe=counting(metrics)
+    )
     try:
         async with trio.open_nursery() as root:
             await _start_audit(root, audit, inboxes.audit.receive, _pruner(engine, config))
@@ -141,6 +148,7 @@ async def run_gateway(
                     config=config,
                     accountant=budgets.accountant,
                     audit=audit,
+                    metrics=metrics,
                 )
                 watch = _watch(config, config_path, handle_signals, reload_poll_s)
                 await _run_actors(
@@ -258,9 +266,10 @@ async def _run_actors(
             reservations=Reservations(ingress_accountant, wiring.board),
             stored_keys=wiring.stored_keys,
         )
-        server = _http_server(config, ingress)
+        admin = AdminRoutes.of(handle, inboxes.depths, lambda: ingress.inflight)
+        server = _http_server(config, admin.in_front_of(ingress.handle), ingress)
         _register_health(ingress.health, handle, server, router_actor, worker, pool)
-        async with trio.open_nursery() as actors:
+        async with aclosing(admin), trio.open_nursery() as actors:
             await wiring.start(
                 actors,
                 accountant.receive,
@@ -274,11 +283,11 @@ async def _run_actors(
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
 
 
-def _http_server(config: GatewayConfig, ingress: Ingress) -> HttpServer:
+def _http_server(config: GatewayConfig, handler: Handler, ingress: Ingress) -> HttpServer:
     """The HTTP server, authenticating from each request's head (``check_head``)."""
     settings = config.server
     return HttpServer(
-        ingress.handle,
+        handler,
         render_error=render_error,
         head_check=ingress.check_head,
         on_handler_error=log_handler_failure,  # logs what escapes a request's own boundary

@@ -31,7 +31,11 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
             structlog.processors.JSONRenderer(serializer=_orjson_dumps),
         ]
     else:
-        processors.append(structlog.dev.ConsoleRenderer())
+        # plain tracebacks: rich's (structlog's default when rich is installed) print
+        # every frame's local variables, and a local may hold a key
+        processors.append(
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        )
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -1,5 +1,6 @@
 """``switchyard``: the command line. It parses arguments and loads the config; the actors
-(and trio) take over from ``actors.launch``."""
+(and trio) take over from ``actors.launch``. A mistake the user can fix ends in one line
+on stderr and exit status 2 (``cli.errors``); only our own bugs show a traceback."""
 
 from __future__ import annotations
 
@@ -9,24 +10,35 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cli import body, budgets, codex_config, cost, keys, models, sessions, whatif
+from cli import body, budgets, codex_config, cost, doctor, keys, models, sessions, whatif
 from cli import replay as replay_command
-from cli.database import CommandError
+from cli.errors import explain
+from cli.help import DESCRIPTION, EPILOG, OneLineParser, log_level, port
 from cli.log_config import configure_logging
-from config import ConfigError, load_config
+from config import load_config
 from config.model import GatewayConfig
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="switchyard", description=__doc__)
-    parser.add_argument("--log-level", default=os.environ.get("SWITCHYARD_LOG_LEVEL", "info"))
+    parser = OneLineParser(
+        prog="switchyard",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        default=os.environ.get("SWITCHYARD_LOG_LEVEL", "info"),
+        help="debug, info, warning or error (default info, or $SWITCHYARD_LOG_LEVEL)",
+    )
     parser.add_argument("--log-json", action="store_true", default=None, help="JSON log lines")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--config", required=True, help="YAML config file")
     serve.add_argument("--host", default=None, help="listen address (default from config)")
-    serve.add_argument("--port", type=int, default=None, help="listen port (default 8080)")
+    serve.add_argument("--port", type=port, default=None, help="listen port (default 8080)")
     serve.add_argument("--db", default=None, help="SQLAlchemy URL (default from config)")
     serve.add_argument(
         "--workers",
@@ -38,13 +50,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the gateway with a local fake provider")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--port", type=port, default=8080)
     demo.add_argument("--db", default="sqlite:///switchyard-demo.db")
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
-    migrate.add_argument("--config", default=None)
-    migrate.add_argument("--db", default=None)
+    migrate.add_argument("--config", default=None, help="YAML config (its database)")
+    migrate.add_argument("--db", default=None, help="SQLAlchemy URL (default from --config)")
     for module in (
+        doctor,
         keys,
         budgets,
         cost,
@@ -64,6 +77,7 @@ _REPORTING = {
     "budgets": budgets.run,
     "cost": cost.run,
     "body": body.run,
+    "doctor": doctor.run,
     "sessions": sessions.run,
     "replay": replay_command.run,
     "whatif": whatif.run,
@@ -75,6 +89,19 @@ _REPORTING = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(json=args.log_json, level=args.log_level)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a user's mistake in one line; a bug keeps its traceback
+        message = explain(exc)
+        if message is None:
+            raise
+        print(f"switchyard {args.command}: {message}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "demo":
@@ -83,19 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(host=args.host, port=args.port, database_url=args.db)
     if args.command == "migrate":
         return _migrate(args)
-    try:
-        return _REPORTING[args.command](args)
-    except CommandError as exc:
-        print(f"switchyard {args.command}: {exc}", file=sys.stderr)
-        return 2
+    return _REPORTING[args.command](args)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"switchyard: invalid config: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     if args.workers != 1:
         return _serve_workers(args, config)
     if args.worker:  # one of ``--workers N``: share the port and the budgets
@@ -133,11 +152,7 @@ def _migrate(args: argparse.Namespace) -> int:
     url = args.db
     config = None
     if args.config:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print(f"switchyard: invalid config: {exc}", file=sys.stderr)
-            return 2
+        config = load_config(args.config)
         url = url or config.database_url
     url = url or "sqlite:///switchyard.db"
     migrate(url)

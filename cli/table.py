@@ -1,33 +1,33 @@
-"""Plain-text tables for the CLI's reports (and the same rows as JSON with ``--json``)."""
+"""Tables for the CLI's reports, drawn by ``rich`` (and the same rows as JSON with ``--json``)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+_WIDE = 10_000  # never wrap a row: reports are read in terminals and by scripts
 
 
 def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """Left-aligned text columns, numbers right-aligned; an empty report says so."""
+    """A ``rich`` table: text left-aligned, numbers right-aligned; an empty report says so."""
     if not rows:
         return "(nothing yet)"
-    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
-    widths = [
-        max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)
-    ]
-    numeric = [all(_is_number(row.get(column)) for row in rows) for column in columns]
-    header = "  ".join(column.ljust(w) for column, w in zip(columns, widths, strict=True))
-    body = [
-        "  ".join(
-            text.rjust(w) if right else text.ljust(w)
-            for text, w, right in zip(line, widths, numeric, strict=True)
-        )
-        for line in cells
-    ]
-    lines = [line.rstrip() for line in (header, *body)]
-    return "\n".join(lines)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for column in columns:
+        numeric = all(_is_number(row.get(column)) for row in rows)
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    out = io.StringIO()
+    Console(file=out, width=_WIDE, color_system=None, highlight=False).print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines() if line.strip())
 
 
 def render_json(rows: Sequence[Mapping[str, Any]]) -> str:

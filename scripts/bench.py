@@ -10,7 +10,7 @@ direct, same round, per percentile), req/s, server CPU per request and RSS.
 
     scripts/bench [--rounds 3] [--duration 4] [--clients 1,16,64]
                   [--workloads chat,chat-stream,responses-stream]
-                  [--peer litellm|portkey] [--json bench/results/latest.json]
+                  [--peer litellm|portkey] [--metrics-variant] [--json bench/results/latest.json]
     scripts/bench --memory 100000      # RSS after 10k, 20k, ... N requests instead
 """
 
@@ -76,6 +76,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
     parser.add_argument("--db", default=None, help="the gateway's database (default: SQLite)")
     parser.add_argument("--workers", type=int, default=1, help="serve --workers (needs --db)")
+    parser.add_argument(
+        "--metrics-variant",
+        action="store_true",
+        help="also run switchyard-nometrics (SWITCHYARD_METRICS=off; SQLite, one worker)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.clients = [int(part) for part in args.clients.split(",")]
@@ -178,9 +183,10 @@ def run_rounds(
                         )
                     )
                     writer_lag = None
+                    if target.name.startswith("switchyard"):
+                        writer_lag = read_writer_lag(server.port)
                     if target.name == "switchyard":
                         through_gateway += load.answered
-                        writer_lag = read_writer_lag(server.port)
                     cell = cell_stats(
                         load,
                         round_index=round_index,
@@ -288,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
             failed = memory.errors > 0
         else:
             others, unavailable = start_peers(args, workdir, fake, cores[0], stack)
+            if args.metrics_variant:
+                nometrics = workdir / "nometrics"
+                variant = start_switchyard(nometrics, fake, core=cores[0], metrics=False)
+                stack.callback(stop, variant[0].process)
+                others.insert(0, variant)
             cells, answered = run_rounds(args, fake, [(gateway, gateway_target), *others])
             stop_gateway()
             trail = check_trail(workdir / "trail.db", gateway.log, answered=answered)

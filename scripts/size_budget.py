@@ -18,6 +18,7 @@ PACKAGES = (
     "config",
     "cli",
     "fakes",
+    "cache",
 )
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

@@ -33,6 +33,8 @@ FORBIDDEN = {
     "providers": IMPURE | {"actors", "storage", "fakes", "http11", "routing", "budgets", "cli"},
     "routing": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "budgets", "cli"},
     "budgets": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
+    # the cache's pure parts (keys, embedding, index, hit decision): messages and config only
+    "cache": IMPURE | (OURS - {"cache", "messages", "config"}),
     # the replay report's data and renderers: pure, on messages, config and budgets
     "replay": IMPURE | {"actors", "storage", "fakes", "http11", "providers", "routing", "cli"},
     "storage": {"trio", "socket", "ssl", "httpx", "actors", "providers", "routing", "fakes"}

@@ -132,7 +132,7 @@ class ResponsesPassthrough:
 
     def _observe(self, document: dict[str, Any]) -> None:
         kind = document.get("type")
-        if kind not in self._TERMINAL:
+        if not isinstance(kind, str) or kind not in self._TERMINAL:  # a list is unhashable
             return
         response = document.get("response")
         if not isinstance(response, dict):

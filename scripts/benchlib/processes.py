@@ -142,6 +142,8 @@ def start_gateway(
     core: int | None,
     database_url: str | None = None,
     workers: int = 1,
+    name: str = "switchyard",
+    env: dict[str, str] | None = None,
 ) -> Server:
     log = workdir / "gateway.log"
     db = database_url or f"sqlite:///{workdir / 'trail.db'}"
@@ -159,9 +161,9 @@ def start_gateway(
         db,
         *(["--workers", str(workers)] if workers > 1 else []),
     ]
-    process = spawn(pinned(command, core), log)
+    process = spawn(pinned(command, core), log, env=env)
     port = _wait(process, log, gateway_ready, 60)
-    return Server(name="switchyard", process=process, port=port, log=log)
+    return Server(name=name, process=process, port=port, log=log)
 
 
 def _wait(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from benchlib.load import Target
@@ -56,13 +57,27 @@ def start_switchyard(
     core: int | None,
     database_url: str | None = None,
     workers: int = 1,
+    metrics: bool = True,
 ) -> tuple[Server, Target]:
     """The gateway with its SQLite trail in ``workdir`` (the trail is on), or on
-    ``database_url`` (PostgreSQL, migrated), with ``workers`` processes."""
+    ``database_url`` (PostgreSQL, migrated), with ``workers`` processes. Without
+    ``metrics`` it counts nothing for ``/metrics`` (``SWITCHYARD_METRICS=off``): the
+    target ``switchyard-nometrics``, run beside ``switchyard`` by ``--metrics-variant``."""
+    name = "switchyard" if metrics else "switchyard-nometrics"
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "switchyard.yaml"
     config.write_text(switchyard_config(fake.port))
-    server = start_gateway(workdir, config, core=core, database_url=database_url, workers=workers)
+    env = None if metrics else {**os.environ, "SWITCHYARD_METRICS": "off"}
+    server = start_gateway(
+        workdir,
+        config,
+        core=core,
+        database_url=database_url,
+        workers=workers,
+        name=name,
+        env=env,
+    )
     target = Target(
-        name="switchyard", port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
+        name=name, port=server.port, headers=(("authorization", f"Bearer {VIRTUAL_KEY}"),)
     )
     return server, target

@@ -1,0 +1,1 @@
+"""The semantic layer: embedder, vector index, and the guarded hit decision (see cache/)."""
