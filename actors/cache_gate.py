@@ -41,7 +41,7 @@ from cache.policy import (
     request_mode,
 )
 from config.model import GatewayConfig, VirtualKeyConfig
-from http11.server import ClientGone, HttpRequest, ResponseWriter
+from http11.server import ClientGone, HttpRequest, ReplyWriter
 from messages.cache import (
     EXACT,
     SEMANTIC,
@@ -130,7 +130,7 @@ class CacheGate:
             mode, Scope(account=key.account, team=key.team, customer=key.customer), fmt, body
         )
 
-    async def answered(self, message: ClientRequest, writer: ResponseWriter) -> bool:
+    async def answered(self, message: ClientRequest, writer: ReplyWriter) -> bool:
         """Look the request up; on a hit, answer it and return True."""
         plan = message.cache
         assert plan is not None
@@ -173,9 +173,7 @@ class CacheGate:
                 return reply if isinstance(reply, CacheFound) else reply.reason
             return f"the lookup took over {timeout:g}s"
 
-    async def _serve(
-        self, message: ClientRequest, found: CacheFound, writer: ResponseWriter
-    ) -> None:
+    async def _serve(self, message: ClientRequest, found: CacheFound, writer: ReplyWriter) -> None:
         body = _replay(message, found, streaming=message.stream)
         record = _replay(message, found, streaming=False) if message.stream else body
         content_type = SSE_HEADER if message.stream else JSON_HEADER

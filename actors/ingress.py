@@ -14,7 +14,6 @@ Errors are in the client's shape (OpenAI's, or Anthropic's: ``actors.client_head
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 
@@ -34,11 +33,10 @@ from actors.ingress_trail import (
     rejected_events,
     tagged,
 )
-from actors.model_list import model_list
+from actors.model_listing import serve_models
 from actors.refusals import Refusals
 from actors.relay import (
     JSON_HEADER,
-    SESSION_CAP_CODE,
     WORKER_LOST,
     WorkerLost,
     message_failure,
@@ -47,12 +45,21 @@ from actors.relay import (
     send_error,
     send_refusal,
 )
+from actors.request_body import decoded_request
 from actors.request_faults import emit, internal_error, parse_guarded
 from actors.reservation import Reservations
+from actors.responses_socket import is_upgrade_request, serve_responses_socket
 from budgets.keys import KeyDirectory, KeyLookup, StoredKey
 from budgets.session_caps import SessionCaps
 from config.model import GatewayConfig, VirtualKeyConfig
-from http11.server import ClientGone, EarlyResponse, HttpHead, HttpRequest, ResponseWriter
+from http11.server import (
+    ClientGone,
+    EarlyResponse,
+    HttpHead,
+    HttpRequest,
+    ReplyWriter,
+    ResponseWriter,
+)
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply
 from messages.errors import ErrorInfo, ErrorKind
@@ -171,19 +178,28 @@ class Ingress:
         if client_format is not None:
             if request.method == "POST":
                 await self._handle_inference(request, writer, client_format, path)
+            elif client_format is ClientFormat.RESPONSES and is_upgrade_request(request.headers):
+                await serve_responses_socket(
+                    request, writer, self._socket_turn, self._config.server
+                )
             else:
                 await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
         elif path in COUNT_TOKENS_PATHS and request.method == "POST":
             lookup = self._resolve(request, ClientFormat.ANTHROPIC)
             await count_tokens(request, writer, lookup, self._ids.next())
         elif path in _MODELS and request.method == "GET":
-            await self._handle_models(request, writer)
+            await serve_models(request, writer, self._config, self._resolve(request).key)
         elif path == "/healthz":
             await self._handle_health(request, writer)
         else:
             await send_error(writer, _error(ErrorKind.NOT_FOUND, 404, f"no route {path}"))
 
-    async def _handle_health(self, request: HttpRequest, writer: ResponseWriter) -> None:
+    async def _socket_turn(self, request: HttpRequest, writer: ReplyWriter) -> None:
+        """One ``response.create`` of a Responses WebSocket, served as its POST would be."""
+        self._head_lookup = (None, self._keys, _NONE)  # resolve the key now, not at upgrade
+        await self._handle_inference(request, writer, ClientFormat.RESPONSES, request.target)
+
+    async def _handle_health(self, request: HttpRequest, writer: ReplyWriter) -> None:
         """Liveness for anyone; the actors' details only with the admin key."""
         authorization, admin_key = request.header("authorization"), self._config.server.admin_key
         if authorization is None or admin_key is None:
@@ -195,15 +211,8 @@ class Ingress:
             return
         await writer.send_response(200, [JSON_HEADER], self.health.render())
 
-    async def _handle_models(self, request: HttpRequest, writer: ResponseWriter) -> None:
-        key = self._resolve(request).key
-        if key is None:
-            await send_error(writer, _unauthenticated(request))
-            return
-        await writer.send_response(200, [JSON_HEADER], model_list(self._config, key.account))
-
     async def _handle_inference(
-        self, request: HttpRequest, writer: ResponseWriter, fmt: ClientFormat, path: str
+        self, request: HttpRequest, writer: ReplyWriter, fmt: ClientFormat, path: str
     ) -> None:
         request_id = self._ids.next()
         started = trio.current_time()
@@ -214,6 +223,7 @@ class Ingress:
             if lookup.problem in ("revoked", "expired"):
                 error, key_id = lookup.error(), lookup.key_id
                 raise RequestRejected(error, key_id=key_id, model=None, body_json=b"null")
+            request = decoded_request(request, self._config.server, key)
             parsed = parse_guarded(request.body, fmt, self._config, key, request_id)
             plan = None if key is None else self._cache.plan(request, parsed.body, key, fmt)
         except RequestRejected as rejected:
@@ -251,7 +261,7 @@ class Ingress:
         message: ClientRequest,
         key: VirtualKeyConfig,
         body_size: int,
-        writer: ResponseWriter,
+        writer: ReplyWriter,
     ) -> None:
         problem = (
             self._admission_problem()
@@ -271,7 +281,7 @@ class Ingress:
         if message.cache is None or not await self._cache.answered(message, writer):
             await self._dispatch(message, writer)  # not served from the response cache
 
-    async def _fail_internal(self, message: ClientRequest, writer: ResponseWriter) -> None:
+    async def _fail_internal(self, message: ClientRequest, writer: ReplyWriter) -> None:
         """Our bug met this admitted request: it fails alone, logged with its traceback,
         recorded, and answered 500 (or ended in-stream) if the client can still hear."""
         log.exception("request failed: internal error", request_id=message.request_id)
@@ -302,17 +312,9 @@ class Ingress:
         refusal = self._sessions.admit(
             message.virtual_key_id, message.session_id, cap=cap, now=message.started
         )
-        if refusal is None:
-            return None
-        return ErrorInfo(
-            kind=ErrorKind.RATE_LIMITED,
-            status=429,
-            message=refusal.message(),
-            code=SESSION_CAP_CODE,
-            retry_after=float(math.ceil(refusal.retry_after_s)),
-        )
+        return None if refusal is None else refusal.error()
 
-    async def _dispatch(self, message: ClientRequest, writer: ResponseWriter) -> None:
+    async def _dispatch(self, message: ClientRequest, writer: ReplyWriter) -> None:
         send, receive = trio.open_memory_channel[Reply](REPLY_BUFFER)
         deadline = message.started + self._total_timeout_s
         route = RouteRequest(request=message, reply_to=send, deadline=deadline)
@@ -340,7 +342,7 @@ class Ingress:
         finally:
             self._inflight -= 1
 
-    async def _abandon(self, message: ClientRequest, writer: ResponseWriter) -> None:
+    async def _abandon(self, message: ClientRequest, writer: ReplyWriter) -> None:
         error = _error(ErrorKind.TIMEOUT, 504, "the request outlived its deadline")
         self._fail(message, error)
         if writer.started:
@@ -389,11 +391,6 @@ def _shed(why: str) -> ErrorInfo:
     return ErrorInfo(
         kind=ErrorKind.SHED, status=503, message=f"gateway busy: {why}", retry_after=1.0
     )
-
-
-def _unauthenticated(request: HttpRequest) -> ErrorInfo:
-    given = "an unknown key" if request.header("authorization") else "no key"
-    return _error(ErrorKind.UNAUTHENTICATED, 401, f"invalid API key: the request carried {given}")
 
 
 __all__ = ["Ingress", "ParsedRequest", "TagReceived", "render_error"]

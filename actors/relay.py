@@ -14,7 +14,8 @@ import math
 import trio
 
 from actors.client_headers import render_client_error
-from http11.server import ResponseWriter
+from budgets.session_caps import SESSION_CAP_CODE
+from http11.server import ReplyWriter
 from messages.chat import ClientFormat
 from messages.commands import ClientRequest, Reply, ReplyChunk, ReplyEnd, ReplyError, ReplyHead
 from messages.errors import ErrorInfo, ErrorKind
@@ -32,7 +33,7 @@ class WorkerLost(Exception):
 
 
 async def relay(
-    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+    receive: trio.MemoryReceiveChannel[Reply], writer: ReplyWriter, message: ClientRequest
 ) -> None:
     """Answer the client from ``receive``; ``WorkerLost`` if it ends before the answer."""
     try:
@@ -57,7 +58,7 @@ async def relay(
 
 
 async def _relay_stream(
-    receive: trio.MemoryReceiveChannel[Reply], writer: ResponseWriter, message: ClientRequest
+    receive: trio.MemoryReceiveChannel[Reply], writer: ReplyWriter, message: ClientRequest
 ) -> None:
     while True:
         try:
@@ -110,7 +111,7 @@ def message_failure(message: ClientRequest, error: ErrorInfo) -> bytes:
 
 
 async def send_error(
-    writer: ResponseWriter,
+    writer: ReplyWriter,
     error: ErrorInfo,
     extra: tuple[tuple[str, str], ...] = (),
     client_format: ClientFormat | None = None,
@@ -126,7 +127,7 @@ async def send_error(
 
 
 async def send_stream_refusal(
-    writer: ResponseWriter,
+    writer: ReplyWriter,
     message: ClientRequest,
     error: ErrorInfo,
     extra: tuple[tuple[str, str], ...] = (),
@@ -140,10 +141,7 @@ async def send_stream_refusal(
     await writer.send_response(200, headers, message_failure(message, error))
 
 
-SESSION_CAP_CODE = "session_request_cap"
-
-
-async def send_refusal(writer: ResponseWriter, message: ClientRequest, problem: ErrorInfo) -> None:
+async def send_refusal(writer: ReplyWriter, message: ClientRequest, problem: ErrorInfo) -> None:
     """A refusal before routing: an HTTP error, except a session cap on a streamed
     Responses request, told in the stream so that Codex shows it (``relay``)."""
     headers = request_id_header(message.request_id)
@@ -160,7 +158,6 @@ def request_id_header(request_id: str) -> tuple[tuple[str, str], ...]:
 
 __all__ = [
     "JSON_HEADER",
-    "SESSION_CAP_CODE",
     "WORKER_LOST",
     "WorkerLost",
     "message_failure",

@@ -17,9 +17,15 @@ import math
 from array import array
 from dataclasses import dataclass
 
+from messages.errors import ErrorInfo, ErrorKind
+
 WINDOW_S = 60
 MAX_SESSIONS = 50_000
 SESSION_ID_CHARS = 128
+
+
+SESSION_CAP_CODE = "session_request_cap"
+"""The error code of a session-cap refusal."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +35,16 @@ class SessionRefusal:
     sent: int
     cap: int
     retry_after_s: float  # when enough of the window has aged out to admit one more
+
+    def error(self) -> ErrorInfo:
+        """The 429 a client gets (``code`` says it is the session cap, not a provider's)."""
+        return ErrorInfo(
+            kind=ErrorKind.RATE_LIMITED,
+            status=429,
+            message=self.message(),
+            code=SESSION_CAP_CODE,
+            retry_after=float(math.ceil(self.retry_after_s)),
+        )
 
     def message(self) -> str:
         wait = math.ceil(self.retry_after_s)
@@ -126,6 +142,7 @@ class SessionCaps:
 
 __all__ = [
     "MAX_SESSIONS",
+    "SESSION_CAP_CODE",
     "SESSION_ID_CHARS",
     "WINDOW_S",
     "SessionCapStatistics",

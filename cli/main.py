@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cli import body, budgets, cost, doctor, keys, models, sessions, whatif
+from cli import body, budgets, codex_config, cost, doctor, keys, models, sessions, whatif
 from cli import replay as replay_command
 from cli.errors import explain
 from cli.help import DESCRIPTION, EPILOG, OneLineParser, log_level, port
@@ -56,7 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=None, help="YAML config (its database)")
     migrate.add_argument("--db", default=None, help="SQLAlchemy URL (default from --config)")
-    for module in (doctor, keys, budgets, cost, body, sessions, replay_command, whatif, models):
+    for module in (
+        doctor,
+        keys,
+        budgets,
+        cost,
+        body,
+        sessions,
+        replay_command,
+        whatif,
+        models,
+        codex_config,
+    ):
         module.add_parser(commands)
     return parser
 
@@ -71,6 +82,7 @@ _REPORTING = {
     "replay": replay_command.run,
     "whatif": whatif.run,
     "models": models.run,
+    "codex-config": codex_config.run,
 }
 
 

@@ -70,4 +70,14 @@ def _failure(exc: OSError) -> trio.BrokenResourceError | trio.ClosedResourceErro
     return trio.BrokenResourceError(f"socket error: {exc.strerror or exc}")
 
 
-__all__ = ["DirectSocket"]
+def describe_peer(stream: trio.SocketStream) -> str:
+    """Set TCP_NODELAY (trio's default, made explicit) and name the peer ``host:port``."""
+    try:
+        stream.setsockopt(trio.socket.IPPROTO_TCP, trio.socket.TCP_NODELAY, True)
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:  # the client already reset the connection
+        return "unknown"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+__all__ = ["DirectSocket", "describe_peer"]

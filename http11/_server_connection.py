@@ -17,11 +17,10 @@ its request as for any client that left.
 from __future__ import annotations
 
 import math
-import socket
 
 import trio
 
-from http11._direct_socket import DirectSocket
+from http11._direct_socket import DirectSocket, describe_peer
 from http11._server_exchange import (
     STAGE_DONE,
     STAGE_UNSTARTED,
@@ -69,6 +68,8 @@ class HttpConnection:
         "deadline",
         "phase",
         "state",
+        "upgraded_idle",
+        "upgraded_reading",
     )
 
     def __init__(self, state: ServerState[HttpConnection], stream: trio.SocketStream) -> None:
@@ -83,21 +84,23 @@ class HttpConnection:
         self.phase = _IDLE
         self.deadline = math.inf
         self.broken = False
+        self.upgraded_idle = False
+        self.upgraded_reading = False
         self._linger = False
         self._body_late = False
         self._held = 0
-        self._client = _describe_peer(stream)
+        self._client = describe_peer(stream)
 
     def cancel_if_idle(self) -> None:
-        """Close the connection if it is waiting for a request's first byte."""
-        if self.phase == _IDLE:
+        """Close the connection if it waits for a request's (or a WebSocket message's) start."""
+        if self.phase == _IDLE or self.upgraded_idle:
             self._scope.cancel()
 
     def cancel_if_expired(self, now: float) -> None:
         """Close the connection if its read or write deadline has passed."""
         if self.deadline > now:
             return
-        if self.phase != _HANDLING:
+        if self.phase != _HANDLING or self.upgraded_reading:
             self._scope.cancel()
             return
         # the handler is blocked writing to a client that stopped reading: closing the
@@ -125,6 +128,7 @@ class HttpConnection:
             elif self._linger and not self.broken:
                 await self._drain_input()
         finally:
+            state.body_bytes_buffered -= self._held  # what a WebSocket message still held
             state.connections.discard(self)
             await self._stream.aclose()
 
@@ -141,6 +145,26 @@ class HttpConnection:
             raise ClientGone("the client disconnected") from exc
         finally:
             self.deadline = deadline
+
+    def hold_upgraded(self, size: int) -> bool:
+        """Count a WebSocket's unfinished message with the bodies being read; False if over."""
+        self.state.body_bytes_buffered += size - self._held
+        self._held = size
+        return self.state.body_bytes_buffered <= self.state.max_buffered_body_bytes
+
+    async def receive_upgraded(self, *, idle: bool) -> bytes:
+        """Bytes after a protocol switch, awaited as long as a keep-alive if ``idle``."""
+        if self._buffer:
+            data, self._buffer = bytes(self._buffer), bytearray()
+            return data
+        wait = self.state.keepalive_timeout_s if idle else self.state.body_timeout_s
+        self.deadline = trio.current_time() + wait
+        self.upgraded_idle, self.upgraded_reading = idle, True
+        try:
+            return await self._receive()
+        finally:
+            self.upgraded_idle = self.upgraded_reading = False
+            self.deadline = math.inf
 
     async def _serve_requests(self) -> None:
         state = self.state
@@ -373,13 +397,3 @@ class HttpConnection:
                     drained += len(data)
             except _SOCKET_FAILURES:
                 return
-
-
-def _describe_peer(stream: trio.SocketStream) -> str:
-    """Set TCP_NODELAY (trio's default, made explicit) and name the peer ``host:port``."""
-    try:
-        stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-        host, port = stream.socket.getpeername()[:2]
-    except OSError:  # the client already reset the connection
-        return "unknown"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

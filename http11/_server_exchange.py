@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from http11.sansio.head import RequestHead
 
@@ -95,6 +95,45 @@ class Connection(Protocol):
         """Send ``data`` now; ``ClientGone`` if the client has disconnected."""
 
 
+@runtime_checkable
+class UpgradedConnection(Connection, Protocol):
+    """A connection that can carry another protocol after a 101 (the server's own)."""
+
+    def hold_upgraded(self, size: int) -> bool:
+        """Count ``size`` bytes held mid-message with the server's buffered bodies; False
+        once over the server-wide cap."""
+
+    async def receive_upgraded(self, *, idle: bool) -> bytes:
+        """After a protocol switch: the next bytes from the client (b"" once it has
+        gone); ``idle`` means nothing is under way, so a shutdown or the idle timeout
+        may end the connection while it waits."""
+
+
+class ReplyWriter(Protocol):
+    """What answers one request: ``ResponseWriter`` for HTTP, or another transport's
+    writer (the Responses WebSocket) that carries the same answer its own way."""
+
+    @property
+    def started(self) -> bool: ...
+
+    async def send_response(
+        self, status: int, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> None: ...
+
+    async def start_stream(
+        self,
+        status: int,
+        headers: Sequence[tuple[str, str]],
+        first: bytes = b"",
+        *,
+        last: bool = False,
+    ) -> None: ...
+
+    async def send_chunk(self, data: bytes, *, last: bool = False) -> None: ...
+
+    async def end_stream(self) -> None: ...
+
+
 STAGE_UNSTARTED, STAGE_STREAMING, STAGE_DONE, STAGE_CLOSED = 0, 1, 2, 3
 
 _STATUS_LINES = {
@@ -108,6 +147,7 @@ _CLOSE_LINE = "connection: close\r\n"
 _KEEP_ALIVE_LINE = "connection: keep-alive\r\n"
 _CHUNKED_LINE = "transfer-encoding: chunked\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
+_SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\n"
 
 
 def encode_head(status: int, headers: Sequence[tuple[str, str]], framing: str) -> bytes:
@@ -199,6 +239,21 @@ class ResponseWriter:
     async def end_stream(self) -> None:
         """Finish the streamed body."""
         await self.send_chunk(b"", last=True)
+
+    async def switch_protocols(self, headers: Sequence[tuple[str, str]]) -> UpgradedConnection:
+        """Answer 101 (``Upgrade: websocket``) with ``headers`` and hand over the
+        connection: the caller speaks the new protocol on it until it returns; the
+        connection is closed after that, never reused for HTTP."""
+        self._require(STAGE_UNSTARTED)
+        if not isinstance(self._connection, UpgradedConnection):
+            raise RuntimeError("this connection cannot switch protocols")
+        self.keep_alive = False
+        framing = "connection: Upgrade\r\nupgrade: websocket\r\n"
+        head = encode_head(200, headers, framing + self._connection.state.date_line())
+        self._stage = STAGE_DONE
+        connection = self._connection
+        await connection.write(_SWITCHING + head[head.index(b"\r\n") + 2 :])
+        return connection
 
     def _framed(self, data: bytes, last: bool) -> bytes:
         if self._head_only:

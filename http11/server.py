@@ -32,6 +32,12 @@ take the sum past ``max_buffered_body_bytes`` is answered 503 with ``Retry-After
 
 A request is *in flight* from its first byte until its response has been sent
 (or abandoned); ``wait_idle`` waits for that count to reach zero.
+
+A handler may switch its connection to WebSocket (``ResponseWriter.switch_protocols``,
+used by ``http11.websocket.accept_websocket``): the connection is then the handler's
+until it returns, counted in flight; waiting for the next message is idle time (the
+keep-alive timeout applies, and a shutdown closes it), a message once begun has the
+body timeout, and its bytes count with the bodies being read.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from http11._server_exchange import (
     HeadCheck,
     HttpHead,
     HttpRequest,
+    ReplyWriter,
     ResponseWriter,
 )
 from http11._server_state import ServerState
@@ -96,6 +103,7 @@ __all__ = [
     "HttpHead",
     "HttpRequest",
     "HttpServer",
+    "ReplyWriter",
     "ResponseWriter",
     "ServerStatistics",
     "free_port",

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 4
 
 
-@pytest.mark.parametrize("target", ["fuzz_http11", "fuzz_requests"])
+@pytest.mark.parametrize("target", ["fuzz_http11", "fuzz_requests", "fuzz_websocket"])
 def test_a_short_fuzz_run_finds_nothing(target: str, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     run = subprocess.run(
