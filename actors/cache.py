@@ -56,6 +56,10 @@ from providers.client_formats.cached_answer import storable_answer
 log = structlog.get_logger("switchyard.cache")
 
 PRUNE_EVERY_S = 60.0
+FOLLOW_S = 2.0
+"""Replicas: how often the others' new entries are read from SQL."""
+FOLLOW_OVERLAP_S = 5.0
+"""How far back each poll looks again (a write committed after a later one still shows)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,8 +87,11 @@ class CacheActor:
         persistence: CachePersistence | None = None,
         pricer: Pricer | None = None,
         semantic_at_start: bool = False,
+        follow_s: float | None = None,
     ) -> None:
         self._config = config
+        self._follow_s = follow_s  # replicas: poll SQL for the others' entries this often
+        self._seen_until = 0.0
         self._table = EntryTable(config.max_entries)
         self._persistence = persistence
         self._pricer = pricer
@@ -96,13 +103,20 @@ class CacheActor:
 
     @classmethod
     def wired(
-        cls, config: CacheConfig, engine: Engine, submit: Submit, pricer: Pricer
+        cls, config: CacheConfig, engine: Engine, submit: Submit, pricer: Pricer, *, follow: bool
     ) -> CacheActor:
         """The gateway's: entries in SQL through the one writer, hits priced with the
-        audit logger's prices, the model loaded at start if a policy wants it."""
+        audit logger's prices, the model loaded at start if a policy wants it; with
+        ``follow`` (replicas), the other replicas' new entries read every ``FOLLOW_S``."""
         persistence = CachePersistence(engine, submit)
         semantic = semantic_enabled(config)
-        return cls(config, persistence=persistence, pricer=pricer, semantic_at_start=semantic)
+        return cls(
+            config,
+            persistence=persistence,
+            pricer=pricer,
+            semantic_at_start=semantic,
+            follow_s=FOLLOW_S if follow else None,
+        )
 
     def reload(self, config: CacheConfig) -> None:
         self._config = config
@@ -139,6 +153,8 @@ class CacheActor:
             if self._semantic_at_start:
                 self._semantic.start_loading(nursery)
             nursery.start_soon(self._prune_every, PRUNE_EVERY_S)
+            if self._follow_s is not None:
+                nursery.start_soon(self._follow_every, self._follow_s)
             task_status.started()
             async for message in inbox:
                 if isinstance(message, CacheLookup):
@@ -261,11 +277,41 @@ class CacheActor:
             return
         for entry in entries:
             self._table.put(entry)
+            self._seen_until = max(self._seen_until, entry.created_at)
             if entry.embedding is not None and entry.fingerprint is not None:
                 self._semantic.add_stored(entry.fingerprint, entry.entry_id, entry.embedding)
         if entries or self._config.policies:
             self._persistence.prune_soon()  # rows that expired while the gateway was down
             log.info("cache rebuilt from SQL", entries=len(entries))
+
+    async def _follow_every(self, every_s: float) -> None:
+        while True:
+            await trio.sleep(every_s)
+            try:
+                await self.follow()
+            except Exception:
+                log.exception("other replicas' cache entries unreadable: next poll retries")
+
+    async def follow(self) -> int:
+        """Take in the entries other replicas stored since the last look; how many."""
+        if self._persistence is None:
+            return 0
+        now = time.time()
+        since = self._seen_until - FOLLOW_OVERLAP_S  # a row committed late still shows
+        entries = await self._persistence.load_since(
+            since=since, now=now, limit=self._config.max_entries
+        )
+        taken = 0
+        for entry in entries:
+            self._seen_until = max(self._seen_until, entry.created_at)
+            if self._table.holds(entry):
+                continue
+            for replaced in self._table.put(entry):  # only here: SQL keeps the rows
+                self._semantic.remove(replaced.entry_id)
+            if entry.embedding is not None and entry.fingerprint is not None:
+                self._semantic.add_stored(entry.fingerprint, entry.entry_id, entry.embedding)
+            taken += 1
+        return taken
 
     async def _prune_every(self, every_s: float) -> None:
         while True:

@@ -17,7 +17,7 @@ import trio
 from sqlalchemy.engine import Engine
 
 from cache.entries import Entry
-from storage.cache_store import load_entries, write_entries
+from storage.cache_store import load_entries, load_entries_since, write_entries
 
 Submit = Callable[[str, Callable[[], object]], None]
 WRITE_KEY = "cache"
@@ -34,6 +34,11 @@ class CachePersistence:
     async def load(self, *, now: float, limit: int) -> list[Entry]:
         return await trio.to_thread.run_sync(
             lambda: load_entries(self._engine, now=now, limit=limit)
+        )
+
+    async def load_since(self, *, since: float, now: float, limit: int) -> list[Entry]:
+        return await trio.to_thread.run_sync(
+            lambda: load_entries_since(self._engine, since=since, now=now, limit=limit)
         )
 
     def stored(self, entry: Entry) -> None:

@@ -138,7 +138,7 @@ async def run_gateway(
     inboxes = open_inboxes()
     settle = inboxes.accountant.send.clone()
     audit, metrics = _counted_audit(recorder, budgets, settle, writer)
-    cache = CacheActor.wired(config.cache, engine, writer.submit, budgets.meter.pricer)
+    cache = _cache_actor(config, engine, writer, budgets)
     try:
         async with trio.open_nursery() as root:
             await _start_audit(root, audit, inboxes.audit.receive, _pruner(engine, config))
@@ -168,6 +168,15 @@ async def run_gateway(
             await pool.aclose()
         engine.dispose()
     log.info("gateway stopped", events_written=audit.statistics().events_written)
+
+
+def _cache_actor(
+    config: GatewayConfig, engine: Engine, writer: TrailWriter, budgets: BudgetWiring
+) -> CacheActor:
+    """Entries through the one SQL writer, hits priced like the trail; replicas (shared
+    budgets) also take in each other's entries."""
+    pricer, follow = budgets.meter.pricer, config.server.shared_budgets
+    return CacheActor.wired(config.cache, engine, writer.submit, pricer, follow=follow)
 
 
 def _counted_audit(

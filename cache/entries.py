@@ -69,6 +69,11 @@ class EntryTable:
         if self._by_key.get(entry.key) is entry:
             self._by_key.move_to_end(entry.key)
 
+    def holds(self, entry: Entry) -> bool:
+        """Whether this key's entry here is ``entry`` or newer (a replica's poll)."""
+        current = self._by_key.get(entry.key)
+        return current is not None and current.created_at >= entry.created_at
+
     def put(self, entry: Entry) -> list[Entry]:
         """Add (or replace) ``entry``; the entries removed to make room (and the replaced)."""
         removed = []

@@ -15,10 +15,11 @@ import orjson
 import pytest
 import trio
 
+from actors.cache import FOLLOW_S
 from fakes import FakeProviderServer
 from storage import make_engine
 from storage.lease_store import pool_allocated
-from tests.scenarios.budget_rig import COST, body
+from tests.scenarios.budget_rig import COST, alice, body
 from tests.scenarios.replica_rig import (
     Load,
     fresh_postgres,
@@ -182,3 +183,23 @@ async def test_keys_and_budgets_set_with_the_cli_reach_every_replica_within_seco
         f"budget {max(budget_applies):.2f} s, revocation {max(revoked):.2f} s"
     )
     assert max(key_works + budget_applies + revoked) < 5.0
+
+
+async def test_an_answer_cached_by_one_replica_is_served_by_another(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    config = replica_config(fake, tmp_path, url, limit=LIMIT)
+    headers = {**alice(), "x-switchyard-cache": "exact"}
+    request = body("what does git rebase --onto do?")
+    async with replicas(config, tmp_path, count=2) as (_, (first, second)):
+        async with httpx.AsyncClient(timeout=20) as client:
+            stored = await client.post(f"{first}/v1/responses", json=request, headers=headers)
+            assert stored.headers["x-switchyard-cache"] == "miss"
+            calls = len(fake.requests)
+            await trio.sleep(2 * FOLLOW_S + 1)  # the other replica's poll has run
+            again = await client.post(f"{second}/v1/responses", json=request, headers=headers)
+    assert again.headers["x-switchyard-cache"] == "hit-exact"
+    assert again.status_code == 200 and again.json()["output"]
+    assert len(fake.requests) == calls  # served without asking the provider
