@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from storage.blobs import (
+    SPLIT_MIN_BYTES,
     Blob,
     FetchChain,
     KnownBlobs,
     Part,
     check_chain,
     join_document,
-    split_document,
+    split_value,
 )
 from storage.codec import DOCUMENTS, read_document, stored_document
 from storage.tables import blobs, events
@@ -122,9 +123,17 @@ class BlobWriter:
         self._now = int(time.time())
 
     def split(self, raw: bytes) -> tuple[bytes, list[Part]] | None:
-        done = split_document(raw)
-        if done is None:
+        """``raw``'s skeleton and parts; ``(raw, [])`` for JSON kept whole (so the caller
+        need not parse it again to know it is JSON); ``None`` for a short or not-JSON body."""
+        if len(raw) < SPLIT_MIN_BYTES or raw[:1] != b"{":
             return None
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        done = split_value(raw, value)
+        if done is None:
+            return raw, []
         for blob in done.blobs:
             if blob.key not in self._pending and not self._known.fresh(blob.key, self._now):
                 self._pending[blob.key] = blob

@@ -85,9 +85,34 @@ def split_document(raw: bytes) -> Split | None:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(value, dict):
+    return split_value(raw, value)
+
+
+def split_value(raw: bytes, value: object) -> Split | None:
+    """``split_document`` for a body already parsed: ``value`` is ``orjson.loads(raw)``."""
+    if len(raw) < SPLIT_MIN_BYTES or not isinstance(value, dict):
+        return None
+    if not _may_have_large_member(value):
         return None
     return _split_object(raw, value)
+
+
+_LONGEST_CHARACTER = 6
+"""The most bytes one character of a string takes in JSON (``\\u001f``)."""
+
+
+def _may_have_large_member(value: dict[str, Any]) -> bool:
+    """False when no member can serialise to ``BLOB_MIN_BYTES`` (so nothing would be
+    split): numbers, booleans and null never do, a string only when long enough, and only
+    arrays and objects are measured. Most bodies over ``SPLIT_MIN_BYTES`` (a Responses
+    object with a short answer) end here, at a fraction of a full split's cost."""
+    for member in value.values():
+        if isinstance(member, str):
+            if len(member) * _LONGEST_CHARACTER + 2 >= BLOB_MIN_BYTES:
+                return True
+        elif isinstance(member, dict | list) and len(orjson.dumps(member)) >= BLOB_MIN_BYTES:
+            return True
+    return False
 
 
 def _split_object(raw: bytes, value: dict[str, Any]) -> Split | None:
@@ -249,4 +274,5 @@ __all__ = [
     "check_chain",
     "join_document",
     "split_document",
+    "split_value",
 ]

@@ -45,7 +45,8 @@ from storage.blobs import BrokenTrail, Part
 
 Fields = dict[str, Any]
 Splitter = Callable[[bytes], tuple[bytes, list[Part]] | None]
-"""A body → its skeleton and parts (with the blobs kept by the splitter), or ``None``."""
+"""A body → its skeleton and parts (with the blobs kept by the splitter); the body itself
+and no parts when it is JSON kept whole; ``None`` when not split (JSON or not)."""
 DOCUMENTS = ("body", "response")
 
 

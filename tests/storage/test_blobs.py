@@ -172,6 +172,36 @@ def test_any_json_object_splits_and_joins_back_exactly(value: dict[str, Any]) ->
 
 
 @settings(max_examples=120, deadline=None)
+@given(_members)
+def test_a_body_with_a_large_member_is_always_split(value: dict[str, Any]) -> None:
+    raw = orjson.dumps(value)
+    large = any(len(orjson.dumps(member)) >= BLOB_MIN_BYTES for member in value.values())
+    assert (split_document(raw) is not None) == (large and len(raw) >= 2 * BLOB_MIN_BYTES)
+
+
+@pytest.mark.parametrize(("count", "split"), [(84, False), (85, True)])
+def test_a_string_of_escaped_characters_is_measured_by_its_json_bytes(
+    count: int, split: bool
+) -> None:
+    value = {"a": "\x1f" * count, "b": "q" * 400, "c": "r" * 400}  # "\u001f": 6 bytes
+    raw = orjson.dumps(value)
+    assert len(orjson.dumps(value["a"])) == 6 * count + 2
+    assert (split_document(raw) is not None) == split
+
+
+def test_the_writer_hands_back_json_it_keeps_whole_without_parts() -> None:
+    small_members = orjson.dumps({f"member_{n}": "x" * 40 for n in range(40)})
+    assert len(small_members) >= 2 * BLOB_MIN_BYTES
+    writer = BlobWriter()
+    writer.begin()
+    assert writer.split(small_members) == (small_members, [])
+    assert writer.split(b'{"a":"' + b"x" * 2000) is None  # not JSON
+    assert writer.split(b'{"a":1}') is None  # short
+    event = received("req-a", body=small_members)
+    assert encode_payload(event, writer.split) == encode_payload(event)
+
+
+@settings(max_examples=120, deadline=None)
 @given(
     st.one_of(
         _members.map(orjson.dumps),
