@@ -128,6 +128,14 @@ def common_block_split(block: bytes) -> tuple[bytes, bytes] | None:
     return block[7:end].strip(), block[end + 7 : -2]
 
 
+def common_block_data(block: bytes) -> bytes | None:
+    """The raw data of a block that is one ``data: value`` line and nothing else (a Chat
+    Completions chunk), without decoding it; None for any other shape."""
+    if not block.startswith(b"data: ") or block.find(b"\n") != len(block) - 2:
+        return None
+    return block[6:-2]
+
+
 def _parse_common_block(block: bytes) -> SseEvent | None:
     """The shape nearly every provider sends, without splitting lines: an optional
     ``event: name`` line, then one ``data: value`` line. None for anything else."""
@@ -178,6 +186,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "SseEvent",
     "SseParser",
+    "common_block_data",
     "common_block_name",
     "common_block_split",
     "encode_sse",

@@ -21,9 +21,9 @@ from providers.exchanges.protocol import ExchangeOutcome
 from providers.exchanges.responses_passthrough import chat_usage
 from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_errors import map_openai_error
-from providers.sse import SseParser
+from providers.sse import SseParser, common_block_data, parse_block
 
-_DONE = "[DONE]"
+_DONE = b"[DONE]"
 _MAX_CALLS = 1024  # distinct tool-call indexes one answer may open
 
 
@@ -119,6 +119,7 @@ class ChatPassthrough:
         "_call",
         "_done",
         "_failure",
+        "_outcome",
         "_parser",
         "_response",
         "_usage",
@@ -151,6 +152,7 @@ class ChatPassthrough:
         self._failure: ErrorInfo | None = None
         self._response: bytes | None = None
         self._done = False
+        self._outcome: ExchangeOutcome | None = None  # until the state changes again
 
     def call(self) -> HttpCall:
         return self._call
@@ -159,14 +161,28 @@ class ChatPassthrough:
         return b""
 
     def feed(self, chunk: bytes) -> bytes:
-        return b"".join(event.raw for event in self._parser.feed(chunk) if self._keep(event.data))
+        """Forward each event as it came, its data checked and observed (``_keep``); the
+        usual ``data: ...`` block is read without decoding it to text first."""
+        self._outcome = None
+        out = []
+        for block in self._parser.feed_blocks(chunk):
+            data = common_block_data(block)
+            if data is None:
+                event = parse_block(block)
+                if event is None:
+                    continue  # comments only
+                data = event.data.encode()
+            if self._keep(data):
+                out.append(block)
+        return b"".join(out)
 
-    def _keep(self, data: str) -> bool:
+    def _keep(self, data: bytes) -> bool:
         """Observe one chunk; whether it goes to the client. Garbage raises."""
         if data == _DONE:
             self._done = True
             return True
         if self._done:
+            _utf8(data)
             return True
         chunk = json_object(data, "a chat chunk")
         if "error" in chunk:
@@ -183,6 +199,7 @@ class ChatPassthrough:
         return True
 
     def finish(self) -> bytes:
+        self._outcome = None
         if self._done:
             return b""
         return self.fail(
@@ -192,10 +209,12 @@ class ChatPassthrough:
         )
 
     def fail(self, error: ErrorInfo) -> bytes:
+        self._outcome = None
         self._failure = error
         return chat_failure_chunk(error)
 
     def complete(self, body: bytes) -> bytes:
+        self._outcome = None
         try:
             document = json_object(body, "its response body")
             choices = document.get("choices")
@@ -214,14 +233,25 @@ class ChatPassthrough:
         return map_openai_error(status, headers, body)
 
     def outcome(self) -> ExchangeOutcome:
-        response = self._response or self._answer.to_json(self._usage)
-        return ExchangeOutcome(
-            usage=self._usage,
-            response=response,
-            failure=self._failure,
-            finish_reason=self._answer.finish_reason,
-            anomalies=tuple(self._anomalies),
-        )
+        """What the exchange amounted to; built once until ``feed``, ``finish``, ``fail`` or
+        ``complete`` changes it (an attempt asks several times at its end)."""
+        if self._outcome is None:
+            self._outcome = ExchangeOutcome(
+                usage=self._usage,
+                response=self._response or self._answer.to_json(self._usage),
+                failure=self._failure,
+                finish_reason=self._answer.finish_reason,
+                anomalies=tuple(self._anomalies),
+            )
+        return self._outcome
+
+
+def _utf8(data: bytes) -> None:
+    """A chunk after ``[DONE]`` is forwarded unread, but must still be text."""
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        raise ProviderGarbage("the upstream sent an SSE event that is not UTF-8") from None
 
 
 def _stream_error(error: object) -> ErrorInfo:

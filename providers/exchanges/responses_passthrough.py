@@ -24,7 +24,7 @@ from providers.exchanges.protocol import ExchangeOutcome
 from providers.garbage import ProviderGarbage, json_object, require
 from providers.openai_chat._reply import chat_usage
 from providers.openai_errors import map_openai_error
-from providers.sse import SseParser, common_block_split, parse_block
+from providers.sse import SseParser, parse_block
 
 _JSON_HEADERS = (("content-type", "application/json"),)
 
@@ -90,8 +90,9 @@ class ResponsesPassthrough:
     )
 
     _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+    _TERMINAL_NAMES = frozenset(name.encode() for name in _TERMINAL)
     _WATCHED = frozenset(name.encode() for name in (*_TERMINAL, "error"))
-    """Events whose data is read; the rest go through without being decoded."""
+    """Events whose data may be ``[DONE]`` (some OpenAI-compatible servers end so)."""
     _KEPT_NAMES = frozenset({"response.created", "response.output_item.done"})
     _KEPT = frozenset(name.encode() for name in _KEPT_NAMES)
     """Events kept for a ``response.failed`` of our own if the stream is cut."""
@@ -137,12 +138,30 @@ class ResponsesPassthrough:
         (which also checks its UTF-8); the terminal events are read for the trail.
         Garbage raises ``ProviderGarbage``."""
         out = []
+        watched, kept, terminal = self._WATCHED, self._KEPT, self._TERMINAL_NAMES
         for block in self._parser.feed_blocks(chunk):
-            common = common_block_split(block)
-            if common is not None and common[0] not in self._WATCHED and common[0].isascii():
-                document = json_object(common[1], "a Responses event")
-                if common[0] in self._KEPT:
-                    self._keep(document)
+            # the common shape (``event: name`` + one ``data:`` line) read in place, without
+            # decoding it to text: this loop runs for every event of every stream
+            end = block.find(b"\n") if block.startswith(b"event: ") else -1
+            name = block[7:end].strip() if end > 0 else b""
+            if (
+                name
+                and block.startswith(b"data: ", end + 1)
+                and block.find(b"\n", end + 1) == len(block) - 2
+                and name.isascii()
+            ):
+                data = block[end + 7 : -2]
+                if data != b"[DONE]" or name not in watched:
+                    try:
+                        document = orjson.loads(data)
+                    except orjson.JSONDecodeError:
+                        document = None
+                    if type(document) is not dict:
+                        json_object(data, "a Responses event")  # raises, saying what is wrong
+                    elif name in kept:
+                        self._keep(document)
+                    elif name in terminal:
+                        self._observe(document)
             else:
                 event = parse_block(block)
                 if event is None:
