@@ -66,12 +66,17 @@ def estimate_cost(prices: PriceTable, routes: tuple[Route, ...], *, input_tokens
             or price.max_output_tokens
             or DEFAULT_OUTPUT_TOKENS
         )
-        plain = Usage(input_tokens=input_tokens, output_tokens=output)
-        # a prompt-cache write (Anthropic's, marked by the gateway) costs more than plain input
-        written = Usage(
-            input_tokens=input_tokens, cache_write_tokens=input_tokens, output_tokens=output
+        # a prompt-cache write (Anthropic's, marked by the gateway) may cost more than plain
+        # input: the prompt is priced as whichever is dearer (the two costs differ only
+        # in the prompt's price, so this is the larger of them, computed once)
+        rates = price.at_prompt(input_tokens)
+        dearer_written = rates.cache_write is not None and rates.cache_write > rates.input
+        usage = Usage(
+            input_tokens=input_tokens,
+            cache_write_tokens=input_tokens if dearer_written else 0,
+            output_tokens=output,
         )
-        cost = max(usage_cost(price, plain), usage_cost(price, written))
+        cost = usage_cost(price, usage)
         dearest = cost if dearest is None else max(dearest, cost)
     return Estimate(usd=dearest, unpriced=unpriced)
 

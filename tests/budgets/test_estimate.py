@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from budgets.estimate import (
     DEFAULT_OUTPUT_TOKENS,
@@ -10,10 +12,11 @@ from budgets.estimate import (
     estimate_cost,
     estimated_input_tokens,
 )
-from budgets.pricing import PriceTable
+from budgets.pricing import ModelPrice, PriceTable, TierPrice, usage_cost
 from config.model import AccountConfig, PriceOverride, ProviderConfig
 from messages.budget import Route
 from messages.chat import ClientFormat
+from messages.usage import Usage
 from providers.client_formats.request_fields import RequestInvalid
 from providers.output_limit import requested_output_tokens
 
@@ -145,3 +148,44 @@ def test_input_is_held_at_the_cache_write_price_where_that_is_dearer() -> None:
     assert estimate_cost(PRICES, gpt, input_tokens=1000).usd == pytest.approx(
         (1000 * 5 + 100 * 30) / 1e6
     )
+
+
+_rate = st.floats(min_value=0, max_value=1000, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    input_price=_rate,
+    output_price=_rate,
+    cache_write=st.none() | _rate,
+    tier=st.none() | st.tuples(st.integers(0, 10**6), _rate, st.none() | _rate),
+    input_tokens=st.integers(0, 10**8),
+    output_tokens=st.integers(1, 10**6),
+)
+def test_the_prompt_is_priced_as_the_dearer_of_plain_input_and_a_cache_write(
+    input_price: float,
+    output_price: float,
+    cache_write: float | None,
+    tier: tuple[int, float, float | None] | None,
+    input_tokens: int,
+    output_tokens: int,
+) -> None:
+    price = ModelPrice(
+        provider="anthropic",
+        model="m",
+        input=input_price,
+        output=output_price,
+        cache_write=cache_write,
+        max_output_tokens=output_tokens,
+        tier=None
+        if tier is None
+        else TierPrice(above_tokens=tier[0], input=tier[1], cache_write=tier[2]),
+    )
+    table = PriceTable([price])
+    route = (Route(provider_type="anthropic", model="m"),)
+    plain = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    written = Usage(
+        input_tokens=input_tokens, cache_write_tokens=input_tokens, output_tokens=output_tokens
+    )
+    dearer = max(usage_cost(price, plain), usage_cost(price, written))
+    assert estimate_cost(table, route, input_tokens=input_tokens).usd == dearer
