@@ -68,6 +68,8 @@ HOUSEKEEPING_BUSY_S = 0.25
 HOUSEKEEPING_FIRST_S = 5.0
 _SAMPLE_WINDOW = 8192  # recent events / batches kept for the percentiles
 
+_TERMINAL = (ResponseCompleted, ResponseFailed)  # a tuple: ``A | B`` is built on every use
+
 # A lazy proxy: it picks up the configuration the entry point sets after import.
 _log = structlog.get_logger(__name__)
 
@@ -268,7 +270,7 @@ class AuditLogger:
         self._received += 1
         if self._observe is not None:
             self._observe(event)
-        if isinstance(event, ResponseCompleted | ResponseFailed):
+        if isinstance(event, _TERMINAL):
             log_request(event, request.session_id)
 
     def _metered(self, meter: Meter, event: TrailEvent) -> TrailEvent:

@@ -9,6 +9,7 @@ from messages.events import RequestReceived, ResponseCompleted, ResponseFailed, 
 from storage import SequencedEvent
 
 _CLOSED_MEMORY = 4096  # finished requests whose counter is kept for stragglers
+_TERMINAL = (ResponseCompleted, ResponseFailed)  # a tuple: ``A | B`` is built on every use
 
 
 @dataclass(slots=True)
@@ -42,7 +43,7 @@ class Sequencer:
             request.session_id = event.session_id
         sequenced = SequencedEvent(seq=request.next_seq, event=event)
         request.next_seq += 1
-        if isinstance(event, ResponseCompleted | ResponseFailed):
+        if isinstance(event, _TERMINAL):
             self._close(event.request_id, request.next_seq)
         return sequenced, request
 

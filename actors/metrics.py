@@ -27,11 +27,13 @@ from messages.events import (
     RequestReceived,
     ResponseCompleted,
     ResponseFailed,
+    RouteDecided,
     TrailEvent,
 )
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 OVERHEAD_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+_TERMINAL = (ResponseCompleted, ResponseFailed)  # a tuple: ``A | B`` is built on every use
 TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
 _OPEN_MAX = 65_536  # requests seen without their terminal event; beyond, the oldest go
 MODELS_MAX = 256
@@ -88,6 +90,8 @@ class RequestMetrics:
 
     def observe(self, event: TrailEvent) -> None:
         """Count ``event`` (called by the audit logger for each event, in trail order)."""
+        if type(event) is RouteDecided:  # one of every request's six: nothing to count
+            return
         if isinstance(event, RequestReceived):
             if len(self._open) >= _OPEN_MAX:
                 del self._open[next(iter(self._open))]
@@ -103,7 +107,7 @@ class RequestMetrics:
             request = self._open.get(event.request_id)
             if request is not None and request.first_byte_at is None:
                 request.first_byte_at = event.at
-        elif isinstance(event, ResponseCompleted | ResponseFailed):
+        elif isinstance(event, _TERMINAL):
             self._finished(event, self._open.pop(event.request_id, None))
         elif event.kind.startswith("cache."):  # cache.hit, cache.miss (the response cache)
             self.count_cache_lookup(event.kind.removeprefix("cache."))

@@ -23,20 +23,28 @@ Finished requests are remembered (the last ``CLOSED_MEMORY``) for late events.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 from budgets.pricing import Pricer, safe_cost
 from messages.budget import ProviderCharge, Settle
 from messages.events import (
+    AttemptAnomaly,
     AttemptFinished,
+    AttemptFirstByte,
     AttemptStarted,
+    CacheHit,
+    CacheMiss,
     RequestReceived,
     ResponseCompleted,
     ResponseFailed,
+    RouteDecided,
     TrailEvent,
 )
 
 CLOSED_MEMORY = 4096
+_UNPRICED = frozenset({RouteDecided, AttemptFirstByte, AttemptAnomaly, CacheHit, CacheMiss})
+"""Event classes the meter passes on as they are."""
 _SOURCE_RANK = {"shipped": 1, "config": 2, "fallback": 3}
 
 
@@ -70,6 +78,8 @@ class Meter:
 
     def observe(self, event: TrailEvent) -> tuple[TrailEvent, Settle | None]:
         """The event as it should be stored (priced), and the settlement it triggers."""
+        if type(event) in _UNPRICED:  # half of a request's events: one set lookup, not a match
+            return event, None
         match event:
             case RequestReceived():
                 self._open[event.request_id] = _Request(
@@ -105,7 +115,7 @@ class Meter:
                 provider_id=event.provider_id, cost_usd=cost or 0.0, tokens=tokens, at=event.at
             )
         )
-        return replace(event, cost_usd=cost, price_source=source)
+        return _priced(event, cost, source)
 
     def _terminal(self, event: ResponseCompleted | ResponseFailed) -> tuple[TrailEvent, Settle]:
         state = self._open.pop(event.request_id, None) or self._closed.pop(event.request_id, None)
@@ -126,7 +136,7 @@ class Meter:
         state.pending = []
         self._remember(event.request_id, state)
         cost = None if state.unpriced else state.cost
-        return replace(event, cost_usd=cost, price_source=state.price_source), settle
+        return _priced(event, cost, state.price_source), settle
 
     def _state(self, request_id: str) -> _Request:
         state = self._open.get(request_id) or self._closed.get(request_id)
@@ -138,6 +148,23 @@ class Meter:
         self._closed[request_id] = state
         if len(self._closed) > CLOSED_MEMORY:
             self._closed.popitem(last=False)
+
+
+_Priced = TypeVar("_Priced", bound=AttemptFinished | ResponseCompleted | ResponseFailed)
+_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _priced(event: _Priced, cost: float | None, source: str | None) -> _Priced:
+    """``dataclasses.replace(event, cost_usd=cost, price_source=source)`` with the class's
+    field names looked up once, not on every call (two events of every request)."""
+    cls = type(event)
+    names = _INIT_FIELDS.get(cls)
+    if names is None:
+        names = _INIT_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.init)
+    values = {name: getattr(event, name) for name in names}
+    values["cost_usd"] = cost
+    values["price_source"] = source
+    return cls(**values)
 
 
 def _least_certain(current: str | None, new: str | None) -> str | None:

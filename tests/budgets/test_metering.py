@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from budgets.metering import Meter
@@ -163,3 +165,19 @@ def test_a_second_terminal_event_settles_only_the_difference() -> None:
     assert event.cost_usd == pytest.approx(GPT_55)  # type: ignore[union-attr]
     assert settle is not None and settle.cost_usd == pytest.approx(GPT_55)
     assert settle.virtual_key_id == "key-1" and meter.open_requests == 0
+
+
+def test_a_priced_event_keeps_every_other_field_as_it_came() -> None:
+    meter = Meter(Pricer(PriceTable.shipped()))
+    events = [_received(), *_attempt(1, "main", "openai", "gpt-5.5", USAGE), _completed()]
+    out = _run(meter, events)
+    for event, (stored, _) in zip(events, out, strict=True):
+        assert type(stored) is type(event)
+        if isinstance(event, AttemptFinished | ResponseCompleted):
+            assert isinstance(stored, AttemptFinished | ResponseCompleted)
+            priced = dataclasses.replace(
+                event, cost_usd=stored.cost_usd, price_source=stored.price_source
+            )
+            assert stored == priced and stored.price_source == "shipped"
+        else:
+            assert stored is event  # not priced: passed on as it is
