@@ -110,7 +110,7 @@ def _may_have_large_member(value: dict[str, Any]) -> bool:
         if isinstance(member, str):
             if len(member) * _LONGEST_CHARACTER + 2 >= BLOB_MIN_BYTES:
                 return True
-        elif isinstance(member, dict | list) and len(orjson.dumps(member)) >= BLOB_MIN_BYTES:
+        elif isinstance(member, (dict, list)) and len(orjson.dumps(member)) >= BLOB_MIN_BYTES:
             return True
     return False
 
