@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -16,6 +18,28 @@ def _orjson_dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+class _UtcStamp:
+    """structlog's ``TimeStamper(fmt="iso", utc=True)``, the same text
+    (``2026-01-02T03:04:05.678901Z``; no fraction at a whole second), with the date and
+    time of the current second formatted once: every request logs a line."""
+
+    __slots__ = ("_cached",)
+
+    def __init__(self) -> None:
+        self._cached = (-1, "")  # (unix second, its text): one tuple, safe across threads
+
+    def __call__(self, _logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        second, nanos = divmod(time.time_ns(), 1_000_000_000)
+        cached_second, text = self._cached
+        if second != cached_second:
+            moment = datetime.fromtimestamp(second, UTC)
+            text = moment.replace(tzinfo=None).isoformat()
+            self._cached = (second, text)
+        micros = nanos // 1000  # datetime.now() floors to the microsecond too
+        event_dict["timestamp"] = f"{text}.{micros:06d}Z" if micros else text + "Z"
+        return event_dict
+
+
 def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
     if json is None:
         json = not sys.stderr.isatty()
@@ -23,7 +47,7 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _UtcStamp(),
     ]
     if json:
         processors += [
