@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -48,8 +49,19 @@ def _all_columns(table: sa.Table) -> list[str]:
     return [column.name for column in table.columns if column.autoincrement is not True]
 
 
+MULTI_ROW_MAX = 64
+"""Rows per multi-row ``INSERT`` on SQLite (at most 64 rows of 30 columns: 1920 parameters)."""
+
+
 class _Prepared:
-    """A write statement compiled once for a dialect; run with driver-ready rows."""
+    """A write statement compiled once for a dialect; run with driver-ready rows.
+
+    On SQLite an ``INSERT`` of many rows is run as a few multi-row ``INSERT … VALUES
+    (…), (…)`` (of ``MULTI_ROW_MAX``, 32, … 1 rows: a handful of distinct statements,
+    each prepared once by the driver's cache), not an ``executemany``: one statement
+    step per up to 64 rows instead of one per row, each of which the ``sqlite3`` driver
+    runs with the GIL released and taken back, a thread switch away from the event loop.
+    """
 
     def __init__(self, statement: sa.UpdateBase, dialect: Dialect, keys: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
@@ -57,15 +69,38 @@ class _Prepared:
         positions = compiled.positiontup  # bind names in order; None for named paramstyles
         assert positions is None or len(positions) > 1, "itemgetter of one name is no tuple"
         self._as_tuple = None if positions is None else itemgetter(*positions)
+        self._multi_row: dict[int, str] = {}
+        head, values, group = self._sql.partition(" VALUES ")
+        if (
+            isinstance(statement, sa.Insert)
+            and dialect.name == "sqlite"
+            and positions is not None
+            and values
+            and group == "(" + ", ".join(["?"] * len(positions)) + ")"
+        ):
+            self._multi_row = {
+                size: f"{head}{values}{', '.join([group] * size)}"
+                for size in (1 << n for n in range(MULTI_ROW_MAX.bit_length()))
+            }
 
     def run(self, connection: Connection, rows: list[Params]) -> None:
         if not rows:
             return
-        if self._as_tuple is None:
+        as_tuple = self._as_tuple
+        if as_tuple is None:
             connection.exec_driver_sql(self._sql, rows)
+        elif self._multi_row and len(rows) > 1:
+            self._run_multi_row(connection, [as_tuple(row) for row in rows])
         else:
-            as_tuple = self._as_tuple
             connection.exec_driver_sql(self._sql, [as_tuple(row) for row in rows])
+
+    def _run_multi_row(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+        start = 0
+        while start < len(rows):
+            size = 1 << (min(len(rows) - start, MULTI_ROW_MAX).bit_length() - 1)
+            values = tuple(chain.from_iterable(rows[start : start + size]))
+            connection.exec_driver_sql(self._multi_row[size], values)
+            start += size
 
 
 class _WriteStatements:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
-from storage import Recorder, SqlRecorder, encode_payload
+from storage import Recorder, SqlRecorder, TrailIntegrityError, encode_payload
 from storage.sql import _timestamp_for
 from storage.tables import UtcDateTime
 from tests.storage.contract import RecorderContract
@@ -79,3 +79,27 @@ def test_awkward_bodies_are_stored_as_the_codec_wrote_them(engine: Engine, body:
     recorder.append(sequenced([event]))
     [stored] = recorder.read("req-a")
     assert stored.payload == encode_payload(event)
+
+
+def test_a_large_batch_is_stored_whole_and_in_order(engine: Engine) -> None:
+    """SQLite takes a big batch as multi-row inserts of 64, 32, … rows: every event,
+    request and attempt lands, ids follow the batch's order, and one bad row anywhere
+    fails the whole batch as before."""
+    recorder = SqlRecorder(engine)
+    batch = [item for n in range(23) for item in sequenced(completed_request(f"req-{n:02d}"))]
+    assert len(batch) % 64 and len(batch) > 64  # several chunk sizes
+    recorder.append(batch)
+    stored = recorder.read_since(0, limit=10_000)
+    assert [(e.request_id, e.seq) for e in stored] == [(i.event.request_id, i.seq) for i in batch]
+    assert [e.id for e in stored] == sorted(e.id for e in stored)
+    with engine.connect() as connection:
+        done = connection.execute(
+            sa.text("SELECT request_id FROM requests WHERE status = 'completed' ORDER BY 1")
+        )
+        assert done.scalars().all() == [f"req-{n:02d}" for n in range(23)]
+        attempts = connection.execute(sa.text("SELECT count(*) FROM attempts")).scalar()
+        assert attempts == 23
+    again = [item for n in range(23, 40) for item in sequenced(completed_request(f"req-{n}"))]
+    with pytest.raises(TrailIntegrityError):
+        recorder.append([*again[:50], batch[3], *again[50:]])  # an event already stored
+    assert len(recorder.read_since(0, limit=10_000)) == len(batch)
