@@ -130,6 +130,9 @@ class BodyReader:
                 del buffer[:2]
                 self._mode = _SIZE_LINE
             elif mode == _SIZE_LINE:
+                run = self._read_whole_chunks(buffer)
+                if run:
+                    return run
                 if not self._read_size_line(buffer):
                     return None
             elif mode == _CHUNK_DATA:
@@ -138,6 +141,38 @@ class BodyReader:
                 return self._read_trailers(buffer)
             else:
                 return b""
+
+    def _read_whole_chunks(self, buffer: bytearray) -> bytes:
+        """The data of the complete chunks at the start of ``buffer`` (size line, data and
+        CRLF all there), as one piece, taken out in one go: a stream's events arrive as
+        one chunk each, often many per receive. Stops before anything else (a chunk not
+        all there, the last chunk, a line to reject): the step-by-step reading that
+        follows takes it, and raises what it raises, exactly as without this."""
+        end = buffer.find(b"\r\n")
+        if end < 0:
+            return b""
+        taken = 0
+        pieces: list[memoryview] = []
+        with memoryview(buffer) as view:
+            while end >= 0 and end - taken <= MAX_CHUNK_LINE_BYTES:
+                line = _CHUNK_LINE.fullmatch(buffer, taken, end)
+                if line is None:
+                    break
+                size = int(line.group(1), 16)
+                data_end = end + 2 + size
+                if not size or buffer[data_end : data_end + 2] != b"\r\n":
+                    break  # the last chunk, or one not all here (or ill-terminated)
+                if self._room is not None and size > self._room:
+                    break  # too large: said after the chunks before it, as step by step
+                self._take_room(size)
+                pieces.append(view[end + 2 : data_end])
+                taken = data_end + 2
+                end = buffer.find(b"\r\n", taken)
+            data = b"".join(pieces)
+            pieces.clear()
+        if taken:
+            del buffer[:taken]
+        return data
 
     def _read_size_line(self, buffer: bytearray) -> bool:
         end = buffer.find(b"\r\n")

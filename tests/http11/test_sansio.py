@@ -1132,3 +1132,65 @@ async def test_a_head_over_the_limit_in_many_small_reads_is_431(nursery: trio.Nu
     lines = [b"X-%d: %s\r\n" % (n, b"v" * 1000) for n in range(70)]  # ~70 KiB, 70 fields
     received = await serve_raw(nursery, start, *lines, b"\r\n")
     assert received.startswith(b"HTTP/1.1 431 ")
+
+
+# --- whole chunks taken at once --------------------------------------------------------------
+
+_chunk = st.binary(min_size=1, max_size=40).map(lambda data: b"%x\r\n%s\r\n" % (len(data), data))
+_noise = st.sampled_from(
+    [
+        b"",
+        b"0\r\n\r\n",
+        b"0\r\nX-A: 1\r\n\r\n",
+        b"5\r\nabc",
+        b"3\r\nabcXY",
+        b"+3\r\nabc\r\n",
+        b"\r\n",
+    ]
+)
+
+
+class _OneChunkAtATime(BodyReader):
+    """The reader without its shortcut: every chunk taken step by step."""
+
+    __slots__ = ()
+
+    def _read_whole_chunks(self, buffer: bytearray) -> bytes:
+        return b""
+
+
+def _read_everything(
+    wire: bytes, step: int, max_bytes: int | None, whole_chunks: bool
+) -> tuple[bytes, str]:
+    kind = BodyReader if whole_chunks else _OneChunkAtATime
+    reader = kind(content_length=None, chunked=True, max_bytes=max_bytes, response=True)
+    buffer, data, offset = bytearray(), b"", 0
+    try:
+        while True:
+            piece = reader.read(buffer)
+            if piece:
+                data += piece
+            elif piece == b"":
+                return data, "done"
+            elif offset >= len(wire):
+                return data, "waiting"
+            else:
+                buffer += wire[offset : offset + step]
+                offset += step
+    except ProtocolError as exc:
+        return data, f"{type(exc).__name__}: {exc}"
+
+
+@given(
+    chunks=st.lists(_chunk, max_size=12),
+    tail=_noise,
+    step=st.integers(1, 300),
+    max_bytes=st.none() | st.integers(0, 300),
+)
+def test_complete_chunks_read_at_once_give_what_reading_them_one_by_one_gives(
+    chunks: list[bytes], tail: bytes, step: int, max_bytes: int | None
+) -> None:
+    wire = b"".join(chunks) + tail
+    at_once = _read_everything(wire, step, max_bytes, whole_chunks=True)
+    one_by_one = _read_everything(wire, step, max_bytes, whole_chunks=False)
+    assert at_once == one_by_one
