@@ -73,6 +73,10 @@ class SseParser:
         start = 0
         limit = self._max_event
         end = buffer.find(b"\n\n", search_from)  # the first event ends after search_from
+        if end >= 0 and end == len(buffer) - 2:  # exactly one event (one per chunk is usual)
+            if end > limit:
+                _too_large(limit)
+            return [buffer]
         while end >= 0:
             if end - start > limit:
                 _too_large(limit)
