@@ -102,6 +102,9 @@ def _tokens(usage: Usage | None) -> Params:
     }
 
 
+_NO_TOKENS = _tokens(None)
+
+
 def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
     return {
         "request_id": event.request_id,
@@ -126,7 +129,7 @@ def _request_started(event: RequestReceived, stamp: Stamp) -> Params:
         "http_status": None,
         "error_kind": None,
         "attempts": 0,
-        **_tokens(None),
+        **_NO_TOKENS,
         "cost_usd": None,
         "price_source": None,
         "cost_saved_usd": None,
@@ -206,7 +209,7 @@ def _attempt_started(event: AttemptStarted, stamp: Stamp) -> Params:
         "http_status": None,
         "outcome": None,
         "error_message": None,
-        **_tokens(None),
+        **_NO_TOKENS,
         "cost_usd": None,
         "price_source": None,
     }

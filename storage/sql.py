@@ -223,7 +223,10 @@ class SqlRecorder:
         stamp, write, blobs = self._stamp, self._write, self._blobs
         blobs.begin()
         rows = [_event_row(item, stamp, blobs.split) for item in batch]
-        projection = project(batch, stamp)
+        # the projection stamps the same moments again (an event's ``at`` is its row's
+        # ``recorded_at`` and its request's or attempt's start or end): look them up
+        stamped = {item.event.at: row["recorded_at"] for item, row in zip(batch, rows, strict=True)}
+        projection = project(batch, stamped.__getitem__)
         try:
             with self._engine.begin() as connection:
                 # The first statement writes, so SQLite takes its write lock at once.
