@@ -28,7 +28,7 @@ import trio
 
 from actors.budget_leases import LeaseKeeper
 from budgets.estimate import estimate_cost
-from budgets.leases import DEFAULT_SHARE, LeaseBook, LeaseNeed
+from budgets.leases import DEFAULT_SHARE, LeaseBook, LeaseNeed, window_step_start
 from budgets.ledger import RECENT_S, Claim, Ledger
 from budgets.pricing import PriceTable
 from budgets.rules import merged_rules
@@ -247,14 +247,18 @@ class Accountant:
             self._reserve(message)
 
     async def _keep_leases(self) -> None:
-        """Each tick: fetch the next slice of a lease running low, report consumption."""
+        """Each tick: fetch the next slice of a lease running low, report consumption,
+        end the leases of periods or steps that are over."""
         book, keeper = self._ledger.leases, self._leases
         if book is None or keeper is None:
             return
         now = self._clock()
         for identity, lease in list(book.items()):
             limits = self._ledger.budget_limit(identity)
-            if limits is not None and book.low(identity, held=limits[1], limit=limits[0]):
+            current = lease.window_s is None or lease.period_start == window_step_start(
+                now, lease.window_s
+            )
+            if current and limits and book.low(identity, held=limits[1], limit=limits[0]):
                 self._want_lease(
                     LeaseNeed(
                         identity=identity,
@@ -262,12 +266,15 @@ class Accountant:
                         amount=book.share * limits[0],
                         limit=limits[0],
                         floor=lease.granted,
+                        window_s=lease.window_s,
                     )
                 )
+        ended = book.retired()
         try:
-            await keeper.report(book.reports())
+            await keeper.report(book.reports(), ended)
         except Exception:
             log.exception("budget leases not reported: the database failed", at=now)
+            book.retire_again(ended)
 
     async def _release_leases(self) -> None:
         book, keeper = self._ledger.leases, self._leases

@@ -24,6 +24,8 @@ RunSql = Callable[[Callable[[], T]], Awaitable[T]]
 
 log = structlog.get_logger("switchyard.budget")
 
+PRUNE_EVERY_S = 60.0  # deleting windows' steps long past
+
 
 def new_replica_id() -> str:
     """This process among the replicas: host, pid and a random tail (never reused)."""
@@ -43,6 +45,7 @@ class LeaseKeeper:
         self._run_sql = run_sql
         self.ttl_s = ttl_s
         self._clock = clock
+        self._next_prune = 0.0
 
     @property
     def replica_id(self) -> str:
@@ -60,12 +63,21 @@ class LeaseKeeper:
         )
         return granted
 
-    async def report(self, reports: Sequence[LeaseReport]) -> None:
-        """Report consumption (renewing this replica's leases) and settle expired leases."""
+    async def report(
+        self, reports: Sequence[LeaseReport], ended: Sequence[LeaseReport] = ()
+    ) -> None:
+        """Report consumption (renewing this replica's leases), end the leases of periods
+        or steps that are over, and settle expired leases (anyone's)."""
         store, now, ttl = self._store, self._clock(), self.ttl_s
+        prune = now >= self._next_prune
+        if prune:
+            self._next_prune = now + PRUNE_EVERY_S
 
         def job() -> int:
+            store.end(ended, now=now)
             store.report(reports, now=now, ttl_s=ttl)
+            if prune:
+                store.prune_windows(now=now)
             return store.reclaim_expired(now=now)
 
         reclaimed = await self._run_sql(job)

@@ -49,8 +49,16 @@ def fresh_postgres() -> str:
 
 
 def replica_config(
-    fake: FakeProviderServer, tmp_path: Path, url: str, *, limit: float, ttl_s: float = 15
+    fake: FakeProviderServer,
+    tmp_path: Path,
+    url: str,
+    *,
+    limit: float,
+    ttl_s: float = 15,
+    budget: str | None = None,
 ) -> Path:
+    """``budget``: alice's budget as a YAML flow mapping's fields (default: ``limit``,
+    in total)."""
     text = config_yaml([openai_provider(fake.base_url)], db_path=tmp_path / "unused.db")
     text = text.replace(f'url: "sqlite:///{tmp_path / "unused.db"}"', f'url: "{url}"')
     text = text.replace(
@@ -58,9 +66,9 @@ def replica_config(
         f"server:\n  shared_budgets: true\n  budget_lease_ttl_s: {ttl_s}\n",
     )
     text += ALICE_KEY
-    text += (
-        f'budgets:\n  - {{level: "virtual_key", id: "alice", limit: {limit}, period: "total"}}\n'
-    )
+    fields = budget or f'limit: {limit}, period: "total"'
+    text += f'budgets:\n  - {{level: "virtual_key", id: "alice", {fields}}}\n'
+
     path = tmp_path / "switchyard.yaml"
     path.write_text(text)
     return path
@@ -122,6 +130,7 @@ class Load:
     statuses: Counter[int] = field(default_factory=Counter)
     answered: list[str] = field(default_factory=list)  # request ids of the 200s
     errors: int = 0
+    refusal: int = 402  # the status that refuses a client: 402 (budget) or 429 (rate)
 
     async def run(self, clients: int, per_client: int) -> None:
         async with trio.open_nursery() as nursery:
@@ -143,7 +152,10 @@ class Load:
                 if response.status_code == 200:
                     self.answered.append(response.headers["x-request-id"])
                 else:
-                    assert response.status_code == 402, response.text
+                    assert response.status_code == self.refusal, response.text
+                    if self.refusal == 429:
+                        assert float(response.headers["retry-after"]) >= 0
+                        return
 
 
 def trail_spend(url: str) -> tuple[float, int]:
@@ -179,13 +191,30 @@ def terminal_counts(url: str, request_ids: list[str]) -> Counter[int]:
     return Counter(counts.get(request_id, 0) for request_id in request_ids)
 
 
+def pool_totals(url: str, period: str) -> float:
+    """What alice's pools of ``period`` hold, summed over their periods or steps."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            total = connection.execute(
+                sa.text(
+                    "SELECT COALESCE(SUM(allocated), 0) FROM budget_pools "
+                    "WHERE scope_id = 'alice' AND period = :period"
+                ),
+                {"period": period},
+            ).scalar()
+    finally:
+        engine.dispose()
+    return float(total or 0.0)
+
+
 def lease_rows(url: str) -> list[sa.Row[tuple[str, float, float]]]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             return list(
                 connection.execute(
-                    sa.text("SELECT replica_id, granted_usd, consumed_usd FROM budget_leases")
+                    sa.text("SELECT replica_id, granted, consumed FROM budget_leases")
                 )
             )
     finally:
