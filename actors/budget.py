@@ -54,6 +54,7 @@ TICK_S = 1.0
 REWRITE_EVERY_TICKS = 10  # counters are rewritten at least this often, changed or not
 LOAD_LAG_S = RECENT_S / 2  # a budget added at runtime reads SQL up to this long ago
 LEASE_RELEASE_TIMEOUT_S = 5.0  # at shutdown, giving unused leases back
+PROVIDER_SHARE_S = 0.25  # replicas: provider spend to and from the pools this often
 LOAD_RETRY_S, LOAD_RETRY_MAX_S = 0.5, 10.0  # reading the spend while SQL is unavailable
 
 
@@ -156,6 +157,8 @@ class Accountant:
                 await self._load(added, cutoff=self._clock())
                 self._publish()
                 nursery.start_soon(self._tick_forever)
+                if self._leases is not None:
+                    nursery.start_soon(self._share_providers_forever)
                 task_status.started()
                 async for message in inbox:
                     self.handle(message)
@@ -275,6 +278,26 @@ class Accountant:
         except Exception:
             log.exception("budget leases not reported: the database failed", at=now)
             book.retire_again(ended)
+
+    async def _share_providers_forever(self) -> None:
+        while True:
+            await trio.sleep(PROVIDER_SHARE_S)
+            await self.share_providers()
+
+    async def share_providers(self) -> None:
+        """Add this replica's provider charges to the pools, gate on what all charged."""
+        pools, keeper = self._ledger.provider_pools, self._leases
+        additions = pools.take() if pools is not None else []
+        if pools is None or keeper is None or not additions:
+            return
+        try:
+            pools.use_totals(await keeper.add_and_read(additions))
+        except Exception:
+            log.exception("provider spend not shared: the database failed")
+            pools.restore(additions)
+            return
+        if self._provider_rules:
+            self._board.gate = self._ledger.provider_gate(self._clock())
 
     async def _release_leases(self) -> None:
         book, keeper = self._ledger.leases, self._leases

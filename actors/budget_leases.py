@@ -17,6 +17,7 @@ from typing import TypeVar
 import structlog
 
 from budgets.leases import LeaseNeed, LeaseReport
+from budgets.provider_pools import PoolAddition, PoolStep
 from storage.lease_store import SqlLeaseStore
 
 T = TypeVar("T")
@@ -83,6 +84,13 @@ class LeaseKeeper:
         reclaimed = await self._run_sql(job)
         if reclaimed:
             log.warning("expired budget leases returned to their pools", leases=reclaimed)
+
+    async def add_and_read(self, additions: Sequence[PoolAddition]) -> dict[PoolStep, float]:
+        """Add this replica's provider charges to their pools; what all replicas charged."""
+        store, now = self._store, self._clock()
+        totals = await self._run_sql(lambda: store.add_and_read(additions, now=now))
+        assert isinstance(totals, dict)
+        return totals
 
     async def release(self, reports: Sequence[LeaseReport]) -> None:
         store, now = self._store, self._clock()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from budgets.budget_refusals import Scope, unpriced_refusal
 from budgets.leases import LeaseBook, LeaseNeed
 from budgets.periods import Period, parse_period
+from budgets.provider_pools import ProviderPools
 from budgets.rates import RateEntry, RateWindow, rate_refused, smallest_limit
 from budgets.shared_limits import (
     budget_lease_key,
@@ -31,7 +32,7 @@ from budgets.shared_limits import (
     rate_lease_verdict,
 )
 from budgets.spend import TOLERANCE_USD, SpendWindow
-from budgets.tiers import BudgetView, ProviderGate, provider_gate, settled_scopes
+from budgets.tiers import BudgetView, ProviderGate, charges_for, provider_gate, settled_scopes
 from messages.budget import (
     REQUEST_LEVELS,
     BudgetId,
@@ -93,11 +94,13 @@ class _Hold:
 
 class Ledger:
     """``leases``: with shared budgets (replicas), what this replica may spend of each
-    calendar or total budget (``budgets.leases``); ``reserve`` then also answers
-    ``LeaseNeed`` — ask the pool for more, then reserve again."""
+    budget and rate limit (``budgets.leases``); ``reserve`` then also answers
+    ``LeaseNeed`` — ask the pool for more, then reserve again. Provider budgets are
+    then shared through ``provider_pools``."""
 
     def __init__(self, leases: LeaseBook | None = None) -> None:
         self.leases = leases
+        self.provider_pools = ProviderPools() if leases is not None else None
         self._budgets: dict[BudgetId, _Budget] = {}
         self._by_scope: dict[Scope, list[BudgetId]] = {}
         self._rates: dict[Scope, RateWindow] = {}
@@ -142,7 +145,7 @@ class Ledger:
                 continue
             budget.spend.load(spend.buckets, now)
             for settle in self._recent:
-                for usd, at in _charges_for(budget.rule, settle):
+                for usd, at in charges_for(budget.rule, settle):
                     if at >= cutoff:
                         budget.spend.charge(usd, at)
 
@@ -198,13 +201,20 @@ class Ledger:
                 if self.leases is not None:  # a window's spend counts in its current step
                     start, window = budget_lease_key(budget.period, budget.spend, settle.at)
                     self.leases.charge(identity, settle.cost_usd, None if window else start)
+        pools = self.provider_pools  # shared with the other replicas, if any
         for charge in settle.provider_charges:
             scope = (str(BudgetLevel.PROVIDER), charge.provider_id)
             for identity in self._by_scope.get(scope, ()):
-                self._budgets[identity].spend.charge(charge.cost_usd, charge.at)
+                budget = self._budgets[identity]
+                budget.spend.charge(charge.cost_usd, charge.at)
+                if pools is not None and budget.rule.limit_usd is not None:
+                    limit = budget.rule.limit_usd
+                    pools.charge_budget(identity, budget.period, limit, charge.cost_usd, charge.at)
             rate = self._rate_for(scope)
             if rate is not None:
                 rate.admit(charge.at, charge.tokens)
+                if pools is not None:
+                    pools.charge_rate(charge.provider_id, rate, charge)
         self._recent.append(settle)
         self._prune_recent(now)
 
@@ -239,6 +249,8 @@ class Ledger:
         provider = str(BudgetLevel.PROVIDER)
         views = [v for v in self.views(now) if v.rule.level == provider]
         rates = {scope[1]: rate for scope, rate in self._rates.items() if scope[0] == provider}
+        if self.provider_pools is not None:
+            return self.provider_pools.gate(views, rates, now)
         return provider_gate(views, rates, now)
 
     @property
@@ -378,17 +390,6 @@ class Ledger:
             horizon = min(horizon, *self._loading)
         while recent and recent[0].at < horizon:
             recent.popleft()
-
-
-def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
-    """``(usd, at)`` that ``settle`` charges to ``rule``'s scope."""
-    if rule.level == BudgetLevel.PROVIDER:
-        return [
-            (c.cost_usd, c.at) for c in settle.provider_charges if c.provider_id == rule.scope_id
-        ]
-    if (rule.level, rule.scope_id) in settled_scopes(settle):
-        return [(settle.cost_usd, settle.at)]
-    return []
 
 
 __all__ = ["RECENT_S", "TOLERANCE_USD", "Claim", "Ledger", "Scope"]

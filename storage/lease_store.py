@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from budgets.leases import LeaseNeed, LeaseReport
+from budgets.provider_pools import PoolAddition, PoolStep
 from messages.budget import BudgetId
 from storage.budget_tables import budget_leases, budget_pools
 from storage.database import insert_new_only, upsert
@@ -110,6 +111,12 @@ class SqlLeaseStore:
         """The leases of ``reports`` end (their period or step is over)."""
         if reports:
             self._end_mine(reports, now=now, only_reported=True)
+
+    def add_and_read(
+        self, additions: Sequence[PoolAddition], *, now: float
+    ) -> dict[PoolStep, float]:
+        """Provider pools: see ``add_and_read``."""
+        return add_and_read(self._engine, additions, now=now)
 
     def prune_windows(self, *, now: float) -> int:
         """Delete windows' steps that ended two windows and ten minutes ago."""
@@ -193,6 +200,28 @@ def _create_pool(connection: Connection, need: LeaseNeed, now: float, floor: flo
 def _grant_in_window(connection: Connection, need: LeaseNeed, window_s: float, now: float) -> float:
     """Grant ``min(amount, limit - what the window's steps hold)``, into this step's row.
     The first step ever of a window starts from the spend the asking replica knows."""
+    held = _window_total(connection, need, window_s, now, lock=True)
+    grant = min(need.amount, need.limit - held)
+    if not grant > _TOLERANCE_USD:  # also a NaN
+        return 0.0
+    connection.execute(
+        sa.update(budget_pools)
+        .where(*_match(budget_pools, need.identity, need.period_start))
+        .values(
+            allocated=budget_pools.c.allocated + grant,
+            last_grant=grant,
+            limit_amount=need.limit,
+            updated_at=now,
+        )
+    )
+    return grant
+
+
+def _window_total(
+    connection: Connection, need: LeaseNeed, window_s: float, now: float, *, lock: bool
+) -> float:
+    """What a window's steps hold (this step's row made first if new; its rows locked
+    on PostgreSQL if ``lock``)."""
     pools = budget_pools.c
     level, scope_id, period = need.identity
     in_window = (
@@ -208,23 +237,53 @@ def _grant_in_window(connection: Connection, need: LeaseNeed, window_s: float, n
         if not connection.execute(sa.select(sa.func.count()).where(*in_window, earlier)).scalar():
             _start_from(connection, need, min(need.floor, need.limit))
     query = sa.select(pools.allocated).where(*in_window).order_by(pools.period_start)
-    if connection.dialect.name == "postgresql":
+    if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update()
-    held = sum(float(value) for value in connection.execute(query).scalars())
-    grant = min(need.amount, need.limit - held)
-    if not grant > _TOLERANCE_USD:  # also a NaN
-        return 0.0
-    connection.execute(
-        sa.update(budget_pools)
-        .where(*_match(budget_pools, need.identity, need.period_start))
-        .values(
-            allocated=pools.allocated + grant,
-            last_grant=grant,
-            limit_amount=need.limit,
-            updated_at=now,
-        )
-    )
-    return grant
+    return sum(float(value) for value in connection.execute(query).scalars())
+
+
+def add_and_read(
+    engine: Engine, additions: Sequence[PoolAddition], *, now: float
+) -> dict[PoolStep, float]:
+    """Add each amount to its pool's row (made if new), then read each pool's total —
+    a period's row, or a window's steps. One transaction; rows in key order."""
+    totals: dict[PoolStep, float] = {}
+    ordered = sorted(additions, key=lambda a: (a.identity, a.period_start))
+    with engine.begin() as connection:
+        for addition in ordered:
+            need = LeaseNeed(
+                identity=addition.identity,
+                period_start=addition.period_start,
+                amount=addition.amount,
+                limit=addition.limit,
+                floor=addition.floor,
+                window_s=addition.window_s,
+            )
+            if addition.window_s is None:
+                _create_pool(connection, need, now, addition.floor)
+                before = 0.0
+            else:  # made if new, and the other steps read, before this one grows
+                before = _window_total(connection, need, addition.window_s, now, lock=False)
+            amount = addition.amount if math.isfinite(addition.amount) else 0.0
+            if amount > 0.0:
+                connection.execute(
+                    sa.update(budget_pools)
+                    .where(*_match(budget_pools, addition.identity, addition.period_start))
+                    .values(allocated=budget_pools.c.allocated + amount, updated_at=now)
+                )
+            step = (addition.identity, addition.period_start)
+            if addition.window_s is None:
+                totals[step] = _row_total(connection, addition.identity, addition.period_start)
+            else:
+                totals[step] = before + max(amount, 0.0)
+    return totals
+
+
+def _row_total(connection: Connection, identity: BudgetId, period_start: float) -> float:
+    value = connection.execute(
+        sa.select(budget_pools.c.allocated).where(*_match(budget_pools, identity, period_start))
+    ).scalar()
+    return 0.0 if value is None else float(value)
 
 
 def _grant(connection: Connection, need: LeaseNeed, now: float) -> float:
@@ -297,4 +356,4 @@ def _key_match(table: sa.Table) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-__all__ = ["SqlLeaseStore", "pool_allocated"]
+__all__ = ["SqlLeaseStore", "add_and_read", "pool_allocated"]

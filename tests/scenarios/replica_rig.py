@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -56,10 +57,12 @@ def replica_config(
     limit: float,
     ttl_s: float = 15,
     budget: str | None = None,
+    providers: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """``budget``: alice's budget as a YAML flow mapping's fields (default: ``limit``,
-    in total)."""
-    text = config_yaml([openai_provider(fake.base_url)], db_path=tmp_path / "unused.db")
+    """``budget``: a budget as a YAML flow mapping's fields (default: alice's ``limit``,
+    in total; with its own ``level`` and ``id``, any scope's)."""
+    providers = providers or [openai_provider(fake.base_url)]
+    text = config_yaml(providers, db_path=tmp_path / "unused.db")
     text = text.replace(f'url: "sqlite:///{tmp_path / "unused.db"}"', f'url: "{url}"')
     text = text.replace(
         "server:\n",
@@ -67,7 +70,9 @@ def replica_config(
     )
     text += ALICE_KEY
     fields = budget or f'limit: {limit}, period: "total"'
-    text += f'budgets:\n  - {{level: "virtual_key", id: "alice", {fields}}}\n'
+    if "level:" not in fields:
+        fields = f'level: "virtual_key", id: "alice", {fields}'
+    text += f"budgets:\n  - {{{fields}}}\n"
 
     path = tmp_path / "switchyard.yaml"
     path.write_text(text)
@@ -158,67 +163,58 @@ class Load:
                         return
 
 
-def trail_spend(url: str) -> tuple[float, int]:
-    """(alice's completed spend, completed requests) from the shared trail."""
+def select(url: str, sql: str, **params: object) -> list[Any]:
+    """The rows of one query against the shared database."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            spent, served = connection.execute(
-                sa.text(
-                    "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*) FROM requests "
-                    "WHERE virtual_key = 'alice' AND status = 'completed'"
-                )
-            ).one()
+            return list(connection.execute(sa.text(sql), params))
     finally:
         engine.dispose()
+
+
+def trail_spend(url: str) -> tuple[float, int]:
+    """(alice's completed spend, completed requests) from the shared trail."""
+    [(spent, served)] = select(
+        url,
+        "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*) FROM requests "
+        "WHERE virtual_key = 'alice' AND status = 'completed'",
+    )
     return float(spent), int(served)
 
 
 def terminal_counts(url: str, request_ids: list[str]) -> Counter[int]:
     """How many terminal events each answered request has (should be 1 for all)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT request_id, COUNT(*) FROM events WHERE kind IN "
-                    "('response.completed', 'response.failed') GROUP BY request_id"
-                )
-            ).all()
-    finally:
-        engine.dispose()
+    rows = select(
+        url,
+        "SELECT request_id, COUNT(*) FROM events WHERE kind IN "
+        "('response.completed', 'response.failed') GROUP BY request_id",
+    )
     counts = {row[0]: row[1] for row in rows}
     return Counter(counts.get(request_id, 0) for request_id in request_ids)
 
 
+def provider_spend(url: str) -> dict[str, float]:
+    """What each provider billed, from the shared trail's attempts."""
+    rows = select(
+        url, "SELECT provider, COALESCE(SUM(cost_usd), 0) FROM attempts GROUP BY provider"
+    )
+    return {str(row[0]): float(row[1]) for row in rows}
+
+
 def pool_totals(url: str, period: str) -> float:
     """What alice's pools of ``period`` hold, summed over their periods or steps."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            total = connection.execute(
-                sa.text(
-                    "SELECT COALESCE(SUM(allocated), 0) FROM budget_pools "
-                    "WHERE scope_id = 'alice' AND period = :period"
-                ),
-                {"period": period},
-            ).scalar()
-    finally:
-        engine.dispose()
+    [(total,)] = select(
+        url,
+        "SELECT COALESCE(SUM(allocated), 0) FROM budget_pools "
+        "WHERE scope_id = 'alice' AND period = :period",
+        period=period,
+    )
     return float(total or 0.0)
 
 
-def lease_rows(url: str) -> list[sa.Row[tuple[str, float, float]]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    sa.text("SELECT replica_id, granted, consumed FROM budget_leases")
-                )
-            )
-    finally:
-        engine.dispose()
+def lease_rows(url: str) -> list[Any]:
+    return select(url, "SELECT replica_id, granted, consumed FROM budget_leases")
 
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

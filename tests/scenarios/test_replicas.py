@@ -15,8 +15,10 @@ import orjson
 import pytest
 import trio
 
+from actors.budget import PROVIDER_SHARE_S
 from actors.cache import FOLLOW_S
 from fakes import FakeProviderServer
+from tests.gateway_rig import openai_provider
 from tests.scenarios.budget_rig import COST, FIXED_USAGE, alice, body
 from tests.scenarios.replica_rig import (
     Load,
@@ -26,6 +28,7 @@ from tests.scenarios.replica_rig import (
     needs_postgres,
     nginx_in_front,
     pool_totals,
+    provider_spend,
     replica,
     replica_config,
     replicas,
@@ -104,6 +107,42 @@ async def test_three_replicas_hold_one_rate_limit(fake: FakeProviderServer, tmp_
     pooled = pool_totals(url, "tokens/minute")
     print(f"tokens per minute pooled: {pooled:.0f} of {used} used")
     assert used - CLIENTS * FIXED_USAGE.output_tokens <= pooled <= used
+
+
+PROVIDER_LIMIT = 1.6  # 200 answers of $0.008 from the primary
+
+
+async def test_three_replicas_share_a_providers_budget(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """The router skips a provider whose budget all replicas together spent: each adds
+    its spend to the provider's pool every PROVIDER_SHARE_S and reads the others'."""
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    providers = [
+        openai_provider(fake.base_url, id="primary", weight=1000),
+        openai_provider(fake.base_url, id="backup", weight=1),
+    ]
+    budget = f'level: "provider", id: "primary", limit: {PROVIDER_LIMIT}, period: "daily"'
+    config = replica_config(fake, tmp_path, url, limit=LIMIT, budget=budget, providers=providers)
+    async with replicas(config, tmp_path) as (_, urls):
+        load = Load(urls)
+        started = time.monotonic()
+        await load.run(12, 40)
+        took = time.monotonic() - started
+    spent = provider_spend(url)
+    rate_usd = load.statuses[200] * COST / took
+    # the others learn of a charge within two sharing intervals; 12 requests in flight
+    bound = rate_usd * 2 * PROVIDER_SHARE_S + 12 * COST
+    print(
+        f"\n3 replicas x 12 clients, provider budget ${PROVIDER_LIMIT:.2f}: primary spent "
+        f"${spent['primary']:.3f} (over by ${max(0.0, spent['primary'] - PROVIDER_LIMIT):.3f}, "
+        f"bound ${bound:.3f} at ${rate_usd:.2f}/s), backup ${spent.get('backup', 0.0):.3f}"
+    )
+    assert load.errors == 0 and load.statuses[200] == 480
+    assert spent["primary"] >= PROVIDER_LIMIT
+    assert spent["primary"] <= PROVIDER_LIMIT + bound  # each replica alone would spend 3x
+    assert spent["backup"] > 0
 
 
 # httpx leaves a request body's generator unfinished when the server dies under it

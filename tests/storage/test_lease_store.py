@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from budgets.leases import LeaseNeed, LeaseReport
+from budgets.provider_pools import PoolAddition
 from storage import make_engine
 from storage.lease_store import SqlLeaseStore, pool_allocated
 
@@ -211,4 +212,33 @@ def test_a_late_report_never_remakes_a_lease_already_settled(database_url: str) 
     slow.report([late], now=NOW + 17, ttl_s=15)  # it comes back: nothing to renew
     slow.release([late], now=NOW + 18)
     assert pool_allocated(engine, BUDGET, START) == 0.0  # not given back twice
+    engine.dispose()
+
+
+PROVIDER = ("provider", "primary", "daily")
+
+
+def addition(amount: float, *, start: float = START, floor: float = 0.0) -> PoolAddition:
+    return PoolAddition(
+        identity=PROVIDER, period_start=start, window_s=None, limit=1.0, amount=amount, floor=floor
+    )
+
+
+def test_provider_spend_adds_up_across_replicas_and_each_reads_the_total(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    a, b = SqlLeaseStore(engine, "a"), SqlLeaseStore(engine, "b")
+    step = (PROVIDER, START)
+    assert a.add_and_read([addition(0.25, floor=0.5)], now=NOW) == {step: pytest.approx(0.75)}
+    assert b.add_and_read([addition(0.5, floor=9.0)], now=NOW) == {step: pytest.approx(1.25)}
+    assert a.add_and_read([addition(0.0)], now=NOW) == {step: pytest.approx(1.25)}  # a read
+    rate = PoolAddition(
+        identity=RATE, period_start=T0, window_s=60.0, limit=100, amount=30.0, floor=0.0
+    )
+    later = PoolAddition(
+        identity=RATE, period_start=T0 + STEP, window_s=60.0, limit=100, amount=5.0, floor=0.0
+    )
+    assert a.add_and_read([rate], now=T0) == {(RATE, T0): pytest.approx(30.0)}
+    assert b.add_and_read([later], now=T0 + STEP) == {(RATE, T0 + STEP): pytest.approx(35.0)}
     engine.dispose()
