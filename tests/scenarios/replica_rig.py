@@ -24,7 +24,7 @@ import trio
 
 from fakes import FakeProviderServer, Fault, Reply, Text, Turn
 from storage import make_engine, migrate
-from tests.gateway_rig import ENVIRON, config_yaml, openai_provider
+from tests.gateway_rig import ADMIN_KEY, ENVIRON, config_yaml, openai_provider
 from tests.scenarios.budget_rig import ALICE_KEY, FIXED_USAGE, alice, body
 from tests.storage.conftest import reset_postgres
 
@@ -62,7 +62,7 @@ def replica_config(
     """``budget``: a budget as a YAML flow mapping's fields (default: alice's ``limit``,
     in total; with its own ``level`` and ``id``, any scope's)."""
     providers = providers or [openai_provider(fake.base_url)]
-    text = config_yaml(providers, db_path=tmp_path / "unused.db")
+    text = config_yaml(providers, db_path=tmp_path / "unused.db", admin_key=ADMIN_KEY)
     text = text.replace(f'url: "sqlite:///{tmp_path / "unused.db"}"', f'url: "{url}"')
     text = text.replace(
         "server:\n",

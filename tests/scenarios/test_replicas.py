@@ -14,11 +14,13 @@ import httpx
 import orjson
 import pytest
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from actors.budget import PROVIDER_SHARE_S
 from actors.cache import FOLLOW_S
+from actors.metrics_peers import SHARE_S
 from fakes import FakeProviderServer
-from tests.gateway_rig import openai_provider
+from tests.gateway_rig import admin_auth, openai_provider
 from tests.scenarios.budget_rig import COST, FIXED_USAGE, alice, body
 from tests.scenarios.replica_rig import (
     Load,
@@ -194,6 +196,9 @@ async def test_two_workers_share_a_port_the_trail_and_the_budget(
         load = Load(urls[:1])
         await load.run(16, 12)
         replicas = {row[0] for row in lease_rows(url)}
+        await trio.sleep(SHARE_S + 0.5)  # every worker has written its counts since
+        scrapes = [await requests_total(urls[0]) for _ in range(6)]  # either may answer
+        tiles = [await overview_requests(urls[0]) for _ in range(6)]
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=60) == 0
     spent, served = trail_spend(url)
@@ -202,6 +207,26 @@ async def test_two_workers_share_a_port_the_trail_and_the_budget(
     assert spent <= 1.0 + 1e-9
     assert terminal_counts(url, load.answered) == {1: len(load.answered)}
     assert lease_rows(url) == []
+    # /metrics counts both workers' requests, whichever of them answers the scrape
+    assert scrapes == [16 * 12] * 6
+    assert tiles == [16 * 12] * 6  # the dashboard's live tiles too
+
+
+async def requests_total(url: str) -> float:
+    """``switchyard_requests_total`` summed over its series, from one scrape."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{url}/metrics", headers=admin_auth())
+    assert response.status_code == 200, response.text
+    families = text_string_to_metric_families(response.text)
+    [requests] = [family for family in families if family.name == "switchyard_requests"]
+    return sum(sample.value for sample in requests.samples if sample.name.endswith("_total"))
+
+
+async def overview_requests(url: str) -> int:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{url}/admin/api/overview", headers=admin_auth())
+    assert response.status_code == 200, response.text
+    return int(response.json()["requests_total"])
 
 
 async def _switchyard(*args: str) -> str:
