@@ -15,13 +15,15 @@ from importlib import resources
 from typing import Protocol
 
 import orjson
+import trio
 
 from actors.admin_sessions import AdminSessions, access, session_cookie, set_cookie
 from actors.audit import AuditLogger
 from actors.budget import Accountant
 from actors.dashboard_api import BadQuery, DashboardApi, Unreadable, render
 from actors.metrics import RequestMetrics
-from actors.metrics_exposition import CONTENT_TYPE, MetricSources, render_metrics
+from actors.metrics_exposition import CONTENT_TYPE, MetricSources, own_gauges, render_metrics
+from actors.metrics_peers import MetricsPeers
 from actors.relay import JSON_HEADER, send_error
 from config.model import GatewayConfig
 from http11.server import HttpRequest, ResponseWriter
@@ -73,7 +75,8 @@ class AdminRoutes:
         self._bound_host = bound_host
         self._sources = sources
         self._sessions = AdminSessions()
-        self.api = DashboardApi(database_url, sources)
+        self.peers = MetricsPeers.from_environment(sources.requests, lambda: own_gauges(sources))
+        self.api = DashboardApi(database_url, sources, self.peers)
         self._assets = _assets()
 
     @classmethod
@@ -133,7 +136,8 @@ class AdminRoutes:
             await send_error(writer, problem)
             return
         if path == "/metrics":
-            body = render_metrics(self._sources)
+            peers = await trio.to_thread.run_sync(self.peers.read) if self.peers else []
+            body = render_metrics(self._sources, peers)
             await writer.send_response(200, [("content-type", CONTENT_TYPE)], body)
         elif path == _API + "logout" and request.method == "POST":
             self._sessions.revoke(session_cookie(request.header("cookie")))

@@ -28,7 +28,7 @@ import trio
 
 from actors.budget_leases import LeaseKeeper
 from budgets.estimate import estimate_cost
-from budgets.leases import DEFAULT_SHARE, LeaseBook, LeaseNeed
+from budgets.leases import DEFAULT_SHARE, LeaseBook, LeaseNeed, window_step_start
 from budgets.ledger import RECENT_S, Claim, Ledger
 from budgets.pricing import PriceTable
 from budgets.rules import merged_rules
@@ -54,6 +54,7 @@ TICK_S = 1.0
 REWRITE_EVERY_TICKS = 10  # counters are rewritten at least this often, changed or not
 LOAD_LAG_S = RECENT_S / 2  # a budget added at runtime reads SQL up to this long ago
 LEASE_RELEASE_TIMEOUT_S = 5.0  # at shutdown, giving unused leases back
+PROVIDER_SHARE_S = 0.25  # replicas: provider spend to and from the pools this often
 LOAD_RETRY_S, LOAD_RETRY_MAX_S = 0.5, 10.0  # reading the spend while SQL is unavailable
 
 
@@ -156,6 +157,8 @@ class Accountant:
                 await self._load(added, cutoff=self._clock())
                 self._publish()
                 nursery.start_soon(self._tick_forever)
+                if self._leases is not None:
+                    nursery.start_soon(self._share_providers_forever)
                 task_status.started()
                 async for message in inbox:
                     self.handle(message)
@@ -247,14 +250,18 @@ class Accountant:
             self._reserve(message)
 
     async def _keep_leases(self) -> None:
-        """Each tick: fetch the next slice of a lease running low, report consumption."""
+        """Each tick: fetch the next slice of a lease running low, report consumption,
+        end the leases of periods or steps that are over."""
         book, keeper = self._ledger.leases, self._leases
         if book is None or keeper is None:
             return
         now = self._clock()
         for identity, lease in list(book.items()):
             limits = self._ledger.budget_limit(identity)
-            if limits is not None and book.low(identity, held=limits[1], limit=limits[0]):
+            current = lease.window_s is None or lease.period_start == window_step_start(
+                now, lease.window_s
+            )
+            if current and limits and book.low(identity, held=limits[1], limit=limits[0]):
                 self._want_lease(
                     LeaseNeed(
                         identity=identity,
@@ -262,12 +269,35 @@ class Accountant:
                         amount=book.share * limits[0],
                         limit=limits[0],
                         floor=lease.granted,
+                        window_s=lease.window_s,
                     )
                 )
+        ended = book.retired()
         try:
-            await keeper.report(book.reports())
+            await keeper.report(book.reports(), ended)
         except Exception:
             log.exception("budget leases not reported: the database failed", at=now)
+            book.retire_again(ended)
+
+    async def _share_providers_forever(self) -> None:
+        while True:
+            await trio.sleep(PROVIDER_SHARE_S)
+            await self.share_providers()
+
+    async def share_providers(self) -> None:
+        """Add this replica's provider charges to the pools, gate on what all charged."""
+        pools, keeper = self._ledger.provider_pools, self._leases
+        additions = pools.take() if pools is not None else []
+        if pools is None or keeper is None or not additions:
+            return
+        try:
+            pools.use_totals(await keeper.add_and_read(additions))
+        except Exception:
+            log.exception("provider spend not shared: the database failed")
+            pools.restore(additions)
+            return
+        if self._provider_rules:
+            self._board.gate = self._ledger.provider_gate(self._clock())
 
     async def _release_leases(self) -> None:
         book, keeper = self._ledger.leases, self._leases

@@ -17,12 +17,15 @@ from typing import TypeVar
 import structlog
 
 from budgets.leases import LeaseNeed, LeaseReport
+from budgets.provider_pools import PoolAddition, PoolStep
 from storage.lease_store import SqlLeaseStore
 
 T = TypeVar("T")
 RunSql = Callable[[Callable[[], T]], Awaitable[T]]
 
 log = structlog.get_logger("switchyard.budget")
+
+PRUNE_EVERY_S = 60.0  # deleting windows' steps long past
 
 
 def new_replica_id() -> str:
@@ -43,6 +46,7 @@ class LeaseKeeper:
         self._run_sql = run_sql
         self.ttl_s = ttl_s
         self._clock = clock
+        self._next_prune = 0.0
 
     @property
     def replica_id(self) -> str:
@@ -60,17 +64,33 @@ class LeaseKeeper:
         )
         return granted
 
-    async def report(self, reports: Sequence[LeaseReport]) -> None:
-        """Report consumption (renewing this replica's leases) and settle expired leases."""
+    async def report(
+        self, reports: Sequence[LeaseReport], ended: Sequence[LeaseReport] = ()
+    ) -> None:
+        """Report consumption (renewing this replica's leases), end the leases of periods
+        or steps that are over, and settle expired leases (anyone's)."""
         store, now, ttl = self._store, self._clock(), self.ttl_s
+        prune = now >= self._next_prune
+        if prune:
+            self._next_prune = now + PRUNE_EVERY_S
 
         def job() -> int:
+            store.end(ended, now=now)
             store.report(reports, now=now, ttl_s=ttl)
+            if prune:
+                store.prune_windows(now=now)
             return store.reclaim_expired(now=now)
 
         reclaimed = await self._run_sql(job)
         if reclaimed:
             log.warning("expired budget leases returned to their pools", leases=reclaimed)
+
+    async def add_and_read(self, additions: Sequence[PoolAddition]) -> dict[PoolStep, float]:
+        """Add this replica's provider charges to their pools; what all replicas charged."""
+        store, now = self._store, self._clock()
+        totals = await self._run_sql(lambda: store.add_and_read(additions, now=now))
+        assert isinstance(totals, dict)
+        return totals
 
     async def release(self, reports: Sequence[LeaseReport]) -> None:
         store, now = self._store, self._clock()

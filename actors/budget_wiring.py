@@ -93,7 +93,6 @@ class BudgetWiring:
         self,
         nursery: trio.Nursery,
         inbox: trio.MemoryReceiveChannel[AccountantInbox],
-        *,
         watcher_outbox: trio.MemorySendChannel[AccountantInbox],
         use_keys: KeysSink,
     ) -> None:

@@ -11,7 +11,7 @@ the trail writer's thread or connection.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from actors.metrics import Histogram
 from actors.metrics_exposition import MetricSources
+from actors.metrics_peers import MetricsPeers, PeerCounts, merged, peer_gauge
 from storage import dashboard_reads as reads
 from storage.dashboard_reads import Unreadable
 
@@ -33,9 +34,12 @@ class BadQuery(Exception):
 
 
 class DashboardApi:
-    def __init__(self, database_url: str, sources: MetricSources) -> None:
+    def __init__(
+        self, database_url: str, sources: MetricSources, peers: MetricsPeers | None = None
+    ) -> None:
         self._url = database_url
         self._sources = sources
+        self._peers = peers  # the other workers of ``serve --workers``, if any
         self._engine: Engine | None = None
         self._limiter = trio.CapacityLimiter(READERS)
 
@@ -50,7 +54,8 @@ class DashboardApi:
         except ValueError as exc:
             raise BadQuery("at most 8 query parameters") from exc
         if path == "overview":
-            return 200, self.overview()
+            peers = await trio.to_thread.run_sync(self._peers.read) if self._peers else []
+            return 200, self.overview(peers)
         if path == "traffic":
             minutes = _int(params, "minutes", 30, 1, 1440)
             now = datetime.now(UTC)
@@ -76,9 +81,10 @@ class DashboardApi:
             return 200, await self._read(reads.replay_runs, limit=_int(params, "limit", 50, 1, 500))
         return 404, {"error": {"message": f"no admin endpoint {path[:100]!r}"}}
 
-    def overview(self) -> dict[str, Any]:
+    def overview(self, peers: Sequence[PeerCounts] = ()) -> dict[str, Any]:
+        """The live tiles: this process's counts, plus other workers' (``peers``)."""
         sources = self._sources
-        m = sources.requests
+        m = merged(sources.requests, peers) if peers else sources.requests
         total = sum(m.requests.values())
         errors = sum(n for key, n in m.requests.items() if int(key[3]) >= 400)
         lookups = {key[0]: n for key, n in m.cache_lookups.items()}
@@ -87,7 +93,8 @@ class DashboardApi:
         return {
             "requests_total": total,
             "errors_total": errors,
-            "in_flight": sources.in_flight() if sources.in_flight else 0,
+            "in_flight": (sources.in_flight() if sources.in_flight else 0)
+            + peer_gauge(peers, "in_flight"),
             "latency_ms": _quantiles(m.duration),
             "cost_usd_total": sum(m.cost_usd.values()),
             "cache": {"lookups": lookups, "hit_rate": hits / looked if looked else None},
@@ -95,7 +102,7 @@ class DashboardApi:
             "trail": None
             if audit is None
             else {
-                "backlog": audit.pending,
+                "backlog": audit.pending + peer_gauge(peers, "trail_backlog"),
                 "writer_lag_p99_ms": audit.writer_lag_p99_ms,
                 "database_ok": audit.database_ok,
             },

@@ -7,8 +7,9 @@ import trio
 
 from actors.admin_routes import AdminRoutes, GatewayView, Handler
 from actors.budget_wiring import BudgetWiring
+from actors.client_routes import render_error
 from actors.inboxes import Inboxes
-from actors.ingress import Ingress, render_error
+from actors.ingress import Ingress
 from actors.request_faults import log_handler_failure
 from actors.router import Router
 from config.model import GatewayConfig

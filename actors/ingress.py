@@ -22,7 +22,15 @@ import trio
 
 from actors.admin import admin_refusal
 from actors.cache_gate import CacheGate
-from actors.client_headers import forwarded_headers, header_in, presented_key, session_id
+from actors.client_headers import (
+    forwarded_headers,
+    header_in,
+    presented_key,
+    session_id,
+)
+from actors.client_routes import ENDPOINTS as _ENDPOINTS
+from actors.client_routes import KEYED as _KEYED
+from actors.client_routes import MODELS as _MODELS
 from actors.count_tokens import COUNT_TOKENS_PATHS, count_tokens
 from actors.health import LIVENESS, HealthReport
 from actors.ingress_trail import (
@@ -66,7 +74,6 @@ from messages.errors import ErrorInfo, ErrorKind
 from messages.events import TrailEvent
 from messages.ids import RequestIds
 from providers.client_formats.inbound import ParsedRequest, RequestRejected
-from providers.openai_errors import render_openai_error
 from routing.commands import RouteRequest, RouterInbox
 
 log = structlog.get_logger("switchyard.ingress")
@@ -76,27 +83,6 @@ REPLY_BUFFER = 32
 
 DEADLINE_GRACE_S = 5.0
 """How long past its deadline the ingress waits for a worker before giving up on it."""
-
-_ENDPOINTS = {
-    "/v1/responses": ClientFormat.RESPONSES,
-    "/openai/v1/responses": ClientFormat.RESPONSES,
-    "/responses": ClientFormat.RESPONSES,
-    "/v1/chat/completions": ClientFormat.CHAT,
-    "/openai/v1/chat/completions": ClientFormat.CHAT,
-    "/chat/completions": ClientFormat.CHAT,
-    "/v1/messages": ClientFormat.ANTHROPIC,
-    "/anthropic/v1/messages": ClientFormat.ANTHROPIC,
-}
-_MODELS = frozenset({"/v1/models", "/openai/v1/models", "/models"})
-_KEYED = {**_ENDPOINTS, **dict.fromkeys(COUNT_TOKENS_PATHS, ClientFormat.ANTHROPIC)}
-
-
-def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
-    """Protocol-level errors from the HTTP server (413, 400 on bad HTTP), in OpenAI's shape."""
-    kind = ErrorKind.PAYLOAD_TOO_LARGE if status == 413 else ErrorKind.BAD_REQUEST
-    if status >= 500:
-        kind = ErrorKind.SHED if status == 503 else ErrorKind.INTERNAL
-    return [JSON_HEADER], render_openai_error(ErrorInfo(kind=kind, status=status, message=message))
 
 
 class Ingress:
@@ -183,7 +169,9 @@ class Ingress:
                     request, writer, self._socket_turn, self._config.server
                 )
             else:
-                await send_error(writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"))
+                await send_error(
+                    writer, _error(ErrorKind.BAD_REQUEST, 405, "use POST"), (), client_format
+                )
         elif path in COUNT_TOKENS_PATHS and request.method == "POST":
             lookup = self._resolve(request, ClientFormat.ANTHROPIC)
             await count_tokens(request, writer, lookup, self._ids.next())
@@ -393,4 +381,4 @@ def _shed(why: str) -> ErrorInfo:
     )
 
 
-__all__ = ["Ingress", "ParsedRequest", "TagReceived", "render_error"]
+__all__ = ["Ingress", "ParsedRequest", "TagReceived"]

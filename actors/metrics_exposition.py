@@ -9,7 +9,7 @@ a request's path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from actors.audit import AuditStatistics
 from actors.budget import AccountantStatistics
 from actors.metrics import Histogram, RequestMetrics
+from actors.metrics_peers import PeerCounts, merged, peer_gauge
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -39,21 +40,35 @@ class MetricSources:
     in_flight: Callable[[], int] | None = None
 
 
-def render_metrics(sources: MetricSources) -> bytes:
+def render_metrics(sources: MetricSources, peers: Sequence[PeerCounts] = ()) -> bytes:
+    """``peers``: the other workers' counts (``serve --workers``), added to this one's."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(sources))
+    registry.register(_Collector(sources, peers))
     return generate_latest(registry)
 
 
+def own_gauges(sources: MetricSources) -> dict[str, float]:
+    """This process's share of the gauges the workers sum (``actors.metrics_peers``)."""
+    audit = sources.audit() if sources.audit is not None else None
+    return {
+        "in_flight": sources.in_flight() if sources.in_flight is not None else 0,
+        "trail_backlog": audit.pending if audit is not None else 0,
+        "events_written": audit.events_written if audit is not None else 0,
+    }
+
+
 class _Collector(Collector):
-    def __init__(self, sources: MetricSources) -> None:
+    def __init__(self, sources: MetricSources, peers: Sequence[PeerCounts]) -> None:
         self._sources = sources
+        self._peers = peers
 
     def collect(self) -> Iterator[Metric]:
-        yield from _request_families(self._sources.requests)
-        yield from _upstream_families(self._sources.requests)
+        peers = self._peers
+        requests = merged(self._sources.requests, peers) if peers else self._sources.requests
+        yield from _request_families(requests)
+        yield from _upstream_families(requests)
         yield from _budget_families(self._sources.accountant)
-        yield from _runtime_families(self._sources)
+        yield from _runtime_families(self._sources, peers)
 
 
 def _counter(
@@ -167,7 +182,7 @@ def _budget_families(source: Callable[[], AccountantStatistics] | None) -> Itera
     yield from (spent, limit, used, refused)
 
 
-def _runtime_families(sources: MetricSources) -> Iterator[Metric]:
+def _runtime_families(sources: MetricSources, peers: Sequence[PeerCounts]) -> Iterator[Metric]:
     depth = GaugeMetricFamily(
         "switchyard_channel_depth", "Messages waiting in an actor's inbox.", labels=["channel"]
     )
@@ -180,18 +195,19 @@ def _runtime_families(sources: MetricSources) -> Iterator[Metric]:
             capacity.add_metric([name], size)
     yield from (depth, capacity)
     if sources.in_flight is not None:
+        in_flight = sources.in_flight() + peer_gauge(peers, "in_flight")
         yield GaugeMetricFamily(
-            "switchyard_requests_in_flight", "Requests being served.", value=sources.in_flight()
+            "switchyard_requests_in_flight", "Requests being served.", value=in_flight
         )
     if sources.audit is not None:
-        yield from _trail_families(sources.audit())
+        yield from _trail_families(sources.audit(), peers)
 
 
-def _trail_families(audit: AuditStatistics) -> Iterator[Metric]:
+def _trail_families(audit: AuditStatistics, peers: Sequence[PeerCounts]) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "switchyard_trail_backlog_events",
         "Trail events received, not written yet.",
-        value=audit.pending,
+        value=audit.pending + peer_gauge(peers, "trail_backlog"),
     )
     lag = GaugeMetricFamily(
         "switchyard_trail_writer_lag_p99_seconds",
@@ -203,7 +219,7 @@ def _trail_families(audit: AuditStatistics) -> Iterator[Metric]:
     yield CounterMetricFamily(
         "switchyard_trail_events_written",
         "Trail events committed to SQL.",
-        value=audit.events_written,
+        value=audit.events_written + peer_gauge(peers, "events_written"),
     )
     yield GaugeMetricFamily(
         "switchyard_trail_database_up",
@@ -212,4 +228,4 @@ def _trail_families(audit: AuditStatistics) -> Iterator[Metric]:
     )
 
 
-__all__ = ["CONTENT_TYPE", "MetricSources", "render_metrics"]
+__all__ = ["CONTENT_TYPE", "MetricSources", "own_gauges", "render_metrics"]

@@ -301,15 +301,14 @@ async def _run_actors(
         register_health(ingress.health, parts, handle.accountant)
         async with aclosing(admin), trio.open_nursery() as actors:
             await wiring.start(
-                actors,
-                accountant.receive,
-                watcher_outbox=watcher_accountant,
-                use_keys=ingress.use_stored_keys,
+                actors, accountant.receive, watcher_accountant, ingress.use_stored_keys
             )
             await actors.start(supervised, "cache", cache.run, inboxes.cache.receive)
             await actors.start(supervised, "provider_worker", worker.run, workers.receive)
             await actors.start(supervised, "router", router_actor.run, router.receive)
             handle.port = await actors.start(server.serve, handle.host, handle.port)
+            if admin.peers is not None:  # one of ``serve --workers N``
+                actors.start_soon(admin.peers.share_forever)
             reload = _Reload(handle, ingress, reload_router, wiring, reload_accountant, cache)
             await _serve(actors, server, handle, reload, watch, handle_signals, task_status)
 

@@ -16,12 +16,18 @@ reported when it died is the only spend the pool never learns of: the overspend 
 is, per replica killed, the consumption of its last report interval, at most what it
 held leased (see README, "Scaling out").
 
-Rolling windows are not leased (their spend ages out continuously; a pool per window
-has no fixed key): they stay per replica. Calendar periods and ``total`` are.
+Windows — rolling budgets (``12h``, ``7d``) and rate limits (requests and tokens per
+minute) — are leased in steps: a pool row per ``WINDOW_STEPS``-th of the window, keyed by
+the step's start, and the pool grants while the rows of the last window *and one step*
+hold no more than the limit (so it errs towards refusing: a grant ages out between one
+window and one step more after it was made). A replica's lease is for the current step;
+when the step ends it gives back what it did not consume (``retired``), and spend
+settled later counts in the step it settles in.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,6 +36,8 @@ from messages.budget import BudgetId
 TOLERANCE_USD = 1e-9
 DEFAULT_SHARE = 0.01
 """A slice is this fraction of the budget's limit (or the request's need, if larger)."""
+WINDOW_STEPS = 10
+"""A leased window (rolling budget, rate limit) is pooled in steps of 1/10 of it."""
 
 
 @dataclass(slots=True)
@@ -41,6 +49,7 @@ class Lease:
     consumed: float = 0.0  # charged to the budget by this replica since the lease began
     reported: float = 0.0  # of ``consumed``, what SQL has been told
     exhausted: bool = False  # the pool had nothing more to grant
+    window_s: float | None = None  # a window's step (None: a calendar period or total)
 
     def room(self) -> float:
         return self.granted - self.consumed
@@ -55,6 +64,7 @@ class LeaseNeed:
     amount: float
     limit: float
     floor: float  # the spend this replica knows of for the period (a new pool starts there)
+    window_s: float | None = None  # a window: the pool sums its steps over this long
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +83,7 @@ class LeaseBook:
             raise ValueError(f"lease share must be in (0, 1], not {share}")
         self.share = share
         self._leases: dict[BudgetId, Lease] = {}
+        self._retired: list[LeaseReport] = []  # leases of ended periods or steps
         self.pending: set[BudgetId] = set()
 
     def check(
@@ -84,10 +95,11 @@ class LeaseBook:
         amount: float,
         limit: float,
         known_spend: float,
+        window_s: float | None = None,
     ) -> LeaseNeed | bool:
         """True: ``amount`` fits in what is leased (beside ``held`` by requests in flight);
         False: the pool is exhausted; a ``LeaseNeed``: ask for more first."""
-        lease = self._current(identity, period_start)
+        lease = self._current(identity, period_start, window_s)
         wanted = lease.consumed + held + amount - lease.granted
         if wanted <= TOLERANCE_USD:
             return True
@@ -99,6 +111,7 @@ class LeaseBook:
             amount=max(wanted, self.share * limit),
             limit=limit,
             floor=known_spend,
+            window_s=window_s,
         )
 
     def low(self, identity: BudgetId, *, held: float, limit: float) -> bool:
@@ -115,31 +128,61 @@ class LeaseBook:
         return list(self._leases.items())
 
     def granted(self, need: LeaseNeed, amount: float) -> None:
-        """The pool granted ``amount`` (less than asked: it has no more)."""
-        lease = self._current(need.identity, need.period_start)
+        """The pool granted ``amount`` (less than asked: it has no more). A grant for a
+        step that ended while it was asked for is given back with the retired leases."""
+        current = self._leases.get(need.identity)
+        if current is not None and current.period_start > need.period_start:
+            stale = LeaseReport(
+                identity=need.identity,
+                period_start=need.period_start,
+                consumed=0.0,
+                granted=amount,
+            )
+            self._retired.append(stale)
+            return
+        lease = self._current(need.identity, need.period_start, need.window_s)
         lease.granted += max(0.0, amount)
         if amount < need.amount - TOLERANCE_USD:
             lease.exhausted = True
 
-    def charge(self, identity: BudgetId, usd: float, period_start: float) -> None:
+    def charge(self, identity: BudgetId, amount: float, period_start: float | None) -> None:
+        """Count ``amount`` consumed, in the lease of ``period_start`` only (a charge for
+        an ended period is not this lease's), or — ``None``, a window — in the current
+        step's lease. A negative amount corrects an earlier estimate (never below 0)."""
         lease = self._leases.get(identity)
-        if lease is not None and lease.period_start == period_start and usd > 0.0:
-            lease.consumed += usd
+        if lease is None or not math.isfinite(amount):
+            return
+        if period_start is None or lease.period_start == period_start:
+            lease.consumed = max(0.0, lease.consumed + amount)
+
+    def retire_again(self, reports: Iterable[LeaseReport]) -> None:
+        """Ending ``reports`` failed (the database): try again with the next ones."""
+        self._retired.extend(reports)
+
+    def retired(self) -> list[LeaseReport]:
+        """The final reports of leases whose period or step has ended (taken once)."""
+        merged: dict[tuple[BudgetId, float], LeaseReport] = {}
+        for report in self._retired:  # a late grant of a step beside that step's lease
+            key = (report.identity, report.period_start)
+            other = merged.get(key)
+            if other is not None:
+                report = LeaseReport(
+                    identity=report.identity,
+                    period_start=report.period_start,
+                    consumed=other.consumed + report.consumed,
+                    granted=other.granted + report.granted,
+                )
+            merged[key] = report
+        self._retired = []
+        return list(merged.values())
 
     def reports(self) -> list[LeaseReport]:
         """Every lease's consumption (changed or not: a report also renews it)."""
-        out = []
-        for identity, lease in self._leases.items():
-            lease.reported = lease.consumed
-            out.append(
-                LeaseReport(
-                    identity=identity,
-                    period_start=lease.period_start,
-                    consumed=lease.consumed,
-                    granted=lease.granted,
-                )
-            )
-        return out
+        return [
+            _report(identity, lease)
+            for identity, lease in self._leases.items()
+            if lease.granted > 0.0 or lease.consumed > 0.0  # else SQL has nothing of it
+        ]
 
     def final_reports(self, held: Iterable[tuple[BudgetId, float]]) -> list[LeaseReport]:
         """At shutdown: holds not yet settled count as consumed (returning less, never
@@ -147,18 +190,38 @@ class LeaseBook:
         held_by = dict(held)
         for identity, lease in self._leases.items():
             lease.consumed += held_by.get(identity, 0.0)
-        return self.reports()
+        return self.retired() + self.reports()
 
     def forget(self, identities: Iterable[BudgetId]) -> None:
         for identity in identities:
             self._leases.pop(identity, None)
 
-    def _current(self, identity: BudgetId, period_start: float) -> Lease:
+    def _current(
+        self, identity: BudgetId, period_start: float, window_s: float | None = None
+    ) -> Lease:
         lease = self._leases.get(identity)
         if lease is None or lease.period_start != period_start:
-            lease = Lease(period_start=period_start)  # a new period starts a new lease
+            if lease is not None and (lease.granted > 0.0 or lease.consumed > 0.0):
+                self._retired.append(_report(identity, lease))
+            lease = Lease(period_start=period_start, window_s=window_s)  # a new period
             self._leases[identity] = lease
         return lease
+
+
+def _report(identity: BudgetId, lease: Lease) -> LeaseReport:
+    lease.reported = lease.consumed
+    return LeaseReport(
+        identity=identity,
+        period_start=lease.period_start,
+        consumed=lease.consumed,
+        granted=lease.granted,
+    )
+
+
+def window_step_start(now: float, window_s: float) -> float:
+    """The start of the pool step of a ``window_s`` window that ``now`` is in."""
+    step = window_s / WINDOW_STEPS
+    return math.floor(now / step) * step
 
 
 def period_key(start: float | None) -> float:
@@ -168,9 +231,11 @@ def period_key(start: float | None) -> float:
 
 __all__ = [
     "DEFAULT_SHARE",
+    "WINDOW_STEPS",
     "Lease",
     "LeaseBook",
     "LeaseNeed",
     "LeaseReport",
     "period_key",
+    "window_step_start",
 ]

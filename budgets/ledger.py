@@ -19,12 +19,20 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from budgets.budget_refusals import Scope, exhausted_refusal, unpriced_refusal
-from budgets.leases import LeaseBook, LeaseNeed, period_key
+from budgets.budget_refusals import Scope, unpriced_refusal
+from budgets.leases import LeaseBook, LeaseNeed
 from budgets.periods import Period, parse_period
-from budgets.rates import RateEntry, RateWindow, smallest_limit
+from budgets.provider_pools import ProviderPools
+from budgets.rates import RateEntry, RateWindow, rate_refused, smallest_limit
+from budgets.shared_limits import (
+    budget_lease_key,
+    budget_lease_verdict,
+    charge_rate_leases,
+    correct_rate_tokens,
+    rate_lease_verdict,
+)
 from budgets.spend import TOLERANCE_USD, SpendWindow
-from budgets.tiers import BudgetView, ProviderGate, provider_gate, settled_scopes
+from budgets.tiers import BudgetView, ProviderGate, charges_for, provider_gate, settled_scopes
 from messages.budget import (
     REQUEST_LEVELS,
     BudgetId,
@@ -86,11 +94,13 @@ class _Hold:
 
 class Ledger:
     """``leases``: with shared budgets (replicas), what this replica may spend of each
-    calendar or total budget (``budgets.leases``); ``reserve`` then also answers
-    ``LeaseNeed`` — ask the pool for more, then reserve again."""
+    budget and rate limit (``budgets.leases``); ``reserve`` then also answers
+    ``LeaseNeed`` — ask the pool for more, then reserve again. Provider budgets are
+    then shared through ``provider_pools``."""
 
     def __init__(self, leases: LeaseBook | None = None) -> None:
         self.leases = leases
+        self.provider_pools = ProviderPools() if leases is not None else None
         self._budgets: dict[BudgetId, _Budget] = {}
         self._by_scope: dict[Scope, list[BudgetId]] = {}
         self._rates: dict[Scope, RateWindow] = {}
@@ -135,7 +145,7 @@ class Ledger:
                 continue
             budget.spend.load(spend.buckets, now)
             for settle in self._recent:
-                for usd, at in _charges_for(budget.rule, settle):
+                for usd, at in charges_for(budget.rule, settle):
                     if at >= cutoff:
                         budget.spend.charge(usd, at)
 
@@ -153,6 +163,7 @@ class Ledger:
             or self._provider_unpriced_refusal(claim)
             or self._rate_refusal(claim, scopes, now)
             or self._lease_verdict(claim, scopes, amount, now)
+            or self._rate_lease_verdict(claim, scopes, now)
         )
         if refusal is not None:
             return refusal
@@ -167,6 +178,8 @@ class Ledger:
             rate = self._rate_for(scope)
             if rate is not None:
                 hold.rate_entries.append((scope, rate.admit(now, claim.input_tokens)))
+                if self.leases is not None:
+                    charge_rate_leases(self.leases, scope, claim.input_tokens)
         hold.budgets = tuple(held)
         self._holds[claim.request_id] = hold
         return Reserved(request_id=claim.request_id, estimate_usd=claim.estimate_usd)
@@ -176,6 +189,8 @@ class Ledger:
         if hold is not None:
             self._release(hold)
             for scope, entry in hold.rate_entries:
+                if self.leases is not None:
+                    correct_rate_tokens(self.leases, scope, settle.tokens - entry.tokens)
                 rate = self._rates.get(scope)
                 if rate is not None:
                     rate.adjust(entry, settle.tokens)
@@ -183,16 +198,23 @@ class Ledger:
             for identity in self._by_scope.get(scope, ()):
                 budget = self._budgets[identity]
                 budget.spend.charge(settle.cost_usd, settle.at)
-                if self.leases is not None:
-                    start = period_key(budget.period.bounds(settle.at)[0])
-                    self.leases.charge(identity, settle.cost_usd, start)
+                if self.leases is not None:  # a window's spend counts in its current step
+                    start, window = budget_lease_key(budget.period, budget.spend, settle.at)
+                    self.leases.charge(identity, settle.cost_usd, None if window else start)
+        pools = self.provider_pools  # shared with the other replicas, if any
         for charge in settle.provider_charges:
             scope = (str(BudgetLevel.PROVIDER), charge.provider_id)
             for identity in self._by_scope.get(scope, ()):
-                self._budgets[identity].spend.charge(charge.cost_usd, charge.at)
+                budget = self._budgets[identity]
+                budget.spend.charge(charge.cost_usd, charge.at)
+                if pools is not None and budget.rule.limit_usd is not None:
+                    limit = budget.rule.limit_usd
+                    pools.charge_budget(identity, budget.period, limit, charge.cost_usd, charge.at)
             rate = self._rate_for(scope)
             if rate is not None:
                 rate.admit(charge.at, charge.tokens)
+                if pools is not None:
+                    pools.charge_rate(charge.provider_id, rate, charge)
         self._recent.append(settle)
         self._prune_recent(now)
 
@@ -227,6 +249,8 @@ class Ledger:
         provider = str(BudgetLevel.PROVIDER)
         views = [v for v in self.views(now) if v.rule.level == provider]
         rates = {scope[1]: rate for scope, rate in self._rates.items() if scope[0] == provider}
+        if self.provider_pools is not None:
+            return self.provider_pools.gate(views, rates, now)
         return provider_gate(views, rates, now)
 
     @property
@@ -280,36 +304,21 @@ class Ledger:
     def _lease_verdict(
         self, claim: Claim, scopes: list[Scope], amount: float, now: float
     ) -> Refused | LeaseNeed | None:
-        """With leases: whether this replica holds enough of each calendar budget."""
-        leases = self.leases
-        if leases is None:
+        """With leases: whether this replica holds enough of each USD budget."""
+        if self.leases is None:
             return None
         for scope in scopes:
             for identity in self._by_scope.get(scope, ()):
-                budget = self._budgets[identity]
-                limit = budget.rule.limit_usd
-                if limit is None or budget.period.rolling_s is not None:
-                    continue
-                verdict = leases.check(
+                verdict = budget_lease_verdict(
+                    self.leases,
                     identity,
-                    period_key(budget.spend.bounds(now)[0]),
-                    held=budget.reserved,
-                    amount=amount,
-                    limit=limit,
-                    known_spend=budget.spend.spent(now),
+                    self._budgets[identity],
+                    scope,
+                    claim.request_id,
+                    amount,
+                    now,
                 )
-                if verdict is False:  # the other replicas hold or spent the rest
-                    spent = max(budget.spend.spent(now), limit - budget.reserved)
-                    return exhausted_refusal(
-                        claim.request_id,
-                        scope,
-                        budget.rule,
-                        spent,
-                        budget.reserved,
-                        amount,
-                        resets_at=budget.spend.bounds(now)[1],
-                    )
-                if verdict is not True:
+                if verdict is not None:
                     return verdict
         return None
 
@@ -328,20 +337,19 @@ class Ledger:
             rate = self._rate_for(scope)
             refusal = None if rate is None else rate.refusal(now, claim.input_tokens)
             if refusal is not None:
-                return Refused(
-                    request_id=claim.request_id,
-                    reason="rate",
-                    level=scope[0],
-                    scope_id=scope[1],
-                    period="minute",
-                    limit=refusal.limit,
-                    unit=refusal.unit,
-                    used=refusal.used,
-                    estimate=claim.input_tokens,
-                    resets_at=now + refusal.retry_after_s,
-                    retry_after_s=max(refusal.retry_after_s, 0.0),
-                )
+                return rate_refused(claim.request_id, scope, refusal, claim.input_tokens, now)
         return None
+
+    def _rate_lease_verdict(
+        self, claim: Claim, scopes: list[Scope], now: float
+    ) -> Refused | LeaseNeed | None:
+        """With leases: whether this replica holds one more request of each rate limit."""
+        if self.leases is None:
+            return None
+        rates = [(scope, rate) for scope in scopes if (rate := self._rate_for(scope))]
+        return rate_lease_verdict(
+            self.leases, rates, request_id=claim.request_id, tokens=claim.input_tokens, now=now
+        )
 
     def _release(self, hold: _Hold) -> None:
         for identity in hold.budgets:
@@ -382,17 +390,6 @@ class Ledger:
             horizon = min(horizon, *self._loading)
         while recent and recent[0].at < horizon:
             recent.popleft()
-
-
-def _charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
-    """``(usd, at)`` that ``settle`` charges to ``rule``'s scope."""
-    if rule.level == BudgetLevel.PROVIDER:
-        return [
-            (c.cost_usd, c.at) for c in settle.provider_charges if c.provider_id == rule.scope_id
-        ]
-    if (rule.level, rule.scope_id) in settled_scopes(settle):
-        return [(settle.cost_usd, settle.at)]
-    return []
 
 
 __all__ = ["RECENT_S", "TOLERANCE_USD", "Claim", "Ledger", "Scope"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from messages.budget import Refused
+
 WINDOW_S = 60.0
 
 
@@ -89,6 +91,25 @@ class RateWindow:
             self._tokens -= entry.tokens
 
 
+def rate_refused(
+    request_id: str, scope: tuple[str, str], refusal: RateRefusal, tokens: int, now: float
+) -> Refused:
+    """The accountant's answer for a request over ``scope``'s rate limit."""
+    return Refused(
+        request_id=request_id,
+        reason="rate",
+        level=scope[0],
+        scope_id=scope[1],
+        period="minute",
+        limit=refusal.limit,
+        unit=refusal.unit,
+        used=refusal.used,
+        estimate=tokens,
+        resets_at=now + refusal.retry_after_s,
+        retry_after_s=max(refusal.retry_after_s, 0.0),
+    )
+
+
 def smallest_limit(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
@@ -97,4 +118,11 @@ def smallest_limit(a: int | None, b: int | None) -> int | None:
     return min(a, b)
 
 
-__all__ = ["WINDOW_S", "RateEntry", "RateRefusal", "RateWindow", "smallest_limit"]
+__all__ = [
+    "WINDOW_S",
+    "RateEntry",
+    "RateRefusal",
+    "RateWindow",
+    "rate_refused",
+    "smallest_limit",
+]

@@ -94,11 +94,23 @@ def settled_scopes(settle: Settle) -> set[tuple[str, str]]:
     return scopes
 
 
+def charges_for(rule: BudgetRule, settle: Settle) -> list[tuple[float, float]]:
+    """``(usd, at)`` that ``settle`` charges to ``rule``'s scope."""
+    if rule.level == BudgetLevel.PROVIDER:
+        return [
+            (c.cost_usd, c.at) for c in settle.provider_charges if c.provider_id == rule.scope_id
+        ]
+    if (rule.level, rule.scope_id) in settled_scopes(settle):
+        return [(settle.cost_usd, settle.at)]
+    return []
+
+
 __all__ = [
     "OPEN_GATE",
     "BudgetView",
     "ProviderBlock",
     "ProviderGate",
+    "charges_for",
     "provider_gate",
     "provider_refusal",
     "settled_scopes",

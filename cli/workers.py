@@ -3,10 +3,11 @@
 The parent runs no gateway itself: it starts N ``switchyard serve --worker`` processes
 that each listen on the same port (``SO_REUSEPORT``: the kernel spreads connections
 among them) and share the trail, budgets (leases: ``budgets.leases``) and keys through
-the one PostgreSQL database. SIGTERM / SIGINT stop them all gracefully (each drains
-its requests); SIGHUP is passed on (each reloads its config, as it would alone). A
-worker that dies is started again after ``RESTART_DELAY_S``; one that keeps dying
-(``MAX_RESTARTS`` within ``RESTART_WINDOW_S``) stops them all.
+the one PostgreSQL database, and ``/metrics`` counts through a directory of snapshots
+(``actors.metrics_peers``) that lives as long as the parent. SIGTERM / SIGINT stop them
+all gracefully (each drains its requests); SIGHUP is passed on (each reloads its config,
+as it would alone). A worker that dies is started again after ``RESTART_DELAY_S``; one
+that keeps dying (``MAX_RESTARTS`` within ``RESTART_WINDOW_S``) stops them all.
 
 SQLite is refused for N > 1: its one write lock would make the workers queue on each
 other's trail batches, the thing the gateway's one-writer design exists to avoid.
@@ -14,13 +15,18 @@ other's trail batches, the thing the gateway's one-writer design exists to avoid
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
+
+from actors.metrics_peers import ENV as METRICS_DIR_ENV
 
 RESTART_DELAY_S = 1.0
 MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0
@@ -48,8 +54,15 @@ class Workers:
         self._processes: list[subprocess.Popen[bytes]] = []
         self._stopping = False
         self._restarts: deque[float] = deque()
+        self._metrics_dir = Path()
 
     def run(self) -> int:
+        """Run the workers until they stop; their shared metrics directory with them."""
+        with tempfile.TemporaryDirectory(prefix="switchyard-metrics-") as directory:
+            self._metrics_dir = Path(directory)
+            return self._run()
+
+    def _run(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         self._processes = [self._start() for _ in range(self._count)]
@@ -64,12 +77,17 @@ class Workers:
                         self._stop_all(signal.SIGTERM)
                         self._wait_all()
                         return 1
+                    self._forget_metrics(process.pid)  # its pid may be reused
                     time.sleep(RESTART_DELAY_S)
                     self._processes[index] = self._start()
             time.sleep(0.2)
 
     def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "cli.main", *self._argv])
+        environment = {**os.environ, METRICS_DIR_ENV: str(self._metrics_dir)}
+        return subprocess.Popen([sys.executable, "-m", "cli.main", *self._argv], env=environment)
+
+    def _forget_metrics(self, pid: int) -> None:
+        (self._metrics_dir / f"worker-{pid}.json").unlink(missing_ok=True)
 
     def _may_restart(self) -> bool:
         now = time.monotonic()

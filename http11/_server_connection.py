@@ -64,6 +64,7 @@ class HttpConnection:
         "_linger",
         "_scope",
         "_stream",
+        "_target",
         "broken",
         "deadline",
         "phase",
@@ -89,6 +90,7 @@ class HttpConnection:
         self._linger = False
         self._body_late = False
         self._held = 0
+        self._target: str | None = None  # the request's, once its head is read
         self._client = describe_peer(stream)
 
     def cancel_if_idle(self) -> None:
@@ -183,9 +185,11 @@ class HttpConnection:
     async def _exchange(self, fresh: bool) -> bool:
         """Read one request, have it answered; True if the connection may be reused."""
         try:
+            self._target = None
             head = await self._read_head(fresh)
             if head is None:
                 return False
+            self._target = head.target
             check = self.state.head_check
             if check is not None and (early := check(head, self._client)) is not None:
                 await self._answer_early(early, head)
@@ -205,14 +209,7 @@ class HttpConnection:
             return False
         self.phase = _HANDLING
         self.deadline = math.inf
-        request = HttpRequest(
-            method=head.method,
-            target=head.target,
-            headers=head.headers,
-            body=body,
-            client=self._client,
-        )
-        return await self._dispatch(request, head)
+        return await self._dispatch(HttpRequest.of(head, body, self._client), head)
 
     async def _read_head(self, fresh: bool) -> RequestHead | None:
         """The next request head, or None on EOF (timeouts and shutdown cancel)."""
@@ -375,7 +372,7 @@ class HttpConnection:
         """Answer with the caller's error rendering and ``Connection: close``."""
         if self.broken:
             return
-        headers, body = self.state.render_error(status, message)
+        headers, body = self.state.render_error(status, message, self._target)
         if status == 503:
             headers = [*headers, _RETRY_AFTER]
         writer = ResponseWriter(self, head_only=head_only, http_1_0=False, keep_alive=False)

@@ -33,6 +33,12 @@ class HttpRequest:
     client: str
     """The peer's ``host:port``."""
 
+    @classmethod
+    def of(cls, head: RequestHead, body: bytes, client: str) -> HttpRequest:
+        return cls(
+            method=head.method, target=head.target, headers=head.headers, body=body, client=client
+        )
+
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (give it lower-case), or None."""
         for key, value in self.headers:
@@ -48,8 +54,10 @@ class ClientGone(Exception):
 Handler = Callable[[HttpRequest, "ResponseWriter"], Awaitable[None]]
 """Answers one request through the writer; may let ``ClientGone`` escape."""
 
-ErrorRenderer = Callable[[int, str], tuple[Sequence[tuple[str, str]], bytes]]
-"""``(status, message) -> (headers, body)`` for protocol-level error responses."""
+ErrorRenderer = Callable[[int, str, str | None], tuple[Sequence[tuple[str, str]], bytes]]
+"""``(status, message, target) -> (headers, body)`` for protocol-level error responses;
+``target`` is the request's, when its head was read (so the body can take its client's
+shape), else ``None``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import orjson
 
 from messages.errors import ErrorInfo, ErrorKind, client_message
+from providers.retry_after import parse_retry_after
 
 _TYPE_BY_KIND = {
     ErrorKind.BAD_REQUEST: "invalid_request_error",
@@ -102,17 +103,6 @@ def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
         if key == name:
             return value
     return None
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (HTTP-dates are rare from these APIs and ignored)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(0.0, seconds)
 
 
 def map_openai_error(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> ErrorInfo:
@@ -198,6 +188,5 @@ __all__ = [
     "map_openai_error",
     "openai_error_code",
     "openai_error_type",
-    "parse_retry_after",
     "render_openai_error",
 ]

@@ -21,6 +21,7 @@ from budgets.spend import bucket_width
 from budgets.tiers import BudgetView
 from messages.budget import BudgetLevel, BudgetRule, LoadedSpend
 from storage.budget_tables import budget_counters, budgets
+from storage.database import upsert
 from storage.tables import attempts, requests
 
 _REQUEST_SCOPE = {
@@ -136,10 +137,15 @@ def write_counters(engine: Engine, views: Sequence[BudgetView], *, at: float) ->
         }
         for view in views
     ]
-    with engine.begin() as connection:
-        connection.execute(sa.delete(budget_counters))
-        if rows:
-            connection.execute(sa.insert(budget_counters), rows)
+    keys = ["level", "scope_id", "period"]
+    in_force = [tuple(row[key] for key in keys) for row in rows]
+    key_columns = sa.tuple_(*(budget_counters.c[key] for key in keys))
+    with engine.begin() as connection:  # replicas write the same rows: upsert, never clear
+        stale = sa.delete(budget_counters)
+        if in_force:
+            stale = stale.where(key_columns.not_in(in_force))
+        connection.execute(stale)
+        upsert(connection, budget_counters, rows, keys)
 
 
 def read_budget_status(engine: Engine) -> list[dict[str, Any]]:

@@ -13,9 +13,11 @@
     rewritten about once a second: its window, its spend and what requests in flight
     hold. ``budget_status`` sets it beside the spend summed from the trail.
 ``budget_pools`` / ``budget_leases``
-    shared budgets (replicas): per budget and period, what the pool has granted
-    (``allocated_usd``), and per replica what it holds and has reported consumed
-    (see ``budgets.leases``, ``storage.lease_store``). Times are unix seconds.
+    shared budgets and rate limits (replicas): per budget and period — or step of a
+    window, ``window_s`` — what the pool has granted (``allocated``: USD, or requests
+    and tokens for the ``requests/minute`` and ``tokens/minute`` pools), and per replica
+    what it holds and has reported consumed (see ``budgets.leases``,
+    ``storage.lease_store``). Times are unix seconds.
 """
 
 from __future__ import annotations
@@ -107,10 +109,11 @@ budget_pools = sa.Table(
     sa.Column("scope_id", sa.Text(), primary_key=True),
     sa.Column("period", sa.Text(), primary_key=True),
     sa.Column("period_start", sa.Float(), primary_key=True),
-    sa.Column("limit_usd", sa.Float(), nullable=False),
-    sa.Column("allocated_usd", sa.Float(), nullable=False),
-    sa.Column("last_grant_usd", sa.Float(), nullable=False),
+    sa.Column("limit_amount", sa.Float(), nullable=False),
+    sa.Column("allocated", sa.Float(), nullable=False),
+    sa.Column("last_grant", sa.Float(), nullable=False),
     sa.Column("updated_at", sa.Float(), nullable=False),
+    sa.Column("window_s", sa.Float(), nullable=True),
 )
 
 budget_leases = sa.Table(
@@ -121,8 +124,8 @@ budget_leases = sa.Table(
     sa.Column("scope_id", sa.Text(), primary_key=True),
     sa.Column("period", sa.Text(), primary_key=True),
     sa.Column("period_start", sa.Float(), primary_key=True),
-    sa.Column("granted_usd", sa.Float(), nullable=False),
-    sa.Column("consumed_usd", sa.Float(), nullable=False),
+    sa.Column("granted", sa.Float(), nullable=False),
+    sa.Column("consumed", sa.Float(), nullable=False),
     sa.Column("expires_at", sa.Float(), nullable=False, index=True),
 )
 

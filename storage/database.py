@@ -12,6 +12,7 @@ PostgreSQL URLs (``postgresql://…``) use psycopg 3.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,26 @@ def insert_new_only(connection: Connection, table: sa.Table) -> sa.Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def upsert(
+    connection: Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: list[str],
+    *,
+    update: list[str] | None = None,
+) -> None:
+    """Insert ``rows``, replacing any row with the same ``keys`` (``ON CONFLICT DO
+    UPDATE``; only the ``update`` columns, if given): several processes writing the
+    same rows at once never collide."""
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    columns = update if update is not None else [name for name in rows[0] if name not in keys]
+    updates = {name: statement.excluded[name] for name in columns}
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
+
 __all__ = [
     "DatabaseSchemaError",
     "alembic_config",
@@ -174,4 +195,5 @@ __all__ = [
     "is_unavailable",
     "make_engine",
     "migrate",
+    "upsert",
 ]

@@ -14,13 +14,13 @@ that message is the only signal for ``CONTEXT_TOO_LONG``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
+from providers.retry_after import retry_after_header
 
 _BY_TYPE: dict[str, tuple[ErrorKind, int]] = {
     "invalid_request_error": (ErrorKind.BAD_REQUEST, 400),
@@ -57,7 +57,7 @@ def map_http_error(status: int, headers: Sequence[tuple[str, str]], body: bytes)
     if not message:
         snippet = body[:200].decode("utf-8", "replace").strip()
         message = f"anthropic answered HTTP {status}" + (f": {snippet}" if snippet else "")
-    return _info(kind, client_status, message, error_type, _retry_after(headers))
+    return _info(kind, client_status, message, error_type, retry_after_header(headers))
 
 
 def map_error_object(error: Json) -> ErrorInfo:
@@ -97,17 +97,6 @@ def _read_error_body(body: bytes) -> tuple[str | None, str | None]:
     if not isinstance(error, Mapping):
         return None, None
     return _text(error.get("type")), _text(error.get("message"))
-
-
-def _retry_after(headers: Sequence[tuple[str, str]]) -> float | None:
-    for name, value in headers:
-        if name.lower() == "retry-after":
-            try:
-                seconds = float(value.strip())
-            except ValueError:
-                return None
-            return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    return None
 
 
 def _says_context_too_long(message: str) -> bool:

@@ -16,7 +16,7 @@ import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
 from messages.json import Json
-from providers.openai_errors import parse_retry_after
+from providers.retry_after import parse_retry_after
 
 _BY_STATUS: dict[int, tuple[ErrorKind, int]] = {
     400: (ErrorKind.BAD_REQUEST, 400),

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 import orjson
 
 from messages.errors import ErrorInfo, ErrorKind
+from providers.retry_after import retry_after_header
 
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
@@ -70,8 +71,7 @@ def map_gemini_error(status: int, headers: Sequence[tuple[str, str]], body: byte
     error = _error_object(body)
     info = rpc_error(error, status)
     if info.retry_after is None and info.kind is not ErrorKind.QUOTA_EXHAUSTED:
-        header = next((v for k, v in headers if k.lower() == "retry-after"), None)
-        seconds = _seconds(header)
+        seconds = retry_after_header(headers)
         if seconds is not None:
             return _with_retry_after(info, seconds)
     return info

@@ -3,6 +3,7 @@ rebuilt from the trail, the accountant's counters beside the trail's sums, price
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -237,3 +238,34 @@ def test_prices_are_kept_by_date_so_old_requests_keep_their_price(engine: Engine
     assert price_at(engine, "openai", "gpt-5.5", later - 1)["input_per_mtok"] == 5.0  # type: ignore[index]
     new = price_at(engine, "openai", "gpt-5.5", later + 1)
     assert new is not None and new["input_per_mtok"] == 4.0 and new["source"] == "config"
+
+
+def test_replicas_writing_the_counters_at_once_never_collide(engine: Engine) -> None:
+    """Every replica's accountant rewrites the same counter rows about once a second."""
+    views = [
+        BudgetView(
+            rule=_rule("virtual_key", f"key-{n}", "total", 1.0),
+            spent_usd=0.1 * n,
+            reserved_usd=0.0,
+            period_start=None,
+            period_end=None,
+            resets_at=None,
+        )
+        for n in range(20)
+    ]
+    errors: list[BaseException] = []
+
+    def replica() -> None:
+        try:
+            for n in range(15):
+                write_counters(engine, views, at=NOW + n)
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(read_budget_status(engine)) == 20

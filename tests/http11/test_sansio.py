@@ -1091,7 +1091,9 @@ async def serve_raw(nursery: trio.Nursery, *sends: bytes) -> bytes:
     async def echo(request: HttpRequest, writer: ResponseWriter) -> None:
         await writer.send_response(200, [], b"%s %s" % (request.target.encode(), request.body))
 
-    def render_error(status: int, message: str) -> tuple[list[tuple[str, str]], bytes]:
+    def render_error(
+        status: int, message: str, target: str | None
+    ) -> tuple[list[tuple[str, str]], bytes]:
         return [], message.encode()
 
     server = HttpServer(echo, render_error=render_error)

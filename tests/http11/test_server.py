@@ -49,8 +49,12 @@ async def close_client_streams() -> AsyncIterator[None]:
     _client_streams.clear()
 
 
-def render_error(status: int, message: str) -> tuple[Sequence[tuple[str, str]], bytes]:
-    return [("content-type", "text/plain"), ("x-rendered", "yes")], f"{status}: {message}".encode()
+def render_error(
+    status: int, message: str, target: str | None
+) -> tuple[Sequence[tuple[str, str]], bytes]:
+    """``target`` echoed, so tests see which request an error was for."""
+    headers = [("content-type", "text/plain"), ("x-rendered", "yes")]
+    return [*headers, ("x-target", target or "-")], f"{status}: {message}".encode()
 
 
 async def echo(request: HttpRequest, writer: ResponseWriter) -> None:

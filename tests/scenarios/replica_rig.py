@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -23,7 +24,7 @@ import trio
 
 from fakes import FakeProviderServer, Fault, Reply, Text, Turn
 from storage import make_engine, migrate
-from tests.gateway_rig import ENVIRON, config_yaml, openai_provider
+from tests.gateway_rig import ADMIN_KEY, ENVIRON, config_yaml, openai_provider
 from tests.scenarios.budget_rig import ALICE_KEY, FIXED_USAGE, alice, body
 from tests.storage.conftest import reset_postgres
 
@@ -49,18 +50,30 @@ def fresh_postgres() -> str:
 
 
 def replica_config(
-    fake: FakeProviderServer, tmp_path: Path, url: str, *, limit: float, ttl_s: float = 15
+    fake: FakeProviderServer,
+    tmp_path: Path,
+    url: str,
+    *,
+    limit: float,
+    ttl_s: float = 15,
+    budget: str | None = None,
+    providers: list[dict[str, Any]] | None = None,
 ) -> Path:
-    text = config_yaml([openai_provider(fake.base_url)], db_path=tmp_path / "unused.db")
+    """``budget``: a budget as a YAML flow mapping's fields (default: alice's ``limit``,
+    in total; with its own ``level`` and ``id``, any scope's)."""
+    providers = providers or [openai_provider(fake.base_url)]
+    text = config_yaml(providers, db_path=tmp_path / "unused.db", admin_key=ADMIN_KEY)
     text = text.replace(f'url: "sqlite:///{tmp_path / "unused.db"}"', f'url: "{url}"')
     text = text.replace(
         "server:\n",
         f"server:\n  shared_budgets: true\n  budget_lease_ttl_s: {ttl_s}\n",
     )
     text += ALICE_KEY
-    text += (
-        f'budgets:\n  - {{level: "virtual_key", id: "alice", limit: {limit}, period: "total"}}\n'
-    )
+    fields = budget or f'limit: {limit}, period: "total"'
+    if "level:" not in fields:
+        fields = f'level: "virtual_key", id: "alice", {fields}'
+    text += f"budgets:\n  - {{{fields}}}\n"
+
     path = tmp_path / "switchyard.yaml"
     path.write_text(text)
     return path
@@ -122,6 +135,7 @@ class Load:
     statuses: Counter[int] = field(default_factory=Counter)
     answered: list[str] = field(default_factory=list)  # request ids of the 200s
     errors: int = 0
+    refusal: int = 402  # the status that refuses a client: 402 (budget) or 429 (rate)
 
     async def run(self, clients: int, per_client: int) -> None:
         async with trio.open_nursery() as nursery:
@@ -143,53 +157,64 @@ class Load:
                 if response.status_code == 200:
                     self.answered.append(response.headers["x-request-id"])
                 else:
-                    assert response.status_code == 402, response.text
+                    assert response.status_code == self.refusal, response.text
+                    if self.refusal == 429:
+                        assert float(response.headers["retry-after"]) >= 0
+                        return
+
+
+def select(url: str, sql: str, **params: object) -> list[Any]:
+    """The rows of one query against the shared database."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text(sql), params))
+    finally:
+        engine.dispose()
 
 
 def trail_spend(url: str) -> tuple[float, int]:
     """(alice's completed spend, completed requests) from the shared trail."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            spent, served = connection.execute(
-                sa.text(
-                    "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*) FROM requests "
-                    "WHERE virtual_key = 'alice' AND status = 'completed'"
-                )
-            ).one()
-    finally:
-        engine.dispose()
+    [(spent, served)] = select(
+        url,
+        "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*) FROM requests "
+        "WHERE virtual_key = 'alice' AND status = 'completed'",
+    )
     return float(spent), int(served)
 
 
 def terminal_counts(url: str, request_ids: list[str]) -> Counter[int]:
     """How many terminal events each answered request has (should be 1 for all)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT request_id, COUNT(*) FROM events WHERE kind IN "
-                    "('response.completed', 'response.failed') GROUP BY request_id"
-                )
-            ).all()
-    finally:
-        engine.dispose()
+    rows = select(
+        url,
+        "SELECT request_id, COUNT(*) FROM events WHERE kind IN "
+        "('response.completed', 'response.failed') GROUP BY request_id",
+    )
     counts = {row[0]: row[1] for row in rows}
     return Counter(counts.get(request_id, 0) for request_id in request_ids)
 
 
-def lease_rows(url: str) -> list[sa.Row[tuple[str, float, float]]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    sa.text("SELECT replica_id, granted_usd, consumed_usd FROM budget_leases")
-                )
-            )
-    finally:
-        engine.dispose()
+def provider_spend(url: str) -> dict[str, float]:
+    """What each provider billed, from the shared trail's attempts."""
+    rows = select(
+        url, "SELECT provider, COALESCE(SUM(cost_usd), 0) FROM attempts GROUP BY provider"
+    )
+    return {str(row[0]): float(row[1]) for row in rows}
+
+
+def pool_totals(url: str, period: str) -> float:
+    """What alice's pools of ``period`` hold, summed over their periods or steps."""
+    [(total,)] = select(
+        url,
+        "SELECT COALESCE(SUM(allocated), 0) FROM budget_pools "
+        "WHERE scope_id = 'alice' AND period = :period",
+        period=period,
+    )
+    return float(total or 0.0)
+
+
+def lease_rows(url: str) -> list[Any]:
+    return select(url, "SELECT replica_id, granted, consumed FROM budget_leases")
 
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

@@ -10,6 +10,7 @@ from typing import Any
 
 import anthropic
 import httpx
+import orjson
 import pytest
 import trio
 
@@ -279,3 +280,52 @@ async def test_a_claude_code_session_over_its_cap_is_429(
     assert int(answers[2].headers["retry-after"]) >= 1
     rows = Trail(tmp_path / "t.db").rows("SELECT session_id FROM requests ORDER BY started_at")
     assert [row["session_id"] for row in rows] == ["s-1", "s-1", "s-1", "s-2"]
+
+
+def _assert_protocol_error(response: httpx.Response, status: int, kind: str) -> None:
+    """An error the HTTP layer answers before any request exists (no request id)."""
+    assert response.status_code == status, response.text
+    document = response.json()
+    assert document["type"] == "error"
+    assert document["error"]["type"] == kind
+    assert isinstance(document["error"]["message"], str) and document["error"]["message"]
+
+
+async def test_errors_before_a_request_exists_are_in_anthropics_shape_too(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """413 (body over the limit), 405 (not a POST) and 408 (body too slow) on the Messages
+    API take its shape; the same on Chat Completions keeps OpenAI's."""
+    text = config_yaml([provider_for("anthropic", fake)], db_path=tmp_path / "trail.db")
+    config = make_config(text.replace("server:\n", "server:\n  body_timeout_s: 1\n", 1))
+    huge = {**BODY, "messages": [{"role": "user", "content": "x" * 1_100_000}]}
+    async with running_gateway(config) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.base_url, timeout=20) as client:
+            too_large = await client.post("/v1/messages", json=huge, headers=KEY)
+            not_post = await client.get("/v1/messages", headers=KEY)
+            bearer = {"authorization": f"Bearer {VIRTUAL_KEY}"}
+            openai = await client.post("/v1/chat/completions", json=huge, headers=bearer)
+        slow = await _slow_body(gateway.port, "/v1/messages")
+    _assert_protocol_error(too_large, 413, "request_too_large")
+    _assert_protocol_error(not_post, 405, "invalid_request_error")
+    assert openai.status_code == 413 and openai.json()["error"]["type"] == "invalid_request_error"
+    head, _, body = slow.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert orjson.loads(body)["error"]["type"] == "invalid_request_error"
+    assert orjson.loads(body)["type"] == "error"
+
+
+async def _slow_body(port: int, path: str) -> bytes:
+    """A request whose body never finishes: what the gateway answers."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: x\r\nx-api-key: {VIRTUAL_KEY}\r\n"
+            "content-type: application/json\r\ncontent-length: 100\r\n\r\n{"
+        )
+        await stream.send_all(head.encode())
+        received = b""
+        with trio.fail_after(10):
+            while chunk := await stream.receive_some():
+                received += chunk
+    return received

@@ -14,12 +14,14 @@ import httpx
 import orjson
 import pytest
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
+from actors.budget import PROVIDER_SHARE_S
 from actors.cache import FOLLOW_S
+from actors.metrics_peers import SHARE_S
 from fakes import FakeProviderServer
-from storage import make_engine
-from storage.lease_store import pool_allocated
-from tests.scenarios.budget_rig import COST, alice, body
+from tests.gateway_rig import admin_auth, openai_provider
+from tests.scenarios.budget_rig import COST, FIXED_USAGE, alice, body
 from tests.scenarios.replica_rig import (
     Load,
     fresh_postgres,
@@ -27,6 +29,8 @@ from tests.scenarios.replica_rig import (
     listening_urls,
     needs_postgres,
     nginx_in_front,
+    pool_totals,
+    provider_spend,
     replica,
     replica_config,
     replicas,
@@ -42,19 +46,21 @@ CLIENTS, PER_CLIENT = 32, 20  # 640 asks: the budget runs out before they do
 BUDGET = ("virtual_key", "alice", "total")
 
 
+@pytest.mark.parametrize("period", ["total", "1h"])  # a calendar pool; a rolling window's
 async def test_three_replicas_hold_one_budget_and_write_each_trail_once(
-    fake: FakeProviderServer, tmp_path: Path
+    fake: FakeProviderServer, tmp_path: Path, period: str
 ) -> None:
     url = fresh_postgres()
     slow_fixed_cost(fake)
-    config = replica_config(fake, tmp_path, url, limit=LIMIT)
+    budget = f'limit: {LIMIT}, period: "{period}"'
+    config = replica_config(fake, tmp_path, url, limit=LIMIT, budget=budget)
     async with replicas(config, tmp_path) as (_, urls):
         with nginx_in_front(urls, tmp_path / "nginx") as balanced:
             load = Load([balanced])  # every client through nginx, as deployed
             await load.run(CLIENTS, PER_CLIENT)
     spent, served = trail_spend(url)
     print(
-        f"\n3 replicas x {CLIENTS} clients: limit ${LIMIT:.2f}, spent ${spent:.4f} "
+        f"\n3 replicas x {CLIENTS} clients, {period}: limit ${LIMIT:.2f}, spent ${spent:.4f} "
         f"({served} answered), overspend ${max(0.0, spent - LIMIT):.4f}, "
         f"refused {load.statuses[402]}"
     )
@@ -66,9 +72,79 @@ async def test_three_replicas_hold_one_budget_and_write_each_trail_once(
     assert spent == pytest.approx(served * COST, rel=1e-9)
     assert terminal_counts(url, load.answered) == {1: len(load.answered)}
     assert lease_rows(url) == []  # every replica gave its leases back when it stopped
-    engine = make_engine(url)
-    assert pool_allocated(engine, BUDGET, 0.0) == pytest.approx(spent, abs=1e-9)
-    engine.dispose()
+    assert pool_totals(url, period) == pytest.approx(spent, abs=1e-9)
+
+
+RPM = 300  # a slice is 3 requests
+
+
+async def test_three_replicas_hold_one_rate_limit(fake: FakeProviderServer, tmp_path: Path) -> None:
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    budget = f'requests_per_minute: {RPM}, tokens_per_minute: 100000000, period: "total"'
+    config = replica_config(fake, tmp_path, url, limit=LIMIT, budget=budget)
+    async with replicas(config, tmp_path) as (_, urls):
+        with nginx_in_front(urls, tmp_path / "nginx") as balanced:
+            load = Load([balanced], refusal=429)  # each client stops at its first 429
+            started = time.monotonic()
+            await load.run(CLIENTS, PER_CLIENT)
+            took = time.monotonic() - started
+    served = load.statuses[200]
+    print(
+        f"\n3 replicas x {CLIENTS} clients: {RPM} requests per minute, "
+        f"{served} answered in {took:.1f} s, refused {load.statuses[429]}"
+    )
+    assert took < 50  # all inside one window: the limit is the bound
+    assert load.errors == 0
+    assert served <= RPM
+    assert served >= RPM - 3 * 2 * 3  # at most two slices idle per replica
+    assert load.statuses[429] == CLIENTS
+    assert terminal_counts(url, load.answered) == {1: served}
+    assert lease_rows(url) == []
+    assert pool_totals(url, "requests/minute") == pytest.approx(served)
+    # tokens: each admitted at its input estimate, corrected to what it used when settled;
+    # a request settled after its replica's accountant stopped (the last ones of its
+    # shutdown) keeps its estimate: at most its output short, for at most each client
+    used = served * (FIXED_USAGE.input_tokens + FIXED_USAGE.output_tokens)
+    pooled = pool_totals(url, "tokens/minute")
+    print(f"tokens per minute pooled: {pooled:.0f} of {used} used")
+    assert used - CLIENTS * FIXED_USAGE.output_tokens <= pooled <= used
+
+
+PROVIDER_LIMIT = 1.6  # 200 answers of $0.008 from the primary
+
+
+async def test_three_replicas_share_a_providers_budget(
+    fake: FakeProviderServer, tmp_path: Path
+) -> None:
+    """The router skips a provider whose budget all replicas together spent: each adds
+    its spend to the provider's pool every PROVIDER_SHARE_S and reads the others'."""
+    url = fresh_postgres()
+    slow_fixed_cost(fake)
+    providers = [
+        openai_provider(fake.base_url, id="primary", weight=1000),
+        openai_provider(fake.base_url, id="backup", weight=1),
+    ]
+    budget = f'level: "provider", id: "primary", limit: {PROVIDER_LIMIT}, period: "daily"'
+    config = replica_config(fake, tmp_path, url, limit=LIMIT, budget=budget, providers=providers)
+    async with replicas(config, tmp_path) as (_, urls):
+        load = Load(urls)
+        started = time.monotonic()
+        await load.run(12, 40)
+        took = time.monotonic() - started
+    spent = provider_spend(url)
+    rate_usd = load.statuses[200] * COST / took
+    # the others learn of a charge within two sharing intervals; 12 requests in flight
+    bound = rate_usd * 2 * PROVIDER_SHARE_S + 12 * COST
+    print(
+        f"\n3 replicas x 12 clients, provider budget ${PROVIDER_LIMIT:.2f}: primary spent "
+        f"${spent['primary']:.3f} (over by ${max(0.0, spent['primary'] - PROVIDER_LIMIT):.3f}, "
+        f"bound ${bound:.3f} at ${rate_usd:.2f}/s), backup ${spent.get('backup', 0.0):.3f}"
+    )
+    assert load.errors == 0 and load.statuses[200] == 480
+    assert spent["primary"] >= PROVIDER_LIMIT
+    assert spent["primary"] <= PROVIDER_LIMIT + bound  # each replica alone would spend 3x
+    assert spent["backup"] > 0
 
 
 # httpx leaves a request body's generator unfinished when the server dies under it
@@ -120,6 +196,9 @@ async def test_two_workers_share_a_port_the_trail_and_the_budget(
         load = Load(urls[:1])
         await load.run(16, 12)
         replicas = {row[0] for row in lease_rows(url)}
+        await trio.sleep(SHARE_S + 0.5)  # every worker has written its counts since
+        scrapes = [await requests_total(urls[0]) for _ in range(6)]  # either may answer
+        tiles = [await overview_requests(urls[0]) for _ in range(6)]
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=60) == 0
     spent, served = trail_spend(url)
@@ -128,6 +207,26 @@ async def test_two_workers_share_a_port_the_trail_and_the_budget(
     assert spent <= 1.0 + 1e-9
     assert terminal_counts(url, load.answered) == {1: len(load.answered)}
     assert lease_rows(url) == []
+    # /metrics counts both workers' requests, whichever of them answers the scrape
+    assert scrapes == [16 * 12] * 6
+    assert tiles == [16 * 12] * 6  # the dashboard's live tiles too
+
+
+async def requests_total(url: str) -> float:
+    """``switchyard_requests_total`` summed over its series, from one scrape."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{url}/metrics", headers=admin_auth())
+    assert response.status_code == 200, response.text
+    families = text_string_to_metric_families(response.text)
+    [requests] = [family for family in families if family.name == "switchyard_requests"]
+    return sum(sample.value for sample in requests.samples if sample.name.endswith("_total"))
+
+
+async def overview_requests(url: str) -> int:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{url}/admin/api/overview", headers=admin_auth())
+    assert response.status_code == 200, response.text
+    return int(response.json()["requests_total"])
 
 
 async def _switchyard(*args: str) -> str:

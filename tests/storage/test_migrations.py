@@ -16,7 +16,7 @@ LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
 REPLAY_TABLES = {"replay_jobs", "replay_items"}
 CACHE_TABLES = {"cache_entries"}
-HEAD = "0007_cache"
+HEAD = "0008_shared_windows"
 ALL_TABLES = (
     TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES | CACHE_TABLES
 )
