@@ -14,6 +14,7 @@ through Core's types as usual.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import chain
@@ -50,7 +51,10 @@ def _all_columns(table: sa.Table) -> list[str]:
 
 
 MULTI_ROW_MAX = 64
-"""Rows per multi-row ``INSERT`` on SQLite (at most 64 rows of 30 columns: 1920 parameters)."""
+"""Rows per multi-row ``INSERT`` on SQLite, fewer where the rows' parameters would pass
+the connection's limit (``SQLITE_LIMIT_VARIABLE_NUMBER``: 32766 since SQLite 3.32, 999
+before)."""
+_OLD_SQLITE_VARIABLES = 999
 
 
 class _Prepared:
@@ -70,6 +74,8 @@ class _Prepared:
         assert positions is None or len(positions) > 1, "itemgetter of one name is no tuple"
         self._as_tuple = None if positions is None else itemgetter(*positions)
         self._multi_row: dict[int, str] = {}
+        self._rows_max = 0  # per multi-row statement: set at the first run (the limit)
+        self._columns = 0 if positions is None else len(positions)
         head, values, group = self._sql.partition(" VALUES ")
         if (
             isinstance(statement, sa.Insert)
@@ -95,12 +101,24 @@ class _Prepared:
             connection.exec_driver_sql(self._sql, [as_tuple(row) for row in rows])
 
     def _run_multi_row(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if not self._rows_max:
+            rows_max = min(MULTI_ROW_MAX, _variable_limit(connection) // self._columns)
+            self._rows_max = 1 << (max(rows_max, 1).bit_length() - 1)
         start = 0
         while start < len(rows):
-            size = 1 << (min(len(rows) - start, MULTI_ROW_MAX).bit_length() - 1)
+            size = 1 << (min(len(rows) - start, self._rows_max).bit_length() - 1)
             values = tuple(chain.from_iterable(rows[start : start + size]))
             connection.exec_driver_sql(self._multi_row[size], values)
             start += size
+
+
+def _variable_limit(connection: Connection) -> int:
+    """How many parameters one statement may have on this SQLite connection."""
+    driver = connection.connection.driver_connection
+    getlimit = getattr(driver, "getlimit", None)
+    if getlimit is None:  # an older Python: assume the oldest SQLite's limit
+        return _OLD_SQLITE_VARIABLES
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 class _WriteStatements:

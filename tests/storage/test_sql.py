@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
-from storage import Recorder, SqlRecorder, TrailIntegrityError, encode_payload
+from storage import (
+    Recorder,
+    SqlRecorder,
+    TrailIntegrityError,
+    encode_payload,
+    make_engine,
+    migrate,
+)
 from storage.sql import _timestamp_for
 from storage.tables import UtcDateTime
 from tests.storage.contract import RecorderContract
@@ -103,3 +113,26 @@ def test_a_large_batch_is_stored_whole_and_in_order(engine: Engine) -> None:
     with pytest.raises(TrailIntegrityError):
         recorder.append([*again[:50], batch[3], *again[50:]])  # an event already stored
     assert len(recorder.read_since(0, limit=10_000)) == len(batch)
+
+
+def test_a_large_batch_fits_a_connection_allowing_few_parameters(tmp_path: Path) -> None:
+    """SQLite before 3.32 allows 999 parameters per statement (a build may allow fewer):
+    the multi-row inserts hold to the connection's own limit."""
+    url = f"sqlite:///{tmp_path / 'trail.db'}"
+    migrate(url)
+    engine = make_engine(url)
+
+    def few_parameters(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)  # 3 rows of 30
+
+    sa.event.listen(engine, "connect", few_parameters)
+    try:
+        recorder = SqlRecorder(engine)
+        batch = [item for n in range(9) for item in sequenced(completed_request(f"req-{n}"))]
+        recorder.append(batch)
+        assert len(recorder.read_since(0, limit=10_000)) == len(batch)
+        with engine.connect() as connection:
+            count = connection.execute(sa.text("SELECT count(*) FROM requests")).scalar()
+        assert count == 9
+    finally:
+        engine.dispose()
