@@ -176,7 +176,7 @@ class AuditLogger:
     def use_prices(self, prices: PriceTable) -> None:
         """Price with ``prices`` from now on (a config reload)."""
         if self._meter is not None:
-            self._meter.pricer.use(prices)
+            self._meter.pricer.use(prices, since=time.time())
 
     def statistics(self) -> AuditStatistics:
         queued = 0 if self._inbox is None else self._inbox.statistics().current_buffer_used

@@ -111,7 +111,7 @@ class BudgetWiring:
         self, config: GatewayConfig, accountant: trio.MemorySendChannel[AccountantInbox]
     ) -> None:
         prices = prices_for(config)
-        self.meter.pricer.use(prices)
+        self.meter.pricer.use(prices, since=time.time())
         self.accountant.use_prices(prices)
         await accountant.send(UseBudgets(source="config", rules=rules_from_config(config.budgets)))
         self.writes(

@@ -101,7 +101,7 @@ class Meter:
         if provider_type is None:
             cost = 0.0 if usage is None else None
         else:
-            cost, source = self._pricer.priced(provider_type, event.model, usage)
+            cost, source = self._pricer.priced(provider_type, event.model, usage, event.at)
         tokens = 0 if usage is None else max(0, usage.total_tokens)
         state.tokens += tokens
         if cost is None:

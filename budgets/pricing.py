@@ -171,18 +171,28 @@ class PriceTable:
         return PriceTable(prices.values())
 
 
+KEPT_TABLES = 8
+"""Price tables kept after a reload replaced them, for events dated before it."""
+
+
 class Pricer:
     """``PriceTable`` lookups that warn once per unpriced model (a log line, not a 0)."""
 
     def __init__(self, table: PriceTable) -> None:
         self._table = table
+        self._until: list[tuple[float, PriceTable]] = []  # earlier tables, and their end
         self._warned: set[tuple[str, str]] = set()
 
     @property
     def table(self) -> PriceTable:
         return self._table
 
-    def use(self, table: PriceTable) -> None:
+    def use(self, table: PriceTable, since: float | None = None) -> None:
+        """Price with ``table`` from ``since`` on (unix seconds: a reload's moment). What
+        happened before it keeps the table it ran under — the audit logger may price a
+        request that finished before the reload after it."""
+        if since is not None:
+            self._until = [*self._until[-(KEPT_TABLES - 1) :], (since, self._table)]
         self._table = table
         self._warned.clear()
 
@@ -191,13 +201,16 @@ class Pricer:
         return self.priced(provider_type, model, usage)[0]
 
     def priced(
-        self, provider_type: str, model: str, usage: Usage | None
+        self, provider_type: str, model: str, usage: Usage | None, at: float | None = None
     ) -> tuple[float | None, str | None]:
-        """``cost`` and where its price came from (``ModelPrice.source``; ``None``
-        without usage or without a price)."""
+        """``cost`` (at the prices in force ``at``, if given) and where its price came
+        from (``ModelPrice.source``; ``None`` without usage or without a price)."""
         if usage is None or (usage.input_tokens <= 0 and usage.output_tokens <= 0):
             return 0.0, None
-        price = self._table.find(provider_type, model)
+        table = self._table
+        if at is not None and self._until:
+            table = next((old for until, old in self._until if at < until), table)
+        price = table.find(provider_type, model)
         if price is None:
             self._warn(provider_type, model)
             return None, None

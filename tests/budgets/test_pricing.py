@@ -131,3 +131,21 @@ def test_config_overrides_replace_a_price_and_add_unknown_models() -> None:
         (100 * 0.5 + 30 * 0.75 + 20 * 3.0) / 1e6
     )
     assert SHIPPED.find("openai", "gpt-5.5").input == 5.0  # the shipped table is untouched
+
+
+def test_a_reload_prices_what_happened_before_it_at_the_old_prices() -> None:
+    """The audit logger may price a request that finished before a reload after it."""
+    cheap = SHIPPED.with_overrides(
+        (PriceOverride(provider="openai", model="gpt-5.5", input=1.0, output=1.0),)
+    )
+    usage = Usage(input_tokens=1000, output_tokens=100)
+    pricer = Pricer(SHIPPED)
+    before = pricer.cost("openai", "gpt-5.5", usage)
+    pricer.use(cheap, since=1000.0)
+    assert pricer.priced("openai", "gpt-5.5", usage, at=999.0)[0] == before
+    assert pricer.priced("openai", "gpt-5.5", usage, at=1000.0)[0] == pytest.approx(1100 / 1e6)
+    assert pricer.cost("openai", "gpt-5.5", usage) == pytest.approx(1100 / 1e6)  # undated
+    pricer.use(SHIPPED, since=2000.0)  # and back: each moment keeps its own table
+    assert pricer.priced("openai", "gpt-5.5", usage, at=1500.0)[0] == pytest.approx(1100 / 1e6)
+    assert pricer.priced("openai", "gpt-5.5", usage, at=999.0)[0] == before
+    assert pricer.priced("openai", "gpt-5.5", usage, at=2500.0)[0] == before
