@@ -36,6 +36,8 @@ from storage.database import insert_new_only, upsert
 
 _TOLERANCE_USD = 1e-9
 _PRUNE_MARGIN_S = 600.0
+_ANCHOR = -1.0
+"""The ``period_start`` of a windowed pool's anchor row, which steps (>= 0) never have."""
 
 
 class SqlLeaseStore:
@@ -220,26 +222,42 @@ def _grant_in_window(connection: Connection, need: LeaseNeed, window_s: float, n
 def _window_total(
     connection: Connection, need: LeaseNeed, window_s: float, now: float, *, lock: bool
 ) -> float:
-    """What a window's steps hold (this step's row made first if new; its rows locked
-    on PostgreSQL if ``lock``)."""
+    """What the steps sharing a window with this one hold: a window before it and, for a
+    replica whose clock lags the others', a window after it (this step's row made first if
+    new). With ``lock``, grants of the pool are serialised first: on PostgreSQL on its
+    anchor row (rows of other steps may be inserted meanwhile, which row locks on them
+    would not see), on SQLite by the write lock the first write takes."""
     pools = budget_pools.c
     level, scope_id, period = need.identity
-    in_window = (
-        pools.level == level,
-        pools.scope_id == scope_id,
-        pools.period == period,
+    same_pool = (pools.level == level, pools.scope_id == scope_id, pools.period == period)
+    if lock and connection.dialect.name == "postgresql":
+        _lock_anchor(connection, need, now)
+    near = (
+        *same_pool,
         pools.period_start >= need.period_start - window_s,
+        pools.period_start <= need.period_start + window_s,
     )
     # write first: on SQLite a transaction that read before it writes can fail at once
     created = _create_pool(connection, need, now, 0.0)
     if created and need.floor > 0.0:
         earlier = pools.period_start != need.period_start
-        if not connection.execute(sa.select(sa.func.count()).where(*in_window, earlier)).scalar():
+        if not connection.execute(sa.select(sa.func.count()).where(*near, earlier)).scalar():
             _start_from(connection, need, min(need.floor, need.limit))
-    query = sa.select(pools.allocated).where(*in_window).order_by(pools.period_start)
-    if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = sa.select(pools.allocated).where(*near)
     return sum(float(value) for value in connection.execute(query).scalars())
+
+
+def _lock_anchor(connection: Connection, need: LeaseNeed, now: float) -> None:
+    """Lock the pool's anchor row (made if new): one row every grant of the pool takes."""
+    anchor = LeaseNeed(
+        identity=need.identity, period_start=_ANCHOR, amount=0.0, limit=need.limit, floor=0.0
+    )
+    _create_pool(connection, anchor, now, 0.0)
+    connection.execute(
+        sa.select(budget_pools.c.period_start)
+        .where(*_match(budget_pools, need.identity, _ANCHOR))
+        .with_for_update()
+    ).all()
 
 
 def add_and_read(
