@@ -16,6 +16,7 @@ others never learn of: at most a second of its traffic to that provider.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ from budgets.rates import WINDOW_S, RateWindow
 from budgets.shared_limits import rate_pools
 from budgets.tiers import BudgetView, ProviderBlock, ProviderGate, provider_gate
 from messages.budget import BudgetId, BudgetLevel, ProviderCharge
+
+_period = functools.lru_cache(maxsize=256)(parse_period)
+"""A budget's period text parsed once (the gate is rebuilt on every provider charge)."""
 
 PoolStep = tuple[BudgetId, float]
 """A pool row's key: the pool and its period's (or step's) start."""
@@ -115,7 +119,7 @@ class ProviderPools:
         limit = view.rule.limit_usd
         if limit is None:
             return view
-        start, window = _key(parse_period(view.rule.period), now)
+        start, window = _key(_period(view.rule.period), now)
         spent = self._total(view.rule.identity, start, window, limit, floor=view.spent_usd)
         if spent <= view.spent_usd:
             return view
@@ -139,7 +143,7 @@ class ProviderPools:
                 )
         return None
 
-    def _total(
+    def _total(  # and remember the pool as in force: ``take`` reads it each time
         self,
         identity: BudgetId,
         start: float,
