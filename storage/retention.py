@@ -110,21 +110,29 @@ def prune_bodies(connection: Connection, before: datetime, limit: int) -> tuple[
 
 
 def prune_events(connection: Connection, before: datetime, limit: int) -> int:
-    """Delete up to ``limit`` of the oldest events recorded before ``before``."""
-    first = connection.execute(sa.select(sa.func.min(events.c.recorded_at))).scalar()
+    """Delete up to ``limit`` of the oldest events (in ``id`` order) recorded before
+    ``before``, stopping at the first that is not.
+
+    The walk is by ``id`` (the rowid: no index on ``recorded_at`` to keep up on every
+    event). An event is written after those made before it, but for the time a batch
+    waits: an event held in the audit writer's spool through a database outage can
+    follow newer ones, and is pruned once they are due, at most that outage later.
+    """
+    first = connection.execute(
+        sa.select(events.c.recorded_at).order_by(events.c.id).limit(1)
+    ).scalar()
     if first is None or first >= before:
-        # nothing is due (the usual case): one look at the index. The query below may be
-        # planned as a walk in id order, which reads the whole table when nothing matches.
-        return 0
-    oldest = (
-        sa.select(events.c.id)
-        .where(events.c.recorded_at < before)
-        .order_by(events.c.id)
-        .limit(limit)
-    )
-    ids = connection.execute(oldest).scalars().all()
+        return 0  # nothing is due (the usual case): one look at the table's first row
+    rows = connection.execute(
+        sa.select(events.c.id, events.c.recorded_at).order_by(events.c.id).limit(limit)
+    ).all()
+    ids: list[int] = []
+    for row in rows:
+        if row.recorded_at >= before:
+            break
+        ids.append(row.id)
     if ids:
-        connection.execute(sa.delete(events).where(events.c.id.in_(ids)))
+        connection.execute(sa.delete(events).where(events.c.id <= ids[-1]))
     return len(ids)
 
 

@@ -67,13 +67,15 @@ events = sa.Table(
     _utc("recorded_at", nullable=False),
     sa.Column("payload", JsonDocument(), nullable=False),
     sa.UniqueConstraint("request_id", "seq"),
-    sa.Index(None, "recorded_at"),
+    # No index on ``recorded_at``: each would cost every event a B-tree insert, and
+    # nothing on the gateway's path reads events by time (retention walks ``id`` order).
     # AUTOINCREMENT: ids are never reused, even after the newest rows are pruned,
     # so a reader's cursor stays valid.
     sqlite_autoincrement=True,
 )
 
 REQUEST_STATUSES = ("in_progress", "completed", "failed")
+_REPLAYED = sa.text("replay_run_id IS NOT NULL")
 _STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in REQUEST_STATUSES))
 
 requests = sa.Table(
@@ -111,7 +113,14 @@ requests = sa.Table(
     sa.Index(None, "session_id"),
     sa.Index(None, "provider", "model"),
     sa.Index(None, "finished_at"),
-    sa.Index(None, "replay_run_id", "original_request_id"),
+    # partial: a live request (``replay_run_id`` NULL, nearly all of them) costs no entry
+    sa.Index(
+        None,
+        "replay_run_id",
+        "original_request_id",
+        sqlite_where=_REPLAYED,
+        postgresql_where=_REPLAYED,
+    ),
 )
 
 attempts = sa.Table(

@@ -56,7 +56,8 @@ async def test_the_gateway_prunes_old_bodies_and_events_and_keeps_costs(
                 await trio.sleep(0.01)
         trail = Trail(db, gateway.audit)
         await trail.wait_rows("SELECT 1 FROM requests WHERE status = 'completed'", at_least=3)
-        stale, expired, fresh = (
+        # oldest first, as written (retention walks events in id order)
+        expired, stale, fresh = (
             row["request_id"]
             for row in trail.rows("SELECT request_id FROM requests ORDER BY started_at")
         )

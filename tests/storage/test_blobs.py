@@ -179,6 +179,39 @@ def test_a_body_with_a_large_member_is_always_split(value: dict[str, Any]) -> No
     assert (split_document(raw) is not None) == (large and len(raw) >= 2 * BLOB_MIN_BYTES)
 
 
+_near_threshold = st.lists(st.text(alphabet="ab\x1f", min_size=20, max_size=40), max_size=16)
+"""Arrays of about 0 to 700 bytes: on either side of ``BLOB_MIN_BYTES``."""
+_many_members = st.dictionaries(
+    st.text(max_size=12),
+    _json | _near_threshold | st.dictionaries(st.text(max_size=5), _json, max_size=8),
+    min_size=5,
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_many_members)
+def test_a_large_member_among_many_small_ones_is_never_missed(value: dict[str, Any]) -> None:
+    """The quick look for a large member (``_may_have_large_member``) never misses one."""
+    raw = orjson.dumps(value)
+    large = any(len(orjson.dumps(member)) >= BLOB_MIN_BYTES for member in value.values())
+    assert (split_document(raw) is not None) == (large and len(raw) >= 2 * BLOB_MIN_BYTES)
+
+
+@pytest.mark.parametrize("array_bytes", [BLOB_MIN_BYTES - 1, BLOB_MIN_BYTES])
+def test_an_array_at_the_threshold_is_found_when_every_other_byte_is_accounted_for(
+    array_bytes: int,
+) -> None:
+    """A member is large from exactly ``BLOB_MIN_BYTES`` serialised bytes, beside many
+    small members."""
+    array = ["y" * (array_bytes - 4)]
+    value: dict[str, Any] = {f"s{n}": "x" * 50 for n in range(12)}
+    value |= {"none": None, "yes": True, "items": array}
+    raw = orjson.dumps(value)
+    assert len(orjson.dumps(array)) == array_bytes and len(raw) >= 2 * BLOB_MIN_BYTES
+    assert (split_document(raw) is not None) == (array_bytes >= BLOB_MIN_BYTES)
+
+
 @pytest.mark.parametrize(("count", "split"), [(84, False), (85, True)])
 def test_a_string_of_escaped_characters_is_measured_by_its_json_bytes(
     count: int, split: bool

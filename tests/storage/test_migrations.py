@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -16,7 +18,7 @@ LEASE_TABLES = {"budget_pools", "budget_leases"}
 BLOB_TABLES = {"blobs", "trail_retention"}
 REPLAY_TABLES = {"replay_jobs", "replay_items"}
 CACHE_TABLES = {"cache_entries"}
-HEAD = "0008_shared_windows"
+HEAD = "0009_lighter_trail_indexes"
 ALL_TABLES = (
     TRAIL_TABLES | BUDGET_TABLES | BLOB_TABLES | LEASE_TABLES | REPLAY_TABLES | CACHE_TABLES
 )
@@ -57,7 +59,7 @@ def test_upgrade_head_on_an_empty_database_builds_exactly_the_tables(
     assert tables == ALL_TABLES | {"alembic_version"}
     assert revision == HEAD
     assert names == {
-        "events": {"ix_events_recorded_at", "uq_events_request_id_seq"},
+        "events": {"uq_events_request_id_seq"},
         "requests": {
             "ix_requests_started_at",
             "ix_requests_session_id",
@@ -136,3 +138,36 @@ def test_ensure_migrated_refuses_trail_tables_without_a_recorded_migration(
         engine.dispose()
     with pytest.raises(DatabaseSchemaError, match="events"):
         ensure_migrated(empty_database_url)
+
+
+def test_the_replay_index_holds_replayed_requests_only(empty_database_url: str) -> None:
+    """Partial (a live request adds no entry to it), on either database."""
+    migrate(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            indexes = sa.inspect(connection).get_indexes("requests")
+    finally:
+        engine.dispose()
+    (replay,) = [
+        ix for ix in indexes if ix["name"] == "ix_requests_replay_run_id_original_request_id"
+    ]
+    where = replay["dialect_options"][f"{engine.dialect.name}_where"]
+    assert "replay_run_id IS NOT NULL" in str(where)
+
+
+def test_the_replay_views_still_find_a_run_through_the_partial_index(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'trail.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            plan = [
+                row[3]
+                for row in connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT * FROM replay_runs"
+                )
+            ]
+    finally:
+        engine.dispose()
+    assert any("USING INDEX ix_requests_replay_run_id_original_request_id" in step for step in plan)

@@ -226,3 +226,18 @@ def test_sqlite_files_give_pruned_pages_back(tmp_path: Any) -> None:
         assert path.stat().st_size < grown / 4
     finally:
         engine.dispose()
+
+
+def test_events_are_pruned_in_id_order_up_to_the_first_one_not_due(engine: Engine) -> None:
+    """Retention walks events by id, with no index on ``recorded_at``: an old event written
+    after a newer one (held in the spool through an outage) waits for that one."""
+    recorder = SqlRecorder(engine)
+    for name, day in (("old", 30), ("new", 0), ("late", 25)):  # in the order written
+        renamed = [dataclasses.replace(e, request_id=name) for e in _request(0, 0)]
+        recorder.append(sequenced(renamed))
+        with engine.begin() as connection:
+            _set_back(connection, [name], day)
+    report = prune(engine, RetentionPolicy(bodies_s=None, events_s=20 * DAY_S), now=time.time())
+    with engine.connect() as connection:
+        kept = connection.execute(sa.select(events.c.request_id).distinct()).scalars().all()
+    assert (report.events, sorted(kept)) == (6, ["late", "new"])
