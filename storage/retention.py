@@ -114,9 +114,12 @@ def prune_events(connection: Connection, before: datetime, limit: int) -> int:
     ``before``, stopping at the first that is not.
 
     The walk is by ``id`` (the rowid: no index on ``recorded_at`` to keep up on every
-    event). An event is written after those made before it, but for the time a batch
-    waits: an event held in the audit writer's spool through a database outage can
-    follow newer ones, and is pruned once they are due, at most that outage later.
+    event). Events are written in about the order they were made (a batch waits its
+    flush interval), but an event held in the audit writer's spool through a database
+    outage follows newer ones: it is pruned once they are due, at most that outage later.
+    The delete names the range read and is held to events that are due, so an event
+    another replica committed inside that range meanwhile (PostgreSQL hands out ids
+    before commit) is deleted only if it is due as well.
     """
     first = connection.execute(
         sa.select(events.c.recorded_at).order_by(events.c.id).limit(1)
@@ -132,8 +135,9 @@ def prune_events(connection: Connection, before: datetime, limit: int) -> int:
             break
         ids.append(row.id)
     if ids:
-        connection.execute(sa.delete(events).where(events.c.id <= ids[-1]))
-    return len(ids)
+        due = sa.and_(events.c.id <= ids[-1], events.c.recorded_at < before)
+        return int(connection.execute(sa.delete(events).where(due)).rowcount)
+    return 0
 
 
 def collect_blobs(connection: Connection, unused_since: float, limit: int) -> int:
@@ -182,7 +186,7 @@ def prune(
             bodies, more = prune_bodies(connection, _utc(now - policy.bodies_s), limit)
         if policy.events_s is not None:
             removed = prune_events(connection, _utc(now - policy.events_s), limit)
-            more = more or removed == limit
+            more = more or removed >= limit
         window = _shortest(policy)
         if window is not None and not more:
             collected = collect_blobs(connection, now - window - TOUCH_S, limit)
