@@ -1,19 +1,23 @@
 """Measure the trail's write path: ``SqlRecorder.append`` on a fresh SQLite file.
 
 100k events by default, 6 per request (received with a ~2 KB JSON body, routed,
-attempt started / first byte / finished, completed with a small response body),
+attempt started / first byte / finished, completed with a small response body; with
+``--bodies bench``, the body ``scripts/bench``'s responses-stream sends and a 1.2 KB
+Responses object like the fake's answer, which the trail keeps whole),
 64 requests in flight so their events interleave as they do at the audit inbox.
 Each batch size gets its own fresh, migrated database; the events are built
 beforehand, so the timing covers what the audit logger's worker thread does:
 encoding, projecting and committing. A last run goes through ``AuditLogger`` itself.
 
     .venv/bin/python scripts/bench_storage.py [--events 100000] [--batches 256,1024,2048]
+        [--bodies codex|bench]
         [--url postgresql://…]   # a PostgreSQL database to use instead (its trail is dropped)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import statistics
 import sys
@@ -26,6 +30,8 @@ import structlog
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchlib.load import WORKLOADS
 
 from actors.audit import AuditLogger
 from messages.events import (
@@ -49,6 +55,49 @@ def _body(n: int) -> bytes:
     return orjson.dumps(
         {"model": "gpt-5-codex", "input": [{"role": "user", "content": prompt}], "stream": True}
     )
+
+
+def _bench_response(n: int) -> bytes:
+    """A completed Responses object shaped like the fake upstream's (about 1.2 KB)."""
+    text = "switchyard " * 24
+    message = {
+        "id": f"msg_{n:028d}",
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}],
+    }
+    usage = {
+        "input_tokens": 100,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": 49,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 149,
+    }
+    return orjson.dumps({
+        "id": f"resp_{n:024d}", "object": "response", "created_at": 1700000000,
+        "status": "completed", "background": False, "error": None, "incomplete_details": None,
+        "instructions": None, "max_output_tokens": None, "max_tool_calls": None,
+        "model": "gpt-bench", "output": [message], "parallel_tool_calls": True,
+        "previous_response_id": None, "prompt_cache_key": None, "prompt_cache_retention": None,
+        "reasoning": {"effort": None, "summary": None}, "safety_identifier": None,
+        "service_tier": "default", "store": True, "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto",
+        "tools": [], "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled", "usage": usage,
+        "user": None, "metadata": {},
+    })  # fmt: skip
+
+
+def _bench_request(n: int, at: float) -> list[TrailEvent]:
+    """``_request`` with the bodies of ``scripts/bench``'s responses-stream cell."""
+    received, *middle, completed = _request(n, at)
+    assert isinstance(received, RequestReceived)
+    assert isinstance(completed, ResponseCompleted)
+    return [
+        dataclasses.replace(received, body=WORKLOADS["responses-stream"].body),
+        *middle,
+        dataclasses.replace(completed, response=_bench_response(n)),
+    ]
 
 
 def _request(n: int, at: float) -> list[TrailEvent]:
@@ -80,12 +129,13 @@ def _request(n: int, at: float) -> list[TrailEvent]:
     ]  # fmt: skip
 
 
-def trail(total: int) -> list[SequencedEvent]:
+def trail(total: int, bodies: str = "codex") -> list[SequencedEvent]:
     """``total`` events, ``IN_FLIGHT`` requests at a time, interleaved round-robin."""
     out: list[SequencedEvent] = []
     now, n = time.time(), 0
+    request = _bench_request if bodies == "bench" else _request
     while len(out) < total:
-        group = [_request(n + i, now) for i in range(IN_FLIGHT)]
+        group = [request(n + i, now) for i in range(IN_FLIGHT)]
         n += IN_FLIGHT
         for step in range(6):
             out.extend(SequencedEvent(seq=step + 1, event=events[step]) for events in group)
@@ -143,11 +193,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batches", default="256,1024,2048")
+    parser.add_argument(
+        "--bodies",
+        choices=("codex", "bench"),
+        default="codex",
+        help="codex: a 1.8 KB prompt (split into blobs); bench: scripts/bench's bodies",
+    )
     parser.add_argument("--url", help="PostgreSQL URL to use instead of SQLite files")
     args = parser.parse_args()
     # the audit logger's one line per request would drown the figures
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    events = trail(args.events)
+    events = trail(args.events, args.bodies)
     size = sum(len(item.event.body) for item in events if isinstance(item.event, RequestReceived))
     print(f"{len(events):,} events, {size / (len(events) / 6) / 1024:.1f} KB per request body")
     with tempfile.TemporaryDirectory() as directory:
