@@ -199,7 +199,7 @@ def test_a_large_member_among_many_small_ones_is_never_missed(value: dict[str, A
 
 
 @pytest.mark.parametrize("array_bytes", [BLOB_MIN_BYTES - 1, BLOB_MIN_BYTES])
-def test_an_array_at_the_threshold_is_found_when_every_other_byte_is_accounted_for(
+def test_an_array_is_large_from_exactly_the_threshold_beside_small_members(
     array_bytes: int,
 ) -> None:
     """A member is large from exactly ``BLOB_MIN_BYTES`` serialised bytes, beside many
